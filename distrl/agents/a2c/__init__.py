@@ -1,0 +1,1 @@
+"""Advantage actor-critic: returns (returns.py), acting (acting.py), learning (learning.py)."""

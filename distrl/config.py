@@ -1,0 +1,324 @@
+"""Run configuration: frozen dataclasses, presets, overrides and validation.
+
+Precedence, lowest first: dataclass defaults < ``--preset`` < ``--config FILE`` < command-line
+flags and ``--set KEY=VALUE``. Every field carries a ``help`` string; the launch command turns
+those into ``--help`` and the README lists them.
+
+All problems are raised as :class:`ConfigError` with a one-line message naming the key, so the
+launcher can print it and exit with status 2 before Ray starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ALGOS = ("a2c",)
+MODES = ("sync",)
+ADVANTAGE_ESTIMATORS = ("gae", "nstep")
+VALUE_LOSSES = ("mse", "huber")
+OPTIMIZERS = ("adam", "rmsprop")
+MODEL_NAMES = ("mlp", "shared_mlp", "seed000_actor_critic", "seed004_actor_critic")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased as one line that names the offending key."""
+
+
+def _f(default: Any, help: str) -> Any:
+    """A dataclass field with a help text (shown by ``--help`` and in the README)."""
+    if isinstance(default, list | dict):
+        raise TypeError("use tuples for defaults: configs are frozen")
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: str = _f(
+        "mlp",
+        "model builder: mlp, shared_mlp, seed000_actor_critic, seed004_actor_critic, "
+        "or package.module:function",
+    )
+    hidden: tuple[int, ...] = _f((64, 64), "hidden layer sizes of the policy (mlp, shared_mlp)")
+    value_hidden: tuple[int, ...] | None = _f(
+        None, "hidden sizes of the value network for mlp (default: same as hidden)"
+    )
+    activation: str = _f("tanh", "hidden activation (any Keras activation name)")
+
+
+@dataclass(frozen=True)
+class A2CConfig:
+    gamma: float = _f(0.99, "discount factor")
+    advantage: str = _f("gae", "advantage estimator: gae or nstep (bootstrapped at fragment end)")
+    gae_lambda: float = _f(0.95, "GAE lambda (1.0 gives n-step returns)")
+    value_loss: str = _f("mse", "value loss: mse or huber")
+    value_coef: float = _f(0.5, "weight of the value loss")
+    entropy_coef: float = _f(0.0, "weight of the entropy bonus")
+    optimizer: str = _f("adam", "adam or rmsprop")
+    lr: float = _f(1e-3, "learning rate")
+    optimizer_eps: float = _f(1e-5, "epsilon of the optimizer")
+    rmsprop_rho: float = _f(0.99, "RMSprop decay")
+    max_grad_norm: float | None = _f(0.5, "global-norm gradient clip (null disables)")
+    normalize_advantages: bool = _f(True, "standardise advantages per update batch")
+
+
+@dataclass(frozen=True)
+class Config:
+    algo: str = _f("a2c", "algorithm: a2c")
+    mode: str = _f("sync", "training loop: sync")
+    env: str = _f("CartPole-v1", "gymnasium environment id")
+    workers: int = _f(16, "rollout workers (0: one worker and the learner in this process)")
+    envs_per_worker: int = _f(4, "vectorised env copies per worker")
+    rollout_len: int = _f(16, "env steps per env in one fragment")
+    seed: int = _f(0, "root seed; worker and env seeds are spawned from it")
+    stop_reward: float | None = _f(
+        None, "stop when the mean return of the last 20 episodes reaches this (default: env's)"
+    )
+    max_steps: int | None = _f(None, "stop after this many env steps")
+    max_seconds: float | None = _f(None, "stop after this many seconds of training")
+    logdir: str = _f("runs", "directory for the run's config and progress log")
+    json_summary: str | None = _f(None, "write the end-of-run summary as JSON here")
+    address: str | None = _f(None, "Ray cluster to join (auto or HOST:PORT); none: local Ray")
+    learner_gpus: float | None = _f(None, "GPUs for the learner (default: 1 if the cluster has one)")
+    worker_cpus: float = _f(1.0, "CPUs reserved per rollout worker")
+    learner_cpus: float = _f(1.0, "CPUs reserved for the learner")
+    jit_acting: bool = _f(True, "compile the workers' act function with XLA")
+    progress_interval: float = _f(2.0, "seconds between progress reports")
+    model: ModelConfig = field(default_factory=ModelConfig, metadata={"help": "model"})
+    a2c: A2CConfig = field(default_factory=A2CConfig, metadata={"help": "A2C hyperparameters"})
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+
+SECTIONS: dict[str, type] = {"model": ModelConfig, "a2c": A2CConfig}
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists, recursively, so the dict dumps as ordinary YAML/JSON."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _validate(c: Config) -> None:
+    _check(c.algo in ALGOS, f"algo must be one of {', '.join(ALGOS)}; got {c.algo!r}")
+    _check(c.mode in MODES, f"mode must be one of {', '.join(MODES)}; got {c.mode!r}")
+    _check(bool(c.env), "env must not be empty")
+    _check(c.workers >= 0, f"workers must be >= 0; got {c.workers}")
+    _check(c.envs_per_worker >= 1, f"envs_per_worker must be >= 1; got {c.envs_per_worker}")
+    _check(c.rollout_len >= 1, f"rollout_len must be >= 1; got {c.rollout_len}")
+    _check(c.seed >= 0, f"seed must be >= 0; got {c.seed}")
+    _check(c.max_steps is None or c.max_steps > 0, f"max_steps must be > 0; got {c.max_steps}")
+    _check(
+        c.max_seconds is None or c.max_seconds > 0, f"max_seconds must be > 0; got {c.max_seconds}"
+    )
+    _check(
+        c.learner_gpus is None or c.learner_gpus >= 0,
+        f"learner_gpus must be >= 0; got {c.learner_gpus}",
+    )
+    _check(c.worker_cpus > 0, f"worker_cpus must be > 0; got {c.worker_cpus}")
+    _check(c.learner_cpus > 0, f"learner_cpus must be > 0; got {c.learner_cpus}")
+    _check(c.progress_interval > 0, f"progress_interval must be > 0; got {c.progress_interval}")
+    m = c.model
+    _check(
+        m.name in MODEL_NAMES or ":" in m.name,
+        f"model.name must be one of {', '.join(MODEL_NAMES)} or package.module:function; "
+        f"got {m.name!r}",
+    )
+    _check(
+        len(m.hidden) > 0 and all(h > 0 for h in m.hidden),
+        f"model.hidden must be positive layer sizes; got {list(m.hidden)}",
+    )
+    _check(
+        m.value_hidden is None or all(h > 0 for h in m.value_hidden),
+        f"model.value_hidden must be positive layer sizes; got {m.value_hidden}",
+    )
+    a = c.a2c
+    _check(0.0 <= a.gamma <= 1.0, f"a2c.gamma must be in [0, 1]; got {a.gamma}")
+    _check(0.0 <= a.gae_lambda <= 1.0, f"a2c.gae_lambda must be in [0, 1]; got {a.gae_lambda}")
+    _check(
+        a.advantage in ADVANTAGE_ESTIMATORS,
+        f"a2c.advantage must be one of {', '.join(ADVANTAGE_ESTIMATORS)}; got {a.advantage!r}",
+    )
+    _check(
+        a.value_loss in VALUE_LOSSES,
+        f"a2c.value_loss must be one of {', '.join(VALUE_LOSSES)}; got {a.value_loss!r}",
+    )
+    _check(
+        a.optimizer in OPTIMIZERS,
+        f"a2c.optimizer must be one of {', '.join(OPTIMIZERS)}; got {a.optimizer!r}",
+    )
+    _check(a.lr > 0, f"a2c.lr must be > 0; got {a.lr}")
+    _check(a.optimizer_eps > 0, f"a2c.optimizer_eps must be > 0; got {a.optimizer_eps}")
+    _check(0.0 < a.rmsprop_rho < 1.0, f"a2c.rmsprop_rho must be in (0, 1); got {a.rmsprop_rho}")
+    _check(a.value_coef >= 0, f"a2c.value_coef must be >= 0; got {a.value_coef}")
+    _check(a.entropy_coef >= 0, f"a2c.entropy_coef must be >= 0; got {a.entropy_coef}")
+    _check(
+        a.max_grad_norm is None or a.max_grad_norm > 0,
+        f"a2c.max_grad_norm must be > 0 or null; got {a.max_grad_norm}",
+    )
+
+
+# --- building configs from presets, files and overrides ------------------------------------
+
+
+def preset_names() -> list[str]:
+    folder = resources.files("distrl") / "presets"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    if name not in preset_names():
+        raise ConfigError(f"unknown preset {name!r}; known: {', '.join(preset_names())}")
+    text = (resources.files("distrl") / "presets" / f"{name}.yaml").read_text()
+    return _read_mapping(text, f"preset {name}")
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} does not exist")
+    return _read_mapping(p.read_text(), f"config file {str(p)!r}")
+
+
+def _read_mapping(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ConfigError(f"{where} is not valid YAML: {first}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping of keys to values")
+    return data
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a2c": {"lr": 1}}`` -> ``{"a2c.lr": 1}``; only known sections are descended into."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if not prefix and key in SECTIONS and isinstance(value, dict):
+            out.update(flatten(value, prefix=f"{key}."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"a2c.lr=3e-4"`` -> ``("a2c.lr", 0.0003)``; the value is read as a YAML scalar."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects KEY=VALUE; got {text!r}")
+    return key.strip(), parse_cli_value(key.strip(), raw)
+
+
+def parse_cli_value(key: str, raw: str) -> Any:
+    """A command-line string for ``key``: kept as text for string fields, else read as YAML."""
+    section, _, name = key.rpartition(".")
+    cls = SECTIONS.get(section, Config) if section else Config
+    hint = _field_types(cls).get(name)
+    if hint in (str, str | None) and raw.strip().lower() not in ("null", "none", "~"):
+        return raw
+    return parse_value(raw)
+
+
+def parse_value(raw: str) -> Any:
+    try:
+        return yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        return raw
+
+
+def build_config(*layers: Mapping[str, Any]) -> Config:
+    """Merge flat ``{dotted key: value}`` layers (later wins) over the defaults and validate."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(flatten(layer))
+    top: dict[str, Any] = {}
+    sections: dict[str, dict[str, Any]] = {name: {} for name in SECTIONS}
+    for key, value in merged.items():
+        section, _, name = key.rpartition(".")
+        cls = SECTIONS.get(section) if section else Config
+        if cls is None or name not in _field_types(cls) or (not section and name in SECTIONS):
+            raise ConfigError(f"unknown config key {key!r}")
+        coerced = coerce(value, _field_types(cls)[name], key)
+        if section:
+            sections[section][name] = coerced
+        else:
+            top[name] = coerced
+    for name, cls in SECTIONS.items():
+        top[name] = cls(**sections[name])
+    return Config(**top)
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check ``value`` against a field's type hint, converting only where it is lossless."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return coerce(value, inner[0], key)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be true or false; got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{key} must be an integer; got {value!r}")
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key} must be a number; got {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key} must be a string; got {value!r}")
+    if origin is tuple:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key} must be a list; got {value!r}")
+        return tuple(coerce(v, args[0], key) for v in value)
+    raise TypeError(f"unsupported config type {hint!r} for {key}")  # a bug in this module
+
+
+def describe_fields() -> list[tuple[str, str, Any]]:
+    """``(dotted key, help, default)`` for every field, in declaration order."""
+    rows: list[tuple[str, str, Any]] = []
+    for f in dataclasses.fields(Config):
+        if f.name in SECTIONS:
+            for sf in dataclasses.fields(SECTIONS[f.name]):
+                rows.append((f"{f.name}.{sf.name}", sf.metadata["help"], sf.default))
+        else:
+            rows.append((f.name, f.metadata["help"], f.default))
+    return rows

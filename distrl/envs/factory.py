@@ -1,0 +1,69 @@
+"""Build gymnasium vector envs and describe their spaces without any framework imports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode
+
+from distrl.config import ConfigError
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What models and losses need to know about an environment's spaces."""
+
+    env_id: str
+    observation_shape: tuple[int, ...]
+    observation_dtype: str  # numpy dtype name, e.g. "float32", "uint8"
+    action_kind: str  # "discrete" or "continuous"
+    num_actions: int  # discrete: number of actions; continuous: action dimensions
+    reward_threshold: float | None  # the env's "solved" return, if it registers one
+    max_episode_steps: int | None
+
+
+def env_spec(env_id: str) -> EnvSpec:
+    """Describe ``env_id`` by building one copy; unknown or unsupported ids raise ConfigError."""
+    try:
+        registered = gym.spec(env_id)
+    except gym.error.Error as e:
+        raise ConfigError(f"unknown env id {env_id!r}: {e}") from None
+    env = gym.make(env_id)
+    try:
+        obs_space, act_space = env.observation_space, env.action_space
+    finally:
+        env.close()
+    if not isinstance(obs_space, gym.spaces.Box):
+        raise ConfigError(f"env {env_id!r}: only Box observation spaces are supported")
+    if isinstance(act_space, gym.spaces.Discrete):
+        kind, n = "discrete", int(act_space.n)
+    elif isinstance(act_space, gym.spaces.Box):
+        kind, n = "continuous", int(np.prod(act_space.shape))
+    else:
+        raise ConfigError(f"env {env_id!r}: action space {act_space} is not supported")
+    return EnvSpec(
+        env_id=env_id,
+        observation_shape=tuple(obs_space.shape),
+        observation_dtype=np.dtype(obs_space.dtype).name,
+        action_kind=kind,
+        num_actions=n,
+        reward_threshold=registered.reward_threshold,
+        max_episode_steps=registered.max_episode_steps,
+    )
+
+
+def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+    """A synchronous vector env that resets finished copies within the same ``step`` call.
+
+    With SAME_STEP autoreset the returned observation of a finished copy is already the first of
+    its next episode, and the true final observation is in ``info["final_obs"]``: the worker keeps
+    the latter for bootstrapping truncated steps, never the reset observation.
+    """
+    return gym.make_vec(
+        env_id,
+        num_envs=num_envs,
+        vectorization_mode="sync",
+        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+    )

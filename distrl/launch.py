@@ -1,0 +1,221 @@
+"""``python -m distrl.launch``: parse -> config -> start/join Ray -> train -> summary.
+
+Exit status: 0 when the run ends by its stop rule (solved or out of budget), 2 for bad input
+(before any worker starts), 130 when interrupted (Ctrl-C or SIGTERM), 1 on a runtime failure.
+The JSON summary is written in every case where training started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import yaml
+
+from distrl.config import (
+    SECTIONS,
+    Config,
+    ConfigError,
+    build_config,
+    describe_fields,
+    load_file,
+    load_preset,
+    parse_cli_value,
+    parse_override,
+    preset_names,
+)
+from distrl.envs import EnvSpec, env_spec
+from distrl.ops.console import ProgressReporter
+from distrl.ops.summary import RunSummary, write_summary
+from distrl.ops.tracking import StopRule, TrainingState
+
+log = logging.getLogger("distrl.launch")
+
+# Algorithms and the action spaces they can act in.
+SUPPORTED_ACTIONS = {"a2c": ("discrete",)}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m distrl.launch",
+        description="Train a Keras agent with distributed rollout workers on Ray.",
+    )
+    parser.add_argument("--preset", help=f"start from a preset: {', '.join(preset_names())}")
+    parser.add_argument("--config", metavar="FILE", help="a YAML file of config keys")
+    parser.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="override any key, e.g. --set a2c.lr=3e-4 --set model.hidden=[128,128]",
+    )
+    parser.add_argument("--list-presets", action="store_true", help="print the presets and exit")
+    parser.add_argument(
+        "--print-config", action="store_true", help="print the resolved config as YAML and exit"
+    )
+    for key, help_text, default in describe_fields():
+        if "." in key:
+            continue  # section keys go through --set
+        shown = "env's threshold" if key == "stop_reward" else default
+        parser.add_argument(
+            "--" + key.replace("_", "-"),
+            dest=key,
+            metavar="VALUE",
+            default=None,
+            help=f"{help_text} (default: {shown})",
+        )
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    layers: list[dict[str, Any]] = []
+    if args.preset:
+        layers.append(load_preset(args.preset))
+    if args.config:
+        layers.append(load_file(args.config))
+    flags = {
+        f.name: parse_cli_value(f.name, getattr(args, f.name))
+        for f in dataclasses.fields(Config)
+        if f.name not in SECTIONS and getattr(args, f.name) is not None
+    }
+    layers.append(flags)
+    layers.append(dict(parse_override(item) for item in args.set))
+    return build_config(*layers)
+
+
+def check_compatible(config: Config, spec: EnvSpec) -> None:
+    kinds = SUPPORTED_ACTIONS[config.algo]
+    if spec.action_kind not in kinds:
+        raise ConfigError(
+            f"algo {config.algo} needs a {' or '.join(kinds)} action space; "
+            f"{spec.env_id} has a {spec.action_kind} one"
+        )
+
+
+def prepare_logdir(config: Config) -> Path:
+    logdir = Path(config.logdir)
+    try:
+        logdir.mkdir(parents=True, exist_ok=True)
+        (logdir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    except OSError as e:
+        raise ConfigError(f"logdir {str(logdir)!r} is not writable: {e.strerror}") from None
+    return logdir
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    launched = time.perf_counter()
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    args = build_parser().parse_args(argv)
+    if args.list_presets:
+        print("\n".join(preset_names()))
+        return 0
+    try:
+        config = config_from_args(args)
+        if args.print_config:
+            print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
+            return 0
+        spec = env_spec(config.env)
+        check_compatible(config, spec)
+        stop_reward = config.stop_reward if config.stop_reward is not None else spec.reward_threshold
+        stop = StopRule(stop_reward, config.max_steps, config.max_seconds)
+        logdir = prepare_logdir(config)
+    except ConfigError as e:
+        print(f"distrl.launch: error: {e}", file=sys.stderr)
+        return 2
+    log.info(
+        "distrl: %s %s on %s, %d workers x %d envs, stop at return %s",
+        config.mode,
+        config.algo,
+        config.env,
+        config.workers,
+        config.envs_per_worker,
+        stop_reward,
+    )
+    return _train(config, spec, stop, logdir, launched)
+
+
+def _train(config: Config, spec: EnvSpec, stop: StopRule, logdir: Path, launched: float) -> int:
+    from distrl.runtime import make_backend, run_sync
+    from distrl.runtime.cluster import start_ray, stop_ray
+
+    state = TrainingState()
+    startup_s: float | None = None
+    backend = None
+    reporter: ProgressReporter | None = None
+    stop_reason, exit_code = "error", 1
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        if config.workers > 0:
+            start_ray(config)
+            signal.signal(signal.SIGTERM, _raise_interrupt)  # ray.init installs its own
+        backend = make_backend(config, spec)
+        startup_s = time.perf_counter() - launched
+        state = TrainingState()  # the training clock starts at the first sample request
+        reporter = ProgressReporter(
+            interval=config.progress_interval,
+            log_path=logdir / "progress.jsonl",
+            total_steps=config.max_steps,
+        )
+        stop_reason = run_sync(backend, state, stop, reporter)
+        exit_code = 0
+    except KeyboardInterrupt:
+        stop_reason, exit_code = "interrupted", 130
+    except ConfigError as e:
+        print(f"distrl.launch: error: {e}", file=sys.stderr)
+        return 2
+    except Exception:
+        log.exception("training failed")
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        wall_s = state.elapsed if startup_s is not None else 0.0
+        if reporter is not None:
+            reporter.close(state)
+        if backend is not None:
+            backend.shutdown()
+        stop_ray()
+    summary = RunSummary(
+        algo=config.algo,
+        env=config.env,
+        mode=config.mode,
+        workers=config.workers,
+        envs_per_worker=config.envs_per_worker,
+        seed=config.seed,
+        solved=stop_reason == "solved",
+        stop_reason=stop_reason,
+        env_steps=state.env_steps,
+        learner_updates=state.updates,
+        episodes=state.episodes,
+        startup_s=round(startup_s if startup_s is not None else time.perf_counter() - launched, 3),
+        wall_s=round(wall_s, 3),
+        steps_per_s=round(state.env_steps / wall_s, 1) if wall_s > 0 else 0.0,
+        final_mean_return=state.mean_return,
+    )
+    ret = "-" if summary.final_mean_return is None else f"{summary.final_mean_return:.1f}"
+    log.info(
+        "stopped (%s) after %d env steps, %d updates, %.1fs training (+%.1fs startup); "
+        "mean return %s",
+        stop_reason,
+        summary.env_steps,
+        summary.learner_updates,
+        summary.wall_s,
+        summary.startup_s,
+        ret,
+    )
+    if config.json_summary:
+        write_summary(summary, config.json_summary)
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

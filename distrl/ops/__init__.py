@@ -1,0 +1,1 @@
+"""Operations around training: progress tracking, console output, run summaries."""

@@ -1,0 +1,88 @@
+"""Live progress on a terminal (rich), plain periodic lines elsewhere, and a JSONL log."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import IO, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from distrl.ops.tracking import TrainingState
+
+
+def progress_row(state: TrainingState) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "time_s": round(state.elapsed, 3),
+        "env_steps": state.env_steps,
+        "steps_per_s": round(state.steps_per_s, 1),
+        "mean_return": state.mean_return,
+        "episodes": state.episodes,
+        "updates": state.updates,
+        "weights_version": state.version,
+    }
+    row.update({k: round(v, 6) for k, v in state.metrics.items()})
+    return row
+
+
+def _status_text(state: TrainingState) -> str:
+    ret = "-" if state.mean_return is None else f"{state.mean_return:.1f}"
+    return (
+        f"steps {state.env_steps:,} | {state.steps_per_s:,.0f} steps/s | return {ret} | "
+        f"updates {state.updates:,} | version {state.version}"
+    )
+
+
+class ProgressReporter:
+    """Shows progress: a live line when stdout is a terminal, else a plain line every
+    ``interval`` seconds. Every report also appends a JSON row to ``log_path``."""
+
+    def __init__(
+        self,
+        *,
+        interval: float,
+        log_path: Path | None,
+        total_steps: int | None = None,
+        stream: IO[str] | None = None,
+    ) -> None:
+        self.interval = interval
+        self.stream = stream or sys.stdout
+        self.log = log_path.open("a") if log_path is not None else None
+        self._last = 0.0
+        self._live: Progress | None = None
+        if self.stream.isatty():
+            self._live = Progress(
+                SpinnerColumn(),
+                BarColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                console=Console(file=self.stream),
+                transient=False,
+            )
+            self._task = self._live.add_task("train", total=total_steps, status="starting")
+            self._live.start()
+
+    def __call__(self, state: TrainingState) -> None:
+        if self._live is not None:
+            self._live.update(self._task, completed=state.env_steps, status=_status_text(state))
+        now = time.perf_counter()
+        if now - self._last >= self.interval:
+            self._last = now
+            if self._live is None:
+                print(f"[{state.elapsed:7.1f}s] {_status_text(state)}", file=self.stream, flush=True)
+            if self.log is not None:
+                self.log.write(json.dumps(progress_row(state)) + "\n")
+                self.log.flush()
+
+    def close(self, state: TrainingState | None = None) -> None:
+        if state is not None and self.log is not None:
+            self.log.write(json.dumps(progress_row(state)) + "\n")
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        if self.log is not None:
+            self.log.close()
+            self.log = None

@@ -1,0 +1,69 @@
+"""Counters of a run and the rule that decides when it stops (no framework imports)."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from distrl.types import UpdateResult
+
+RETURN_WINDOW = 20  # episodes in the "mean return" used for stopping and reporting
+
+
+@dataclass
+class TrainingState:
+    """What the driver knows about a run: counters, recent returns and the last metrics."""
+
+    started: float = field(default_factory=time.perf_counter)  # first env step requested
+    env_steps: int = 0
+    updates: int = 0
+    episodes: int = 0
+    version: int = 0
+    recent_returns: deque[float] = field(default_factory=lambda: deque(maxlen=RETURN_WINDOW))
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def record(self, result: UpdateResult) -> None:
+        self.env_steps += result.env_steps
+        self.updates += 1
+        self.version = result.version
+        self.episodes += len(result.episode_returns)
+        self.recent_returns.extend(float(r) for r in result.episode_returns)
+        self.metrics = result.metrics
+
+    @property
+    def elapsed(self) -> float:  # seconds since training started
+        return time.perf_counter() - self.started
+
+    @property
+    def steps_per_s(self) -> float:
+        return self.env_steps / max(self.elapsed, 1e-9)
+
+    @property
+    def mean_return(self) -> float | None:
+        return float(np.mean(self.recent_returns)) if self.recent_returns else None
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """Stop at a mean return over the last ``RETURN_WINDOW`` episodes, a step or time budget."""
+
+    stop_reward: float | None
+    max_steps: int | None
+    max_seconds: float | None
+
+    def check(self, state: TrainingState) -> str | None:
+        """The reason to stop now ("solved", "max_steps", "max_seconds"), or None."""
+        if (
+            self.stop_reward is not None
+            and len(state.recent_returns) == RETURN_WINDOW
+            and (state.mean_return or 0.0) >= self.stop_reward
+        ):
+            return "solved"
+        if self.max_steps is not None and state.env_steps >= self.max_steps:
+            return "max_steps"
+        if self.max_seconds is not None and state.elapsed >= self.max_seconds:
+            return "max_seconds"
+        return None

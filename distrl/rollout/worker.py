@@ -1,0 +1,118 @@
+"""RolloutWorker: steps a vector env with a local copy of the policy (plain Python, no Ray)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from distrl.config import Config
+from distrl.envs import EnvSpec, make_vector_env
+from distrl.types import Rollout, WeightsMessage
+
+
+class RolloutWorker:
+    """Owns ``envs_per_worker`` env copies and samples fixed-length fragments from them.
+
+    Usage::
+
+        worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=seed_sequence)
+        rollout = worker.sample(learner.weights())   # acts with the newest weights it was given
+
+    The runtime makes this class a Ray actor; ``--workers 0`` calls it directly.
+    """
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        spec: EnvSpec,
+        worker_index: int,
+        seed: np.random.SeedSequence,
+        use_tf_threads: int | None = 1,
+    ) -> None:
+        # Imported here, not at module level, so the driver can reference this class for Ray
+        # without importing TensorFlow itself.
+        from distrl.agents import make_policy
+        from distrl.models import configure_tensorflow
+
+        configure_tensorflow(threads=use_tf_threads, use_gpu=False)
+        self.worker_index = worker_index
+        self.rollout_len = config.rollout_len
+        self.num_envs = config.envs_per_worker
+        self.policy = make_policy(config=config, spec=spec)
+        self.version = -1  # no weights yet: the first WeightsMessage (version 0) is accepted
+        env_seed, action_seed = seed.spawn(2)
+        self.rng = np.random.default_rng(action_seed)
+        self.envs = make_vector_env(spec.env_id, self.num_envs)
+        env_seeds = env_seed.generate_state(self.num_envs).tolist()
+        self._obs, _ = self.envs.reset(seed=env_seeds)
+        self._episode_return = np.zeros(self.num_envs, dtype=np.float64)
+        self._episode_length = np.zeros(self.num_envs, dtype=np.int64)
+
+    def ready(self) -> int:
+        """Returns the worker index once constructed (lets the runtime wait for start-up)."""
+        return self.worker_index
+
+    def set_weights(self, message: WeightsMessage) -> bool:
+        """Load ``message`` unless it is not newer than what we hold; True if loaded."""
+        if message.version <= self.version:
+            return False
+        self.policy.set_weights(message.weights)
+        self.version = message.version
+        return True
+
+    def sample(self, weights: WeightsMessage | None = None) -> Rollout:
+        """Act ``rollout_len`` steps in every env copy and return the fragment."""
+        if weights is not None:
+            self.set_weights(weights)
+        if self.version < 0:
+            raise RuntimeError("RolloutWorker.sample called before any weights were set")
+        T, B = self.rollout_len, self.num_envs
+        obs_buf = np.empty((T, B, *self._obs.shape[1:]), dtype=self._obs.dtype)
+        actions = np.empty((T, B), dtype=np.int64)
+        logp = np.empty((T, B), dtype=np.float32)
+        rewards = np.empty((T, B), dtype=np.float32)
+        terminated = np.empty((T, B), dtype=bool)
+        truncated = np.empty((T, B), dtype=bool)
+        final_obs: list[np.ndarray] = []
+        ep_returns: list[float] = []
+        ep_lengths: list[int] = []
+        for t in range(T):
+            obs_buf[t] = self._obs
+            actions[t], logp[t] = self.policy.act(self._obs, self.rng)
+            self._obs, rewards[t], terminated[t], truncated[t], info = self.envs.step(actions[t])
+            self._episode_return += rewards[t]
+            self._episode_length += 1
+            done = terminated[t] | truncated[t]
+            if done.any():
+                # SAME_STEP autoreset: self._obs already holds the next episode's first
+                # observation for these copies; the true last one is in info["final_obs"].
+                for b in np.flatnonzero(truncated[t]):
+                    final_obs.append(info["final_obs"][b])
+                for b in np.flatnonzero(done):
+                    ep_returns.append(float(self._episode_return[b]))
+                    ep_lengths.append(int(self._episode_length[b]))
+                self._episode_return[done] = 0.0
+                self._episode_length[done] = 0
+        obs_shape = self._obs.shape[1:]
+        return Rollout(
+            observations=obs_buf,
+            actions=actions,
+            rewards=rewards,
+            terminated=terminated,
+            truncated=truncated,
+            behaviour_logp=logp,
+            last_observations=self._obs.copy(),
+            final_observations=(
+                np.stack(final_obs).astype(self._obs.dtype)
+                if final_obs
+                else np.zeros((0, *obs_shape), dtype=self._obs.dtype)
+            ),
+            policy_version=self.version,
+            worker_index=self.worker_index,
+            episode_returns=np.asarray(ep_returns, dtype=np.float64),
+            episode_lengths=np.asarray(ep_lengths, dtype=np.int64),
+        )
+
+    def close(self) -> None:
+        self.envs.close()
+

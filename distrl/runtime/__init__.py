@@ -1,0 +1,11 @@
+"""Execution: the only package that imports Ray.
+
+A *backend* runs the plain worker and learner classes somewhere: ``LocalBackend`` in this
+process (``--workers 0``), ``RayBackend`` as Ray actors. The training loops are written against
+the backend interface, so both modes run the same loop.
+"""
+
+from distrl.runtime.backend import Backend, LocalBackend, make_backend
+from distrl.runtime.sync_loop import run_sync
+
+__all__ = ["Backend", "LocalBackend", "make_backend", "run_sync"]

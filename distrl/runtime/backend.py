@@ -1,0 +1,72 @@
+"""Backends: where rollout workers and the learner run, behind one small interface."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from distrl.config import Config
+from distrl.envs import EnvSpec
+from distrl.rollout import RolloutWorker
+from distrl.types import Rollout, UpdateResult, WeightsMessage
+
+
+class Backend(Protocol):
+    """What the training loops need. Handles are opaque: values in-process, ObjectRefs on Ray."""
+
+    num_workers: int
+
+    def initial_weights(self) -> Any:
+        """A handle to the learner's version-0 weights."""
+
+    def sample(self, weights: Any) -> list[Any]:
+        """Start one fragment on every worker with ``weights``; handles to the fragments."""
+
+    def update(self, fragments: list[Any]) -> tuple[UpdateResult, Any]:
+        """One learner update on ``fragments``; its result and a handle to the new weights."""
+
+    def shutdown(self) -> None: ...
+
+
+def spawn_seeds(seed: int, num_workers: int) -> tuple[int, list[np.random.SeedSequence]]:
+    """The learner's integer seed and one SeedSequence per worker, independent streams all."""
+    learner_seq, *worker_seqs = np.random.SeedSequence(seed).spawn(1 + num_workers)
+    return int(learner_seq.generate_state(1)[0]), worker_seqs
+
+
+class LocalBackend:
+    """``--workers 0``: one RolloutWorker and the learner in this process, called directly."""
+
+    def __init__(self, config: Config, spec: EnvSpec) -> None:
+        from distrl.agents import make_learner
+        from distrl.models import configure_tensorflow
+
+        learner_seed, (worker_seed,) = spawn_seeds(config.seed, 1)
+        device = configure_tensorflow(threads=None, use_gpu=bool(config.learner_gpus))
+        self.learner = make_learner(config=config, spec=spec, seed=learner_seed, device=device)
+        self.worker = RolloutWorker(
+            config=config, spec=spec, worker_index=0, seed=worker_seed, use_tf_threads=None
+        )
+        self.num_workers = 1
+
+    def initial_weights(self) -> WeightsMessage:
+        return self.learner.weights()
+
+    def sample(self, weights: WeightsMessage) -> list[Rollout]:
+        return [self.worker.sample(weights)]
+
+    def update(self, fragments: list[Rollout]) -> tuple[UpdateResult, WeightsMessage]:
+        result = self.learner.update(fragments)
+        return result, self.learner.weights()
+
+    def shutdown(self) -> None:
+        self.worker.close()
+
+
+def make_backend(config: Config, spec: EnvSpec) -> Backend:
+    if config.workers == 0:
+        return LocalBackend(config, spec)
+    from distrl.runtime.ray_backend import RayBackend
+
+    return RayBackend(config, spec)

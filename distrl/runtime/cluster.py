@@ -1,0 +1,50 @@
+"""Starting an embedded Ray or joining a cluster."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+
+import ray
+
+from distrl.config import Config, ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def start_ray(config: Config) -> None:
+    """``address`` unset: an embedded local Ray sized for the run; else join that cluster.
+
+    An embedded Ray gets at least as many logical CPUs as the run reserves, so ``--workers 16``
+    also starts on a 2-core laptop (the workers then share the cores, which is the point of a
+    laptop run: the same command scales unchanged on a cluster).
+    """
+    # Quieten TensorFlow in every process Ray starts from here (they inherit the environment).
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if config.address is None:
+        needed = math.ceil(config.workers * config.worker_cpus + config.learner_cpus)
+        num_cpus = max(os.cpu_count() or 1, needed)
+        if num_cpus > (os.cpu_count() or 1):
+            log.info("embedded Ray: %d logical CPUs on %s cores", num_cpus, os.cpu_count())
+        ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
+        return
+    try:
+        ray.init(address=config.address, logging_level=logging.WARNING)
+    except (ConnectionError, ValueError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConfigError(f"cannot join the Ray cluster at {config.address!r}: {first}") from None
+    cpus = ray.cluster_resources().get("CPU", 0)
+    needed = config.workers * config.worker_cpus + config.learner_cpus
+    if cpus < needed:
+        log.warning(
+            "the cluster has %.0f CPUs and the run reserves %.0f: some workers wait for the "
+            "autoscaler (or lower --workers)",
+            cpus,
+            needed,
+        )
+
+
+def stop_ray() -> None:
+    if ray.is_initialized():
+        ray.shutdown()

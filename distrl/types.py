@@ -1,0 +1,62 @@
+"""The messages that travel between rollout workers, the learner and the driver.
+
+Everything here is NumPy arrays in small typed containers: cheap to serialise through Ray's
+object store (arrays are zero-copy there) and free of framework objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class WeightsMessage:
+    """The policy's weights as published by the learner after an update."""
+
+    version: int  # learner updates applied so far; 0 is the initial weights
+    weights: list[np.ndarray]
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """A fixed-length, time-major fragment of experience from one worker's vector env.
+
+    ``T`` is the fragment length, ``B`` the number of envs of the worker. Step ``t`` of env ``b``
+    saw ``observations[t, b]``, took ``actions[t, b]`` and got ``rewards[t, b]``. After a step that
+    ended an episode the vector env has already reset, so the observation that follows it in
+    ``observations`` (or ``last_observations``) belongs to the next episode; the true final
+    observation of each *truncated* step is kept in ``final_observations`` for bootstrapping,
+    one row per ``True`` of ``truncated`` in ``np.nonzero`` (row-major) order.
+    """
+
+    observations: np.ndarray  # [T, B, *obs]
+    actions: np.ndarray  # [T, B] (discrete) or [T, B, *act]
+    rewards: np.ndarray  # [T, B] float32
+    terminated: np.ndarray  # [T, B] bool: the MDP ended; no bootstrap
+    truncated: np.ndarray  # [T, B] bool: cut by a time limit; bootstrap from final_observations
+    behaviour_logp: np.ndarray  # [T, B] float32: log-prob of the action under the acting policy
+    last_observations: np.ndarray  # [B, *obs]: the observation after step T-1
+    final_observations: np.ndarray  # [K, *obs], K = truncated.sum()
+    policy_version: int  # WeightsMessage.version the worker acted with
+    worker_index: int
+    episode_returns: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [E] raw returns
+    episode_lengths: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )  # [E] env steps
+
+    @property
+    def env_steps(self) -> int:
+        return int(self.rewards.size)
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """What the learner reports to the driver after one update (no experience, only stats)."""
+
+    version: int  # weights version after the update
+    env_steps: int  # env steps consumed by this update
+    episode_returns: np.ndarray  # returns of the episodes that finished in the consumed fragments
+    episode_lengths: np.ndarray
+    metrics: dict[str, float]  # namespaced: "learner/...", "timing/..."
