@@ -63,7 +63,7 @@ class A2CConfig:
     value_coef: float = _f(0.5, "weight of the value loss")
     entropy_coef: float = _f(0.0, "weight of the entropy bonus")
     optimizer: str = _f("adam", "adam or rmsprop")
-    lr: float = _f(1e-3, "learning rate")
+    lr: float = _f(3e-3, "learning rate")
     optimizer_eps: float = _f(1e-5, "epsilon of the optimizer")
     rmsprop_rho: float = _f(0.99, "RMSprop decay")
     max_grad_norm: float | None = _f(0.5, "global-norm gradient clip (null disables)")
@@ -87,7 +87,9 @@ class Config:
     logdir: str = _f("runs", "directory for the run's config and progress log")
     json_summary: str | None = _f(None, "write the end-of-run summary as JSON here")
     address: str | None = _f(None, "Ray cluster to join (auto or HOST:PORT); none: local Ray")
-    learner_gpus: float | None = _f(None, "GPUs for the learner (default: 1 if the cluster has one)")
+    learner_gpus: float | None = _f(
+        None, "GPUs for the learner (default: 1 if the cluster has one)"
+    )
     worker_cpus: float = _f(1.0, "CPUs reserved per rollout worker")
     learner_cpus: float = _f(1.0, "CPUs reserved for the learner")
     jit_acting: bool = _f(True, "compile the workers' act function with XLA")

@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         spec = env_spec(config.env)
         check_compatible(config, spec)
-        stop_reward = config.stop_reward if config.stop_reward is not None else spec.reward_threshold
+        stop_reward = (
+            config.stop_reward if config.stop_reward is not None else spec.reward_threshold
+        )
         stop = StopRule(stop_reward, config.max_steps, config.max_seconds)
         logdir = prepare_logdir(config)
     except ConfigError as e:

@@ -34,8 +34,10 @@ def _tower(x: keras.KerasTensor, sizes: Sequence[int], activation: str, name: st
 
 def _heads(policy_x, value_x, spec: EnvSpec):
     if spec.action_kind != "discrete":
-        raise ConfigError(f"the actor-critic models need a discrete action space; {spec.env_id} "
-                          "has a continuous one")
+        raise ConfigError(
+            f"the actor-critic models need a discrete action space; {spec.env_id} "
+            "has a continuous one"
+        )
     # Small initial logits keep the first policy close to uniform (as in SB3 and CleanRL).
     logits = keras.layers.Dense(
         spec.num_actions,
@@ -105,7 +107,7 @@ def resolve_builder(name: str) -> Builder:
         raise ConfigError(f"model.name {name!r} cannot be imported: {e}") from None
     if not callable(fn):
         raise ConfigError(f"model.name {name!r} is not callable")
-    return fn  # type: ignore[no-any-return]
+    return fn
 
 
 def build_model(spec: EnvSpec, config: ModelConfig) -> keras.Model:

@@ -72,7 +72,9 @@ class ProgressReporter:
         if now - self._last >= self.interval:
             self._last = now
             if self._live is None:
-                print(f"[{state.elapsed:7.1f}s] {_status_text(state)}", file=self.stream, flush=True)
+                print(
+                    f"[{state.elapsed:7.1f}s] {_status_text(state)}", file=self.stream, flush=True
+                )
             if self.log is not None:
                 self.log.write(json.dumps(progress_row(state)) + "\n")
                 self.log.flush()

@@ -115,4 +115,3 @@ class RolloutWorker:
 
     def close(self) -> None:
         self.envs.close()
-

@@ -35,13 +35,13 @@ def start_ray(config: Config) -> None:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConfigError(f"cannot join the Ray cluster at {config.address!r}: {first}") from None
     cpus = ray.cluster_resources().get("CPU", 0)
-    needed = config.workers * config.worker_cpus + config.learner_cpus
-    if cpus < needed:
+    reserved = config.workers * config.worker_cpus + config.learner_cpus
+    if cpus < reserved:
         log.warning(
             "the cluster has %.0f CPUs and the run reserves %.0f: some workers wait for the "
             "autoscaler (or lower --workers)",
             cpus,
-            needed,
+            reserved,
         )
 
 

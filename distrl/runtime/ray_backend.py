@@ -60,15 +60,15 @@ class RayBackend:
     def __init__(self, config: Config, spec: EnvSpec) -> None:
         learner_seed, worker_seeds = spawn_seeds(config.seed, config.workers)
         gpus = learner_gpus(config)
-        self.learner = (
-            ray.remote(LearnerHost)
-            .options(num_cpus=config.learner_cpus, num_gpus=gpus, name=None)
-            .remote(config=config, spec=spec, seed=learner_seed, use_gpu=gpus > 0)
+        # Actor classes and handles are dynamic proxies (method.remote(...)): typed as Any.
+        remote_learner: Any = ray.remote(LearnerHost)
+        self.learner = remote_learner.options(num_cpus=config.learner_cpus, num_gpus=gpus).remote(
+            config=config, spec=spec, seed=learner_seed, use_gpu=gpus > 0
         )
-        remote_worker = ray.remote(RolloutWorker).options(
+        remote_worker: Any = ray.remote(RolloutWorker).options(
             num_cpus=config.worker_cpus, scheduling_strategy="SPREAD"
         )
-        self.workers = [
+        self.workers: list[Any] = [
             remote_worker.remote(config=config, spec=spec, worker_index=i, seed=seed)
             for i, seed in enumerate(worker_seeds)
         ]

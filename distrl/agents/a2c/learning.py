@@ -35,9 +35,7 @@ def make_optimizer(config: A2CConfig) -> keras.optimizers.Optimizer:
 class A2CLearner:
     """Synchronous advantage actor-critic on fragments of experience."""
 
-    def __init__(
-        self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0"
-    ) -> None:
+    def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
         self.spec = spec
         self.config = config.a2c
         self.device = device

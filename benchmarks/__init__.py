@@ -1,0 +1,1 @@
+"""Benchmarks: each script prints one JSON document; BENCHMARKS.md summarises the results."""

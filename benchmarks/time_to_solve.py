@@ -1,0 +1,69 @@
+"""CartPole-v1 time-to-solve through the real launch command, several seeds.
+
+Runs ``python -m distrl.launch`` in a subprocess per seed (so startup is measured as users see
+it) and prints one JSON document: every run's summary plus medians.
+
+    python -m benchmarks.time_to_solve --workers 2 --envs-per-worker 16 --seeds 0 1 2
+    python -m benchmarks.time_to_solve --workers 16 --seeds 0 1 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.common import machine, median
+
+
+def run_once(args: argparse.Namespace, seed: int, tmp: Path) -> dict:
+    summary = tmp / f"summary-{seed}.json"
+    cmd = [
+        sys.executable, "-m", "distrl.launch",
+        "--workers", str(args.workers),
+        "--seed", str(seed),
+        "--max-seconds", str(args.max_seconds),
+        "--logdir", str(tmp / f"run-{seed}"),
+        "--json-summary", str(summary),
+        "--progress-interval", "1000",
+    ]  # fmt: skip
+    if args.envs_per_worker is not None:
+        cmd += ["--envs-per-worker", str(args.envs_per_worker)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return json.loads(summary.read_text())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--envs-per-worker", type=int, default=None)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--max-seconds", type=float, default=120.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [run_once(args, seed, Path(tmp)) for seed in args.seeds]
+    solved = [r for r in runs if r["solved"]]
+    print(
+        json.dumps(
+            {
+                "benchmark": "cartpole_time_to_solve",
+                "machine": machine(),
+                "workers": args.workers,
+                "envs_per_worker": runs[0]["envs_per_worker"],
+                "solved_runs": f"{len(solved)}/{len(runs)}",
+                "median_wall_s": median([r["wall_s"] for r in runs]),
+                "median_env_steps": median([r["env_steps"] for r in runs]),
+                "median_startup_s": median([r["startup_s"] for r in runs]),
+                "median_steps_per_s": median([r["steps_per_s"] for r in runs]),
+                "runs": runs,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""Named model builders and user builders given as package.module:function."""
+
+import keras
+import numpy as np
+import pytest
+
+from distrl.config import ConfigError, ModelConfig
+from distrl.envs import env_spec
+from distrl.models import build_model
+
+SPEC = env_spec("CartPole-v1")
+
+
+def dense_units(model):
+    return [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
+@pytest.mark.parametrize(
+    ("config", "units"),
+    [
+        (ModelConfig(name="mlp", hidden=(32, 16)), [32, 32, 16, 16, 2, 1]),
+        (ModelConfig(name="mlp", hidden=(8,), value_hidden=(4, 4)), [8, 4, 4, 2, 1]),
+        (ModelConfig(name="shared_mlp", hidden=(24,)), [24, 2, 1]),
+        (ModelConfig(name="seed004_actor_critic"), [128, 2, 1]),
+        (ModelConfig(name="seed000_actor_critic"), [320, 640, 320, 640, 320, 640, 2, 1]),
+        (ModelConfig(name="distrl.models.builders:shared_mlp", hidden=(5,)), [5, 2, 1]),
+    ],
+)
+def test_builders_output_logits_and_value(config, units):
+    model = build_model(SPEC, config)
+    assert sorted(dense_units(model)) == sorted(units)
+    logits, value = model(np.zeros((3, 4), np.float32))
+    assert tuple(logits.shape) == (3, 2) and tuple(value.shape) == (3, 1)
+
+
+def test_unimportable_user_builder_is_a_config_error():
+    with pytest.raises(ConfigError, match="cannot be imported"):
+        build_model(SPEC, ModelConfig(name="no_such_pkg.mod:fn"))

@@ -1,0 +1,95 @@
+"""RolloutWorker in-process: fragment layout, truncation bootstrapping data, version gating,
+seeding."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from distrl.agents import make_learner
+from distrl.config import build_config
+from distrl.envs import env_spec
+from distrl.rollout import RolloutWorker
+from distrl.types import WeightsMessage
+
+SHORT_ENV = "distrl-test/CartPoleLimit5-v0"
+LIMIT = 5  # episodes end by truncation after 5 steps unless the pole falls first (it cannot)
+gym.register(
+    SHORT_ENV, entry_point="gymnasium.envs.classic_control:CartPoleEnv", max_episode_steps=LIMIT
+)
+
+
+def make_worker(env="CartPole-v1", envs=3, T=12, seed=0):
+    config = build_config({"env": env, "envs_per_worker": envs, "rollout_len": T})
+    spec = env_spec(env)
+    worker = RolloutWorker(
+        config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(seed)
+    )
+    learner = make_learner(config=config, spec=spec, seed=seed)
+    return worker, learner
+
+
+def test_fragment_is_time_major_with_env_dtypes():
+    worker, learner = make_worker(envs=3, T=12)
+    r = worker.sample(learner.weights())
+    assert r.observations.shape == (12, 3, 4) and r.observations.dtype == np.float32
+    assert r.actions.shape == (12, 3) and r.actions.dtype == np.int64
+    assert r.rewards.shape == r.terminated.shape == r.truncated.shape == (12, 3)
+    assert r.behaviour_logp.shape == (12, 3) and np.all(r.behaviour_logp <= 0)
+    assert r.last_observations.shape == (3, 4)
+    assert r.final_observations.shape == (int(r.truncated.sum()), 4)
+    assert r.policy_version == 0 and r.env_steps == 36
+
+
+def test_truncated_steps_keep_the_true_final_observation():
+    worker, learner = make_worker(env=SHORT_ENV, envs=2, T=2 * LIMIT, seed=3)
+    r = worker.sample(learner.weights())
+    assert r.truncated.sum() == 4 and not r.terminated.any()  # two episodes per env copy
+    assert list(r.episode_lengths) == [LIMIT] * 4 and list(r.episode_returns) == [5.0] * 4
+    # Replay each env copy on its own with the worker's seeds and actions: the stored final
+    # observations must be what the episode really ended in, not the autoreset observation.
+    env_seeds = np.random.SeedSequence(3).spawn(2)[0].generate_state(2).tolist()
+    finals = {}
+    for b in range(2):
+        env = gym.make(SHORT_ENV)
+        env.reset(seed=env_seeds[b])
+        for t in range(2 * LIMIT):
+            state = np.asarray(env.unwrapped.state, dtype=np.float32)  # what the copy showed
+            np.testing.assert_allclose(r.observations[t, b], state)
+            obs, _, _, truncated, _ = env.step(int(r.actions[t, b]))
+            if truncated:
+                finals[(t, b)] = obs
+                env.reset()
+    t_idx, b_idx = np.nonzero(r.truncated)
+    for k, (t, b) in enumerate(zip(t_idx, b_idx, strict=True)):
+        np.testing.assert_allclose(r.final_observations[k], finals[(t, b)], rtol=1e-6)
+        assert not np.allclose(r.final_observations[k], r.observations[(t + 1) % (2 * LIMIT), b])
+
+
+def test_version_gating_ignores_stale_weights():
+    worker, learner = make_worker()
+    first = learner.weights()
+    assert worker.set_weights(first)
+    zeros = WeightsMessage(version=0, weights=[np.zeros_like(w) for w in first.weights])
+    assert not worker.set_weights(zeros)  # not newer: ignored
+    assert worker.version == 0
+    loaded = worker.policy.model.get_weights()
+    assert any(np.abs(w).sum() > 0 for w in loaded)
+    newer = WeightsMessage(version=1, weights=zeros.weights)
+    assert worker.set_weights(newer) and worker.version == 1
+    assert all(np.abs(w).sum() == 0 for w in worker.policy.model.get_weights())
+
+
+def test_sample_without_weights_is_an_error():
+    worker, _ = make_worker()
+    with pytest.raises(RuntimeError, match="before any weights"):
+        worker.sample()
+
+
+def test_same_seed_same_first_fragments_different_seed_differs():
+    a, la = make_worker(seed=7)
+    b, lb = make_worker(seed=7)
+    c, lc = make_worker(seed=8)
+    ra, rb, rc = a.sample(la.weights()), b.sample(lb.weights()), c.sample(lc.weights())
+    np.testing.assert_array_equal(ra.observations, rb.observations)
+    np.testing.assert_array_equal(ra.actions, rb.actions)
+    assert not np.array_equal(ra.observations, rc.observations)

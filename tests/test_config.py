@@ -1,0 +1,103 @@
+"""Config building and validation, and the CLI's exit status 2 for bad input."""
+
+import subprocess
+import sys
+
+import pytest
+
+from distrl.config import ConfigError, build_config, load_preset, preset_names
+from distrl.launch import main
+
+
+def test_defaults_and_presets_are_valid():
+    assert build_config().env == "CartPole-v1"
+    for name in preset_names():
+        build_config(load_preset(name))
+    assert "cartpole-a2c" in preset_names()
+
+
+def test_defaults_are_the_cartpole_preset():
+    # `python -m distrl.launch` with no preset must train exactly the documented preset
+    assert build_config(load_preset("cartpole-a2c")) == build_config()
+
+
+def test_later_layers_win_and_sections_merge():
+    c = build_config({"a2c": {"lr": 0.1, "gamma": 0.5}}, {"a2c.lr": 0.2, "workers": 3})
+    assert (c.a2c.lr, c.a2c.gamma, c.workers) == (0.2, 0.5, 3)
+    assert c.model.hidden == (64, 64)
+
+
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        ({"wokers": 2}, "unknown config key 'wokers'"),
+        ({"a2c.lrr": 1}, "unknown config key 'a2c.lrr'"),
+        ({"workers": "many"}, "workers must be an integer; got 'many'"),
+        ({"workers": 1.5}, "workers must be an integer; got 1.5"),
+        ({"workers": -1}, "workers must be >= 0; got -1"),
+        ({"a2c.gamma": 1.5}, "a2c.gamma must be in [0, 1]; got 1.5"),
+        ({"a2c.optimizer": "sgd"}, "a2c.optimizer must be one of adam, rmsprop; got 'sgd'"),
+        ({"model.hidden": [64, 0]}, "model.hidden must be positive layer sizes"),
+        ({"model.name": "resnet"}, "model.name must be one of"),
+        ({"jit_acting": "yes"}, "jit_acting must be true or false"),
+    ],
+)
+def test_bad_values_raise_config_error_naming_the_key(layer, message):
+    with pytest.raises(ConfigError) as err:
+        build_config(layer)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--workers", "-2"], "workers must be >= 0; got -2"),
+        (["--workers", "two"], "workers must be an integer; got 'two'"),
+        (["--env", "NoSuchEnv-v9"], "unknown env id 'NoSuchEnv-v9'"),
+        (["--env", "Pendulum-v1"], "algo a2c needs a discrete action space"),
+        (["--preset", "nope"], "unknown preset 'nope'"),
+        (["--config", "/nonexistent/x.yaml"], "config file '/nonexistent/x.yaml' does not exist"),
+        (["--set", "a2c.lr"], "--set expects KEY=VALUE"),
+        (["--set", "a2c.lr=-1"], "a2c.lr must be > 0; got -1.0"),
+        (["--max-steps", "0"], "max_steps must be > 0; got 0"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("distrl.launch: error: ")
+    assert message in err[0]
+
+
+def test_config_file_layers_under_flags(tmp_path, capsys):
+    f = tmp_path / "run.yaml"
+    f.write_text("workers: 3\na2c:\n  lr: 0.01\n")
+    assert main(["--config", str(f), "--workers", "5", "--print-config"]) == 0
+    out = capsys.readouterr().out
+    assert "workers: 5" in out and "lr: 0.01" in out
+
+
+def test_real_cli_process_exits_2_without_traceback():
+    proc = subprocess.run(
+        [sys.executable, "-m", "distrl.launch", "--envs-per-worker", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "envs_per_worker must be >= 1; got 0" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_readme_documents_every_option():
+    from pathlib import Path
+
+    from distrl.config import describe_fields
+    from distrl.launch import build_parser
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    flags = [s for a in build_parser()._actions for s in a.option_strings if s.startswith("--")]
+    missing = [f for f in flags if f"`{f}" not in readme and f != "--help"]
+    missing += [k for k, _, _ in describe_fields() if "." in k and k not in readme]
+    assert not missing, f"undocumented in README.md: {missing}"

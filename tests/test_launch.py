@@ -1,0 +1,81 @@
+"""The launch command as users run it: a subprocess with an embedded Ray."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+SUMMARY_KEYS = {
+    "algo", "env", "mode", "workers", "envs_per_worker", "seed", "solved", "stop_reason",
+    "env_steps", "learner_updates", "episodes", "startup_s", "wall_s", "steps_per_s",
+    "final_mean_return",
+}  # fmt: skip
+
+
+def launch(*args, tmp_path):
+    summary = tmp_path / "summary.json"
+    cmd = [
+        sys.executable, "-m", "distrl.launch", *args,
+        "--logdir", str(tmp_path / "run"), "--json-summary", str(summary),
+        "--progress-interval", "0.5",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return cmd, env, summary
+
+
+def test_launch_writes_a_valid_summary(tmp_path):
+    cmd, env, summary = launch(
+        "--workers", "1", "--envs-per-worker", "4", "--max-steps", "3000", tmp_path=tmp_path
+    )
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(summary.read_text())
+    assert set(data) == SUMMARY_KEYS
+    assert (data["algo"], data["env"], data["mode"]) == ("a2c", "CartPole-v1", "sync")
+    assert (data["workers"], data["envs_per_worker"]) == (1, 4)
+    assert data["stop_reason"] == "max_steps" and data["solved"] is False
+    # 4 envs x 16 steps = 64 steps per update: the first multiple of 64 at or past 3000
+    assert data["env_steps"] == 3008 and data["learner_updates"] == 47
+    assert data["episodes"] > 0 and 0 < data["final_mean_return"] < 500
+    assert data["wall_s"] > 0 and data["startup_s"] > 0 and data["steps_per_s"] > 0
+    rows = [json.loads(line) for line in (tmp_path / "run" / "progress.jsonl").open()]
+    assert rows[-1]["env_steps"] == 3008
+    assert (tmp_path / "run" / "config.yaml").exists()
+    # not a terminal: plain progress lines on stdout
+    assert "steps/s" in proc.stdout
+
+
+def test_sigint_stops_cleanly_and_still_writes_the_summary(tmp_path):
+    cmd, env, summary = launch("--workers", "1", "--max-seconds", "600", tmp_path=tmp_path)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # the first progress line: training is under way
+        assert "steps" in line, proc.stderr.read() if proc.poll() is not None else line
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    data = json.loads(summary.read_text())
+    assert data["stop_reason"] == "interrupted" and data["env_steps"] > 0
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+    cmd, env, summary = launch("--workers", "0", "--max-seconds", "600", tmp_path=tmp_path)
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert proc.stdout is not None and "steps" in proc.stdout.readline()
+        time.sleep(0.5)
+        proc.terminate()
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert json.loads(summary.read_text())["stop_reason"] == "interrupted"
