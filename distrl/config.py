@@ -26,6 +26,9 @@ MODES = ("sync",)
 ADVANTAGE_ESTIMATORS = ("gae", "nstep")
 VALUE_LOSSES = ("mse", "huber")
 OPTIMIZERS = ("adam", "rmsprop")
+ACTING = ("auto", "numpy", "tensorflow")
+# Activations the workers' NumPy forward pass implements (see distrl/models/numpy_forward.py).
+NUMPY_ACTIVATIONS = ("tanh", "relu", "linear", "sigmoid", "elu")
 MODEL_NAMES = ("mlp", "shared_mlp", "seed000_actor_critic", "seed004_actor_critic")
 
 
@@ -92,7 +95,12 @@ class Config:
     )
     worker_cpus: float = _f(1.0, "CPUs reserved per rollout worker")
     learner_cpus: float = _f(1.0, "CPUs reserved for the learner")
-    jit_acting: bool = _f(True, "compile the workers' act function with XLA")
+    acting: str = _f(
+        "auto",
+        "how workers run the policy: numpy (built-in MLPs, no TensorFlow in workers), "
+        "tensorflow (the Keras model), or auto (numpy where possible)",
+    )
+    jit_acting: bool = _f(True, "XLA-compile the workers' Keras forward pass (acting: tensorflow)")
     progress_interval: float = _f(2.0, "seconds between progress reports")
     model: ModelConfig = field(default_factory=ModelConfig, metadata={"help": "model"})
     a2c: A2CConfig = field(default_factory=A2CConfig, metadata={"help": "A2C hyperparameters"})
@@ -140,7 +148,13 @@ def _validate(c: Config) -> None:
     _check(c.worker_cpus > 0, f"worker_cpus must be > 0; got {c.worker_cpus}")
     _check(c.learner_cpus > 0, f"learner_cpus must be > 0; got {c.learner_cpus}")
     _check(c.progress_interval > 0, f"progress_interval must be > 0; got {c.progress_interval}")
+    _check(c.acting in ACTING, f"acting must be one of {', '.join(ACTING)}; got {c.acting!r}")
     m = c.model
+    _check(
+        c.acting != "numpy" or (":" not in m.name and m.activation in NUMPY_ACTIVATIONS),
+        "acting numpy needs a built-in model with activation "
+        f"{', '.join(NUMPY_ACTIVATIONS)}; use acting auto or tensorflow",
+    )
     _check(
         m.name in MODEL_NAMES or ":" in m.name,
         f"model.name must be one of {', '.join(MODEL_NAMES)} or package.module:function; "

@@ -16,6 +16,7 @@ class WeightsMessage:
     """The policy's weights as published by the learner after an update."""
 
     version: int  # learner updates applied so far; 0 is the initial weights
+    names: tuple[str, ...]  # Keras variable paths ("policy_0/kernel"), one per array
     weights: list[np.ndarray]
 
 

@@ -1,7 +1,7 @@
 """Algorithms. Each folder has the same files: returns/losses, ``acting.py``, ``learning.py``.
 
-The factories import TensorFlow lazily, so a process that only wires the run (the Ray driver)
-never pays for it.
+The factories import TensorFlow lazily, so a process that only wires the run (the Ray driver),
+or a worker acting with a NumPy policy, never pays for it.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from distrl.agents.a2c.acting import CategoricalPolicy
     from distrl.config import Config
     from distrl.envs import EnvSpec
 
@@ -19,9 +20,23 @@ def make_learner(*, config: Config, spec: EnvSpec, seed: int, device: str = "/CP
     return A2CLearner(spec=spec, config=config, seed=seed, device=device)
 
 
-def make_policy(*, config: Config, spec: EnvSpec) -> Any:
-    """A policy for acting, with its own model copy (weights arrive from the learner)."""
-    from distrl.agents.a2c.acting import CategoricalPolicy
-    from distrl.models import build_model
+def make_policy(*, config: Config, spec: EnvSpec, tf_threads: int | None = 1) -> CategoricalPolicy:
+    """A policy for acting, with its own weights (they arrive from the learner).
 
-    return CategoricalPolicy(build_model(spec, config.model), spec, jit=config.jit_acting)
+    ``config.acting``: ``numpy`` and ``auto`` (for the built-in MLPs) act without TensorFlow;
+    otherwise the Keras model runs on the CPU with ``tf_threads`` threads.
+    """
+    from distrl.agents.a2c.acting import CategoricalPolicy
+    from distrl.models.numpy_forward import numpy_forward_for
+
+    forward = numpy_forward_for(config.model) if config.acting != "tensorflow" else None
+    if forward is not None:
+        return CategoricalPolicy(forward)
+    from distrl.tfsetup import configure_tensorflow
+
+    configure_tensorflow(threads=tf_threads, use_gpu=False)
+    from distrl.models.builders import build_model
+    from distrl.models.keras_forward import KerasForward
+
+    model = build_model(spec, config.model)
+    return CategoricalPolicy(KerasForward(model, spec, jit=config.jit_acting))

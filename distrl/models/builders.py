@@ -1,4 +1,4 @@
-"""Named Keras builders for actor-critic models over flat observations."""
+"""Keras builders: the built-in Dense actor-critics (from their plan) and user builders."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import keras
 
 from distrl.config import ConfigError, ModelConfig
 from distrl.envs import EnvSpec
+from distrl.models.plan import DensePlan, dense_plan
 
 Builder = Callable[[EnvSpec, ModelConfig], keras.Model]
 
@@ -50,56 +51,21 @@ def _heads(policy_x, value_x, spec: EnvSpec):
     return logits, value
 
 
-def mlp(spec: EnvSpec, config: ModelConfig) -> keras.Model:
-    """Separate policy and value MLPs over the same input (sizes ``hidden``/``value_hidden``)."""
+def build_from_plan(spec: EnvSpec, plan: DensePlan) -> keras.Model:
+    """A shared trunk with two heads, or separate policy and value towers."""
     obs, x = _inputs(spec)
-    value_sizes = config.value_hidden if config.value_hidden is not None else config.hidden
-    pi = _tower(x, config.hidden, config.activation, "policy")
-    vf = _tower(x, value_sizes, config.activation, "value")
-    logits, value = _heads(pi, vf, spec)
-    return keras.Model(obs, [logits, value], name="mlp_actor_critic")
-
-
-def shared_mlp(spec: EnvSpec, config: ModelConfig) -> keras.Model:
-    """One trunk, a policy head and a value head on top of it."""
-    obs, x = _inputs(spec)
-    trunk = _tower(x, config.hidden, config.activation, "trunk")
-    logits, value = _heads(trunk, trunk, spec)
-    return keras.Model(obs, [logits, value], name="shared_actor_critic")
-
-
-def seed004_actor_critic(spec: EnvSpec, config: ModelConfig) -> keras.Model:
-    """Seeds 003/004: one shared 128-unit ReLU layer, softmax policy head and value head.
-
-    The policy head outputs logits; the softmax is applied by the loss and the sampler.
-    """
-    return shared_mlp(spec, ModelConfig(name="shared_mlp", hidden=(128,), activation="relu"))
-
-
-def seed000_actor_critic(spec: EnvSpec, config: ModelConfig) -> keras.Model:
-    """Seed 000: a separate actor of 3x320 and critic of 3x640 ReLU layers."""
-    sizes = ModelConfig(
-        name="mlp", hidden=(320, 320, 320), value_hidden=(640, 640, 640), activation="relu"
-    )
-    return mlp(spec, sizes)
-
-
-BUILDERS: dict[str, Builder] = {
-    "mlp": mlp,
-    "shared_mlp": shared_mlp,
-    "seed004_actor_critic": seed004_actor_critic,
-    "seed000_actor_critic": seed000_actor_critic,
-}
+    policy_x = _tower(x, plan.policy_hidden, plan.activation, plan.tower_name)
+    value_x = policy_x if plan.shared else _tower(x, plan.value_hidden, plan.activation, "value")
+    logits, value = _heads(policy_x, value_x, spec)
+    return keras.Model(obs, [logits, value], name="actor_critic")
 
 
 def resolve_builder(name: str) -> Builder:
-    """A registered name, or ``package.module:function`` for a user's own builder."""
-    if name in BUILDERS:
-        return BUILDERS[name]
+    """A user's builder given as ``package.module:function``."""
     module_name, sep, attr = name.partition(":")
     if not sep:
         raise ConfigError(
-            f"model.name {name!r} is not one of {', '.join(BUILDERS)} nor package.module:function"
+            f"model.name {name!r} is not a built-in model nor package.module:function"
         )
     try:
         fn = getattr(importlib.import_module(module_name), attr)
@@ -111,7 +77,9 @@ def resolve_builder(name: str) -> Builder:
 
 
 def build_model(spec: EnvSpec, config: ModelConfig) -> keras.Model:
-    model = resolve_builder(config.name)(spec, config)
+    """The Keras model for ``config``: outputs ``[logits [N, A], value [N, 1]]``."""
+    plan = dense_plan(config)
+    model = build_from_plan(spec, plan) if plan else resolve_builder(config.name)(spec, config)
     if not isinstance(model, keras.Model) or len(model.outputs) != 2:
         raise ConfigError(
             f"model builder {config.name!r} must return a keras.Model with outputs [logits, value]"

@@ -29,16 +29,14 @@ class RolloutWorker:
         seed: np.random.SeedSequence,
         use_tf_threads: int | None = 1,
     ) -> None:
-        # Imported here, not at module level, so the driver can reference this class for Ray
-        # without importing TensorFlow itself.
+        # Imported here, not at module level: the driver references this class for Ray and
+        # must not import TensorFlow through it.
         from distrl.agents import make_policy
-        from distrl.models import configure_tensorflow
 
-        configure_tensorflow(threads=use_tf_threads, use_gpu=False)
         self.worker_index = worker_index
         self.rollout_len = config.rollout_len
         self.num_envs = config.envs_per_worker
-        self.policy = make_policy(config=config, spec=spec)
+        self.policy = make_policy(config=config, spec=spec, tf_threads=use_tf_threads)
         self.version = -1  # no weights yet: the first WeightsMessage (version 0) is accepted
         env_seed, action_seed = seed.spawn(2)
         self.rng = np.random.default_rng(action_seed)
@@ -56,7 +54,7 @@ class RolloutWorker:
         """Load ``message`` unless it is not newer than what we hold; True if loaded."""
         if message.version <= self.version:
             return False
-        self.policy.set_weights(message.weights)
+        self.policy.set_weights(message)
         self.version = message.version
         return True
 

@@ -40,7 +40,7 @@ class LocalBackend:
 
     def __init__(self, config: Config, spec: EnvSpec) -> None:
         from distrl.agents import make_learner
-        from distrl.models import configure_tensorflow
+        from distrl.tfsetup import configure_tensorflow
 
         learner_seed, (worker_seed,) = spawn_seeds(config.seed, 1)
         device = configure_tensorflow(threads=None, use_gpu=bool(config.learner_gpus))

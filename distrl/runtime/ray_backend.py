@@ -31,7 +31,7 @@ class LearnerHost:
 
     def __init__(self, *, config: Config, spec: EnvSpec, seed: int, use_gpu: bool) -> None:
         from distrl.agents import make_learner
-        from distrl.models import configure_tensorflow
+        from distrl.tfsetup import configure_tensorflow
 
         self.device = configure_tensorflow(threads=None, use_gpu=use_gpu)
         self.learner = make_learner(config=config, spec=spec, seed=seed, device=self.device)

@@ -6,9 +6,16 @@ import pytest
 
 from distrl.config import ConfigError, ModelConfig
 from distrl.envs import env_spec
-from distrl.models import build_model
+from distrl.models.builders import build_model
 
 SPEC = env_spec("CartPole-v1")
+
+
+def tiny_builder(spec, config):
+    """A user's own builder, as ``model.name: package.module:function`` names it."""
+    obs = keras.Input(spec.observation_shape)
+    h = keras.layers.Dense(5, activation="relu")(obs)
+    return keras.Model(obs, [keras.layers.Dense(spec.num_actions)(h), keras.layers.Dense(1)(h)])
 
 
 def dense_units(model):
@@ -23,7 +30,7 @@ def dense_units(model):
         (ModelConfig(name="shared_mlp", hidden=(24,)), [24, 2, 1]),
         (ModelConfig(name="seed004_actor_critic"), [128, 2, 1]),
         (ModelConfig(name="seed000_actor_critic"), [320, 640, 320, 640, 320, 640, 2, 1]),
-        (ModelConfig(name="distrl.models.builders:shared_mlp", hidden=(5,)), [5, 2, 1]),
+        (ModelConfig(name="tests.models.test_builders:tiny_builder"), [5, 2, 1]),
     ],
 )
 def test_builders_output_logits_and_value(config, units):

@@ -1,6 +1,10 @@
 """RolloutWorker in-process: fragment layout, truncation bootstrapping data, version gating,
 seeding."""
 
+import subprocess
+import sys
+from dataclasses import replace
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -9,7 +13,6 @@ from distrl.agents import make_learner
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.rollout import RolloutWorker
-from distrl.types import WeightsMessage
 
 SHORT_ENV = "distrl-test/CartPoleLimit5-v0"
 LIMIT = 5  # episodes end by truncation after 5 steps unless the pole falls first (it cannot)
@@ -69,14 +72,14 @@ def test_version_gating_ignores_stale_weights():
     worker, learner = make_worker()
     first = learner.weights()
     assert worker.set_weights(first)
-    zeros = WeightsMessage(version=0, weights=[np.zeros_like(w) for w in first.weights])
-    assert not worker.set_weights(zeros)  # not newer: ignored
+    zeros = replace(first, weights=[np.zeros_like(w) for w in first.weights])
+    obs = np.ones((2, 4), np.float32)
+    logits = worker.policy.forward.logits(obs)
+    assert not worker.set_weights(zeros)  # version 0 again: not newer, ignored
     assert worker.version == 0
-    loaded = worker.policy.model.get_weights()
-    assert any(np.abs(w).sum() > 0 for w in loaded)
-    newer = WeightsMessage(version=1, weights=zeros.weights)
-    assert worker.set_weights(newer) and worker.version == 1
-    assert all(np.abs(w).sum() == 0 for w in worker.policy.model.get_weights())
+    np.testing.assert_array_equal(worker.policy.forward.logits(obs), logits)
+    assert worker.set_weights(replace(zeros, version=1)) and worker.version == 1
+    assert not worker.policy.forward.logits(obs).any()  # all-zero weights: zero logits
 
 
 def test_sample_without_weights_is_an_error():
@@ -93,3 +96,23 @@ def test_same_seed_same_first_fragments_different_seed_differs():
     np.testing.assert_array_equal(ra.observations, rb.observations)
     np.testing.assert_array_equal(ra.actions, rb.actions)
     assert not np.array_equal(ra.observations, rc.observations)
+
+
+def test_worker_with_a_builtin_model_never_imports_tensorflow():
+    code = (
+        "import sys, numpy as np\n"
+        "from distrl.config import build_config\n"
+        "from distrl.envs import env_spec\n"
+        "from distrl.rollout import RolloutWorker\n"
+        "from distrl.types import WeightsMessage\n"
+        "w = RolloutWorker(config=build_config(), spec=env_spec('CartPole-v1'), worker_index=0,\n"
+        "                  seed=np.random.SeedSequence(0))\n"
+        "layers = ('policy_0', 'policy_1', 'logits')\n"
+        "names = [f'{l}/{p}' for l in layers for p in ('kernel', 'bias')]\n"
+        "shapes = [(4, 64), (64,), (64, 64), (64,), (64, 2), (2,)]\n"
+        "w.sample(WeightsMessage(0, tuple(names), [np.zeros(s, np.float32) for s in shapes]))\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

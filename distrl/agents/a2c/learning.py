@@ -20,7 +20,7 @@ import tensorflow as tf
 from distrl.agents.a2c.returns import gae, nstep_returns
 from distrl.config import A2CConfig, Config
 from distrl.envs import EnvSpec
-from distrl.models import build_model
+from distrl.models.builders import build_model
 from distrl.types import Rollout, UpdateResult, WeightsMessage
 
 
@@ -45,6 +45,7 @@ class A2CLearner:
             self.model = build_model(spec, config.model)
             self.optimizer = make_optimizer(self.config)
             self.optimizer.build(self.model.trainable_variables)
+        self._weight_names = tuple(v.path for v in self.model.weights)
         obs_spec = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
         self._values = tf.function(self._values_impl, input_signature=[obs_spec])
         self._train_step = tf.function(
@@ -58,7 +59,9 @@ class A2CLearner:
         )
 
     def weights(self) -> WeightsMessage:
-        return WeightsMessage(version=self.version, weights=self.model.get_weights())
+        return WeightsMessage(
+            version=self.version, names=self._weight_names, weights=self.model.get_weights()
+        )
 
     # --- the compiled parts -------------------------------------------------------------------
 

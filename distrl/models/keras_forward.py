@@ -1,0 +1,37 @@
+"""The policy path of any Keras actor-critic through TensorFlow (user models, CNNs)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from distrl.envs import EnvSpec
+
+
+class KerasForward:
+    """Logits from the model's first output, one compiled call per batch.
+
+    With ``jit`` the forward pass is XLA-compiled: on CPU that halves the per-call overhead
+    (about 400 -> 160 microseconds for a small MLP on the dev machine). The concrete function skips
+    tf.function's argument dispatch on every call; it reads the model's variables by reference,
+    so ``set_weights`` is seen without retracing.
+    """
+
+    def __init__(self, model: keras.Model, spec: EnvSpec, *, jit: bool = True) -> None:
+        self.model = model
+        signature = [tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)]
+
+        def logits_fn(obs: tf.Tensor) -> tf.Tensor:
+            return model(obs, training=False)[0]
+
+        compiled = tf.function(logits_fn, input_signature=signature, jit_compile=jit)
+        self._logits = compiled.get_concrete_function()
+
+    def set_weights(self, names: Sequence[str], weights: Sequence[np.ndarray]) -> None:
+        self.model.set_weights(list(weights))
+
+    def logits(self, obs: np.ndarray) -> np.ndarray:
+        return self._logits(tf.constant(obs)).numpy()
