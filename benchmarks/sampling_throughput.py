@@ -1,8 +1,9 @@
 """Sampling throughput: env steps/s of Ray rollout workers acting with a fixed policy.
 
 No learner updates: each worker keeps one ``sample`` request in flight, so this measures
-acting + env stepping + fragment transfer. Prints one JSON document with the median of
-``--repeats`` timed windows.
+acting + env stepping + fragment transfer. With several ``--acting`` modes, one worker group per
+mode is started and their timed windows alternate, so the modes see the same machine load and
+their ratio is fair. Prints one JSON document with the median of ``--repeats`` windows per mode.
 
     python -m benchmarks.sampling_throughput --workers 2 --envs-per-worker 16
 """
@@ -43,22 +44,38 @@ def main() -> None:
     parser.add_argument("--rollout-len", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--acting", nargs="+", default=["numpy", "tensorflow"])
     args = parser.parse_args()
-    config = build_config(
-        {
-            "env": args.env,
-            "workers": args.workers,
-            "envs_per_worker": args.envs_per_worker,
-            "rollout_len": args.rollout_len,
-        }
+    spec = env_spec(args.env)
+    # Each group reserves its CPUs; only one group samples at a time.
+    ray.init(
+        num_cpus=(args.workers + 1) * len(args.acting),
+        include_dashboard=False,
+        logging_level="WARNING",
     )
-    ray.init(num_cpus=args.workers + 1, include_dashboard=False, logging_level="WARNING")
-    backend = RayBackend(config, env_spec(args.env))
-    weights = backend.initial_weights()
-    measure(backend, weights, 1.0)  # warm-up: XLA compilation, first env resets
-    rates = [measure(backend, weights, args.seconds) for _ in range(args.repeats)]
-    backend.shutdown()
+    groups = {}
+    for mode in args.acting:
+        config = build_config(
+            {
+                "env": args.env,
+                "workers": args.workers,
+                "envs_per_worker": args.envs_per_worker,
+                "rollout_len": args.rollout_len,
+                "acting": mode,
+            }
+        )
+        backend = RayBackend(config, spec)
+        weights = backend.initial_weights()
+        measure(backend, weights, 1.0)  # warm-up: XLA compilation, first env resets
+        groups[mode] = (backend, weights)
+    rates: dict[str, list[float]] = {mode: [] for mode in args.acting}
+    for _ in range(args.repeats):
+        for mode, (backend, weights) in groups.items():
+            rates[mode].append(measure(backend, weights, args.seconds))
+    for backend, _ in groups.values():
+        backend.shutdown()
     ray.shutdown()
+    medians = {mode: round(median(r), 1) for mode, r in rates.items()}
     print(
         json.dumps(
             {
@@ -68,8 +85,13 @@ def main() -> None:
                 "workers": args.workers,
                 "envs_per_worker": args.envs_per_worker,
                 "rollout_len": args.rollout_len,
-                "median_steps_per_s": round(median(rates), 1),
-                "steps_per_s_runs": [round(r, 1) for r in rates],
+                "median_steps_per_s": medians,
+                "steps_per_s_runs": {m: [round(x, 1) for x in r] for m, r in rates.items()},
+                "ratio_numpy_over_tensorflow": (
+                    round(medians["numpy"] / medians["tensorflow"], 2)
+                    if {"numpy", "tensorflow"} <= set(medians)
+                    else None
+                ),
             },
             indent=2,
         )

@@ -40,8 +40,11 @@ def _quiet_native_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-def configure_tensorflow(*, threads: int | None, use_gpu: bool) -> str:
+def configure_tensorflow(*, threads: int | None, use_gpu: bool | None) -> str:
     """Set TensorFlow's thread pools and GPU visibility; returns the device name to use.
+
+    ``use_gpu``: True asks for a GPU (a warning if there is none), None takes one if present,
+    False hides every GPU.
 
     Rollout workers call this with ``threads=1, use_gpu=False``: many TF processes on few cores
     otherwise spawn a thread pool per core each and thrash. The learner asks for the GPU and gets
@@ -54,13 +57,14 @@ def configure_tensorflow(*, threads: int | None, use_gpu: bool) -> str:
         import tensorflow as tf
 
         gpus = tf.config.list_physical_devices("GPU")
+    want_gpu = bool(gpus) and use_gpu is not False
     if not _configured:
         _configured = True
         try:
             if threads is not None:
                 tf.config.threading.set_intra_op_parallelism_threads(threads)
                 tf.config.threading.set_inter_op_parallelism_threads(threads)
-            if use_gpu and gpus:
+            if want_gpu:
                 for gpu in gpus:
                     tf.config.experimental.set_memory_growth(gpu, True)
             else:
@@ -69,7 +73,7 @@ def configure_tensorflow(*, threads: int | None, use_gpu: bool) -> str:
             # TensorFlow already ran an op in this process (an in-process run, or a test): its
             # settings are fixed by now and stay as they are.
             log.debug("TensorFlow already initialised; thread and device settings unchanged")
-    if use_gpu and gpus:
+    if want_gpu:
         return "/GPU:0"
     if use_gpu:
         log.warning("a GPU was requested but TensorFlow sees none; using the CPU")

@@ -43,7 +43,8 @@ class LocalBackend:
         from distrl.tfsetup import configure_tensorflow
 
         learner_seed, (worker_seed,) = spawn_seeds(config.seed, 1)
-        device = configure_tensorflow(threads=None, use_gpu=bool(config.learner_gpus))
+        use_gpu = None if config.learner_gpus is None else config.learner_gpus > 0
+        device = configure_tensorflow(threads=None, use_gpu=use_gpu)
         self.learner = make_learner(config=config, spec=spec, seed=learner_seed, device=device)
         self.worker = RolloutWorker(
             config=config, spec=spec, worker_index=0, seed=worker_seed, use_tf_threads=None

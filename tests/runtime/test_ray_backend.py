@@ -78,3 +78,22 @@ def test_untrained_policy_is_near_random():
     fragments = backend.sample(backend.initial_weights())
     returns = np.concatenate([f.episode_returns for f in fragments])
     assert returns.size > 5 and 8 < returns.mean() < 40
+
+
+def test_workers_0_same_seed_reproduces_first_fragments_and_update():
+    """Same seed: same initial weights, same first fragment, same first update."""
+    runs = []
+    for seed in (11, 11, 12):
+        backend = LocalBackend(build_config({"workers": 0, "seed": seed}), SPEC)
+        weights = backend.initial_weights()
+        (fragment,) = backend.sample(weights)
+        result, _ = backend.update([fragment])
+        runs.append((weights, fragment, result))
+        backend.shutdown()
+    (w_a, f_a, u_a), (w_b, f_b, u_b), (_, f_c, _) = runs
+    for a, b in zip(w_a.weights, w_b.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(f_a.observations, f_b.observations)
+    np.testing.assert_array_equal(f_a.actions, f_b.actions)
+    assert u_a.metrics["learner/policy_loss"] == u_b.metrics["learner/policy_loss"]
+    assert not np.array_equal(f_a.actions, f_c.actions)
