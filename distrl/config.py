@@ -22,7 +22,10 @@ from typing import Any
 import yaml
 
 ALGOS = ("a2c",)
-MODES = ("sync",)
+MODES = ("sync", "async")
+ASYNC_UNITS = ("trajectories", "gradients")
+CORRECTIONS = ("auto", "vtrace", "none")
+STALE_DATA = ("discard", "correct")
 ADVANTAGE_ESTIMATORS = ("gae", "nstep")
 VALUE_LOSSES = ("mse", "huber")
 OPTIMIZERS = ("adam", "rmsprop")
@@ -71,12 +74,36 @@ class A2CConfig:
     rmsprop_rho: float = _f(0.99, "RMSprop decay")
     max_grad_norm: float | None = _f(0.5, "global-norm gradient clip (null disables)")
     normalize_advantages: bool = _f(True, "standardise advantages per update batch")
+    vtrace_rho_bar: float = _f(1.0, "V-trace: clip of the importance weights rho (rho-bar)")
+    vtrace_c_bar: float = _f(1.0, "V-trace: clip of the trace coefficients c (c-bar)")
 
 
 @dataclass(frozen=True)
 class Config:
     algo: str = _f("a2c", "algorithm: a2c")
-    mode: str = _f("sync", "training loop: sync")
+    mode: str = _f(
+        "sync",
+        "training loop: sync (all workers, one version, one update) or async (A3C-style: "
+        "update on whichever worker finishes first)",
+    )
+    async_unit: str = _f(
+        "trajectories",
+        "what async workers send: trajectories (fragments) or gradients (computed on the "
+        "worker's model copy, as in the A3C paper)",
+    )
+    correction: str = _f(
+        "auto",
+        "off-policy correction of trajectories: vtrace, none, or auto (vtrace for async "
+        "trajectories, else none)",
+    )
+    max_policy_lag: int | None = _f(
+        None, "most weights versions a fragment or gradient may lag the learner (null: no bound)"
+    )
+    stale_data: str = _f(
+        "discard",
+        "data beyond max_policy_lag: discard it, or correct it with V-trace (trajectories only); "
+        "counted either way",
+    )
     env: str = _f("CartPole-v1", "gymnasium environment id")
     workers: int = _f(16, "rollout workers (0: one worker and the learner in this process)")
     envs_per_worker: int = _f(4, "vectorised env copies per worker")
@@ -102,6 +129,11 @@ class Config:
     )
     jit_acting: bool = _f(True, "XLA-compile the workers' Keras forward pass (acting: tensorflow)")
     progress_interval: float = _f(2.0, "seconds between progress reports")
+    straggler_delay: float = _f(
+        0.0,
+        "extra seconds per vector-env step in worker 0 only: a simulated slow machine "
+        "(for tests and benchmarks of the async modes)",
+    )
     model: ModelConfig = field(default_factory=ModelConfig, metadata={"help": "model"})
     a2c: A2CConfig = field(default_factory=A2CConfig, metadata={"help": "A2C hyperparameters"})
 
@@ -110,6 +142,13 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return _plain(dataclasses.asdict(self))
+
+    @property
+    def uses_vtrace(self) -> bool:
+        """The resolved ``correction``: V-trace on every trajectory update."""
+        if self.correction == "auto":
+            return self.mode == "async" and self.async_unit == "trajectories"
+        return self.correction == "vtrace"
 
 
 SECTIONS: dict[str, type] = {"model": ModelConfig, "a2c": A2CConfig}
@@ -132,6 +171,34 @@ def _check(ok: bool, message: str) -> None:
 def _validate(c: Config) -> None:
     _check(c.algo in ALGOS, f"algo must be one of {', '.join(ALGOS)}; got {c.algo!r}")
     _check(c.mode in MODES, f"mode must be one of {', '.join(MODES)}; got {c.mode!r}")
+    _check(
+        c.async_unit in ASYNC_UNITS,
+        f"async_unit must be one of {', '.join(ASYNC_UNITS)}; got {c.async_unit!r}",
+    )
+    _check(
+        c.async_unit == "trajectories" or c.mode == "async",
+        "async_unit gradients needs mode async",
+    )
+    _check(
+        c.correction in CORRECTIONS,
+        f"correction must be one of {', '.join(CORRECTIONS)}; got {c.correction!r}",
+    )
+    _check(
+        c.async_unit == "trajectories" or c.correction != "vtrace",
+        "correction vtrace applies to trajectories; async_unit gradients cannot use it",
+    )
+    _check(
+        c.max_policy_lag is None or c.max_policy_lag >= 0,
+        f"max_policy_lag must be >= 0 or null; got {c.max_policy_lag}",
+    )
+    _check(
+        c.stale_data in STALE_DATA,
+        f"stale_data must be one of {', '.join(STALE_DATA)}; got {c.stale_data!r}",
+    )
+    _check(
+        c.async_unit == "trajectories" or c.stale_data == "discard",
+        "stale_data correct needs trajectories; stale gradients can only be discarded",
+    )
     _check(bool(c.env), "env must not be empty")
     _check(c.workers >= 0, f"workers must be >= 0; got {c.workers}")
     _check(c.envs_per_worker >= 1, f"envs_per_worker must be >= 1; got {c.envs_per_worker}")
@@ -148,6 +215,7 @@ def _validate(c: Config) -> None:
     _check(c.worker_cpus > 0, f"worker_cpus must be > 0; got {c.worker_cpus}")
     _check(c.learner_cpus > 0, f"learner_cpus must be > 0; got {c.learner_cpus}")
     _check(c.progress_interval > 0, f"progress_interval must be > 0; got {c.progress_interval}")
+    _check(c.straggler_delay >= 0, f"straggler_delay must be >= 0; got {c.straggler_delay}")
     _check(c.acting in ACTING, f"acting must be one of {', '.join(ACTING)}; got {c.acting!r}")
     m = c.model
     _check(
@@ -188,6 +256,8 @@ def _validate(c: Config) -> None:
     _check(0.0 < a.rmsprop_rho < 1.0, f"a2c.rmsprop_rho must be in (0, 1); got {a.rmsprop_rho}")
     _check(a.value_coef >= 0, f"a2c.value_coef must be >= 0; got {a.value_coef}")
     _check(a.entropy_coef >= 0, f"a2c.entropy_coef must be >= 0; got {a.entropy_coef}")
+    _check(a.vtrace_rho_bar > 0, f"a2c.vtrace_rho_bar must be > 0; got {a.vtrace_rho_bar}")
+    _check(a.vtrace_c_bar > 0, f"a2c.vtrace_c_bar must be > 0; got {a.vtrace_c_bar}")
     _check(
         a.max_grad_norm is None or a.max_grad_norm > 0,
         f"a2c.max_grad_norm must be > 0 or null; got {a.max_grad_norm}",

@@ -135,9 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"distrl.launch: error: {e}", file=sys.stderr)
         return 2
+    mode = config.mode if config.mode == "sync" else f"async ({config.async_unit})"
     log.info(
         "distrl: %s %s on %s, %d workers x %d envs, stop at return %s",
-        config.mode,
+        mode,
         config.algo,
         config.env,
         config.workers,
@@ -148,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train(config: Config, spec: EnvSpec, stop: StopRule, logdir: Path, launched: float) -> int:
-    from distrl.runtime import make_backend, run_sync
+    from distrl.runtime import LOOPS, make_backend
     from distrl.runtime.cluster import start_ray, stop_ray
 
     state = TrainingState()
@@ -169,7 +170,7 @@ def _train(config: Config, spec: EnvSpec, stop: StopRule, logdir: Path, launched
             log_path=logdir / "progress.jsonl",
             total_steps=config.max_steps,
         )
-        stop_reason = run_sync(backend, state, stop, reporter)
+        stop_reason = LOOPS[config.mode](backend, state, stop, reporter)
         exit_code = 0
     except KeyboardInterrupt:
         stop_reason, exit_code = "interrupted", 130

@@ -53,11 +53,30 @@ class Rollout:
 
 
 @dataclass(frozen=True)
+class Gradients:
+    """A3C's message: gradients a worker computed on its own fragment with its model copy."""
+
+    grads: list[np.ndarray]  # one per trainable variable, in the model's order
+    policy_version: int  # WeightsMessage.version the fragment was acted and differentiated with
+    worker_index: int
+    env_steps: int
+    episode_returns: np.ndarray  # [E] raw returns of episodes that finished in the fragment
+    episode_lengths: np.ndarray  # [E] env steps
+    metrics: dict[str, float]  # the worker's loss statistics ("learner/policy_loss", ...)
+
+
+@dataclass(frozen=True)
 class UpdateResult:
-    """What the learner reports to the driver after one update (no experience, only stats)."""
+    """What the learner reports to the driver after one update (no experience, only stats).
+
+    ``applied`` is False when all the data offered was older than ``max_policy_lag`` and was
+    discarded: no gradient step, the version stays, but the env steps and finished episodes still
+    count (they happened).
+    """
 
     version: int  # weights version after the update
     env_steps: int  # env steps consumed by this update
     episode_returns: np.ndarray  # returns of the episodes that finished in the consumed fragments
     episode_lengths: np.ndarray
     metrics: dict[str, float]  # namespaced: "learner/...", "timing/..."
+    applied: bool = True

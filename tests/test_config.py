@@ -40,6 +40,19 @@ def test_later_layers_win_and_sections_merge():
         ({"model.hidden": [64, 0]}, "model.hidden must be positive layer sizes"),
         ({"model.name": "resnet"}, "model.name must be one of"),
         ({"jit_acting": "yes"}, "jit_acting must be true or false"),
+        ({"mode": "a3c"}, "mode must be one of sync, async; got 'a3c'"),
+        ({"async_unit": "gradients"}, "async_unit gradients needs mode async"),
+        (
+            {"mode": "async", "async_unit": "gradients", "correction": "vtrace"},
+            "correction vtrace applies to trajectories",
+        ),
+        (
+            {"mode": "async", "async_unit": "gradients", "stale_data": "correct"},
+            "stale gradients can only be discarded",
+        ),
+        ({"max_policy_lag": -1}, "max_policy_lag must be >= 0 or null; got -1"),
+        ({"stale_data": "keep"}, "stale_data must be one of discard, correct; got 'keep'"),
+        ({"a2c.vtrace_c_bar": 0}, "a2c.vtrace_c_bar must be > 0; got 0.0"),
     ],
 )
 def test_bad_values_raise_config_error_naming_the_key(layer, message):
@@ -60,6 +73,8 @@ def test_bad_values_raise_config_error_naming_the_key(layer, message):
         (["--set", "a2c.lr"], "--set expects KEY=VALUE"),
         (["--set", "a2c.lr=-1"], "a2c.lr must be > 0; got -1.0"),
         (["--max-steps", "0"], "max_steps must be > 0; got 0"),
+        (["--mode", "async", "--max-policy-lag", "x"], "max_policy_lag must be an integer"),
+        (["--async-unit", "gradients"], "async_unit gradients needs mode async"),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys):

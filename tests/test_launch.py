@@ -47,6 +47,22 @@ def test_launch_writes_a_valid_summary(tmp_path):
     assert "steps/s" in proc.stdout
 
 
+def test_launch_async_gradients_writes_a_valid_summary(tmp_path):
+    cmd, env, summary = launch(
+        "--workers", "2", "--envs-per-worker", "4", "--mode", "async",
+        "--async-unit", "gradients", "--max-steps", "2000", tmp_path=tmp_path,
+    )  # fmt: skip
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "async (gradients) a2c" in proc.stderr
+    data = json.loads(summary.read_text())
+    assert (data["mode"], data["stop_reason"]) == ("async", "max_steps")
+    # One 64-step request per update: the first multiple of 64 at or past 2000.
+    assert data["env_steps"] == 2048 and data["learner_updates"] == 32
+    rows = [json.loads(line) for line in (tmp_path / "run" / "progress.jsonl").open()]
+    assert {"learner/policy_lag_mean", "learner/stale_discarded"} <= set(rows[-1])
+
+
 def test_sigint_stops_cleanly_and_still_writes_the_summary(tmp_path):
     cmd, env, summary = launch("--workers", "1", "--max-seconds", "600", tmp_path=tmp_path)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

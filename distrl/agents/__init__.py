@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from distrl.agents.a2c.acting import CategoricalPolicy
+    from distrl.agents.a2c.losses import A2CLoss
     from distrl.config import Config
     from distrl.envs import EnvSpec
 
@@ -40,3 +41,17 @@ def make_policy(*, config: Config, spec: EnvSpec, tf_threads: int | None = 1) ->
 
     model = build_model(spec, config.model)
     return CategoricalPolicy(KerasForward(model, spec, jit=config.jit_acting))
+
+
+def make_worker_loss(*, config: Config, spec: EnvSpec, tf_threads: int | None = 1) -> A2CLoss:
+    """The loss on a worker's own model copy, for workers that send gradients (A3C).
+
+    The model's initial weights do not matter: the worker loads the learner's before use.
+    """
+    from distrl.tfsetup import configure_tensorflow
+
+    configure_tensorflow(threads=tf_threads, use_gpu=False)
+    from distrl.agents.a2c.losses import A2CLoss
+    from distrl.models.builders import build_model
+
+    return A2CLoss(build_model(spec, config.model), spec, config)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -54,16 +56,29 @@ def env_spec(env_id: str) -> EnvSpec:
     )
 
 
-def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+class StepDelay(gym.vector.VectorWrapper):
+    """Sleeps ``delay`` seconds in every ``step``: a straggler, for tests and benchmarks."""
+
+    def __init__(self, env: gym.vector.VectorEnv, delay: float) -> None:
+        super().__init__(env)
+        self.delay = delay
+
+    def step(self, actions: Any) -> Any:
+        time.sleep(self.delay)
+        return self.env.step(actions)
+
+
+def make_vector_env(env_id: str, num_envs: int, step_delay: float = 0.0) -> gym.vector.VectorEnv:
     """A synchronous vector env that resets finished copies within the same ``step`` call.
 
     With SAME_STEP autoreset the returned observation of a finished copy is already the first of
     its next episode, and the true final observation is in ``info["final_obs"]``: the worker keeps
     the latter for bootstrapping truncated steps, never the reset observation.
     """
-    return gym.make_vec(
+    envs = gym.make_vec(
         env_id,
         num_envs=num_envs,
         vectorization_mode="sync",
         vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
     )
+    return StepDelay(envs, step_delay) if step_delay > 0 else envs

@@ -27,7 +27,7 @@ class TrainingState:
 
     def record(self, result: UpdateResult) -> None:
         self.env_steps += result.env_steps
-        self.updates += 1
+        self.updates += int(result.applied)
         self.version = result.version
         self.episodes += len(result.episode_returns)
         self.recent_returns.extend(float(r) for r in result.episode_returns)

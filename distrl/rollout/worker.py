@@ -40,7 +40,9 @@ class RolloutWorker:
         self.version = -1  # no weights yet: the first WeightsMessage (version 0) is accepted
         env_seed, action_seed = seed.spawn(2)
         self.rng = np.random.default_rng(action_seed)
-        self.envs = make_vector_env(spec.env_id, self.num_envs)
+        # Worker 0 alone can be slowed down to study stragglers (config.straggler_delay).
+        delay = config.straggler_delay if worker_index == 0 else 0.0
+        self.envs = make_vector_env(spec.env_id, self.num_envs, step_delay=delay)
         env_seeds = env_seed.generate_state(self.num_envs).tolist()
         self._obs, _ = self.envs.reset(seed=env_seeds)
         self._episode_return = np.zeros(self.num_envs, dtype=np.float64)

@@ -8,23 +8,30 @@ import numpy as np
 
 from distrl.config import Config
 from distrl.envs import EnvSpec
-from distrl.rollout import RolloutWorker
-from distrl.types import Rollout, UpdateResult, WeightsMessage
+from distrl.rollout import GradientWorker, RolloutWorker
+from distrl.types import UpdateResult, WeightsMessage
 
 
 class Backend(Protocol):
-    """What the training loops need. Handles are opaque: values in-process, ObjectRefs on Ray."""
+    """What the training loops need. Handles are opaque: values in-process, ObjectRefs on Ray.
+
+    A *request* is one fragment (``async_unit: trajectories``) or one fragment's gradients
+    (``gradients``) from one worker.
+    """
 
     num_workers: int
 
     def initial_weights(self) -> Any:
         """A handle to the learner's version-0 weights."""
 
-    def sample(self, weights: Any) -> list[Any]:
-        """Start one fragment on every worker with ``weights``; handles to the fragments."""
+    def submit(self, worker: int, weights: Any) -> Any:
+        """Start one request on worker ``worker`` with ``weights``; a handle to its result."""
 
-    def update(self, fragments: list[Any]) -> tuple[UpdateResult, Any]:
-        """One learner update on ``fragments``; its result and a handle to the new weights."""
+    def wait_first(self, handles: list[Any]) -> int:
+        """Block until one of ``handles`` is ready; its position in the list."""
+
+    def update(self, handles: list[Any]) -> tuple[UpdateResult, Any]:
+        """One learner update on the requests ``handles``; its result and the new weights."""
 
     def shutdown(self) -> None: ...
 
@@ -35,8 +42,12 @@ def spawn_seeds(seed: int, num_workers: int) -> tuple[int, list[np.random.SeedSe
     return int(learner_seq.generate_state(1)[0]), worker_seqs
 
 
+def worker_class(config: Config) -> type[RolloutWorker] | type[GradientWorker]:
+    return GradientWorker if config.async_unit == "gradients" else RolloutWorker
+
+
 class LocalBackend:
-    """``--workers 0``: one RolloutWorker and the learner in this process, called directly."""
+    """``--workers 0``: one worker and the learner in this process, called directly."""
 
     def __init__(self, config: Config, spec: EnvSpec) -> None:
         from distrl.agents import make_learner
@@ -46,7 +57,7 @@ class LocalBackend:
         use_gpu = None if config.learner_gpus is None else config.learner_gpus > 0
         device = configure_tensorflow(threads=None, use_gpu=use_gpu)
         self.learner = make_learner(config=config, spec=spec, seed=learner_seed, device=device)
-        self.worker = RolloutWorker(
+        self.worker = worker_class(config)(
             config=config, spec=spec, worker_index=0, seed=worker_seed, use_tf_threads=None
         )
         self.num_workers = 1
@@ -54,11 +65,20 @@ class LocalBackend:
     def initial_weights(self) -> WeightsMessage:
         return self.learner.weights()
 
-    def sample(self, weights: WeightsMessage) -> list[Rollout]:
-        return [self.worker.sample(weights)]
+    def submit(self, worker: int, weights: WeightsMessage) -> Any:
+        if isinstance(self.worker, GradientWorker):
+            return self.worker.compute_gradients(weights)
+        return self.worker.sample(weights)
 
-    def update(self, fragments: list[Rollout]) -> tuple[UpdateResult, WeightsMessage]:
-        result = self.learner.update(fragments)
+    def wait_first(self, handles: list[Any]) -> int:
+        return 0  # in-process requests are done when submit returns
+
+    def update(self, handles: list[Any]) -> tuple[UpdateResult, WeightsMessage]:
+        if isinstance(self.worker, GradientWorker):
+            (gradients,) = handles
+            result = self.learner.apply_gradients(gradients)
+        else:
+            result = self.learner.update(handles)
         return result, self.learner.weights()
 
     def shutdown(self) -> None:

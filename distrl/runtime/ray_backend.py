@@ -15,9 +15,8 @@ import ray
 
 from distrl.config import Config
 from distrl.envs import EnvSpec
-from distrl.rollout import RolloutWorker
-from distrl.runtime.backend import spawn_seeds
-from distrl.types import UpdateResult
+from distrl.runtime.backend import spawn_seeds, worker_class
+from distrl.types import Gradients, UpdateResult
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +43,14 @@ class LearnerHost:
         return [self._weights_ref]
 
     def update(self, *rollouts: Any) -> tuple[UpdateResult, list[ray.ObjectRef]]:
-        result = self.learner.update(rollouts)
-        self._weights_ref = ray.put(self.learner.weights())  # the one put of this version
+        return self._published(self.learner.update(rollouts))
+
+    def apply_gradients(self, gradients: Gradients) -> tuple[UpdateResult, list[ray.ObjectRef]]:
+        return self._published(self.learner.apply_gradients(gradients))
+
+    def _published(self, result: UpdateResult) -> tuple[UpdateResult, list[ray.ObjectRef]]:
+        if result.applied:  # a new version: its one put
+            self._weights_ref = ray.put(self.learner.weights())
         return result, [self._weights_ref]
 
 
@@ -65,7 +70,7 @@ class RayBackend:
         self.learner = remote_learner.options(num_cpus=config.learner_cpus, num_gpus=gpus).remote(
             config=config, spec=spec, seed=learner_seed, use_gpu=gpus > 0
         )
-        remote_worker: Any = ray.remote(RolloutWorker).options(
+        remote_worker: Any = ray.remote(worker_class(config)).options(
             num_cpus=config.worker_cpus, scheduling_strategy="SPREAD"
         )
         self.workers: list[Any] = [
@@ -73,6 +78,7 @@ class RayBackend:
             for i, seed in enumerate(worker_seeds)
         ]
         self.num_workers = len(self.workers)
+        self.gradients = config.async_unit == "gradients"
         self.learner_device = ray.get(self.learner.ready.remote())
         ray.get([w.ready.remote() for w in self.workers])
         log.info("learner on %s, %d rollout workers ready", self.learner_device, self.num_workers)
@@ -81,11 +87,24 @@ class RayBackend:
         (ref,) = ray.get(self.learner.weights_ref.remote())
         return ref
 
-    def sample(self, weights: ray.ObjectRef) -> list[ray.ObjectRef]:
-        return [w.sample.remote(weights) for w in self.workers]
+    def submit(self, worker: int, weights: ray.ObjectRef) -> ray.ObjectRef:
+        if self.gradients:
+            return self.workers[worker].compute_gradients.remote(weights)
+        return self.workers[worker].sample.remote(weights)
 
-    def update(self, fragments: list[ray.ObjectRef]) -> tuple[UpdateResult, ray.ObjectRef]:
-        result, (weights,) = ray.get(self.learner.update.remote(*fragments))
+    def wait_first(self, handles: list[ray.ObjectRef]) -> int:
+        (ready,), _ = ray.wait(handles, num_returns=1)
+        return handles.index(ready)
+
+    def update(self, handles: list[ray.ObjectRef]) -> tuple[UpdateResult, ray.ObjectRef]:
+        # The references go to the learner as arguments: Ray resolves them there, so the
+        # experience never passes through this (the driver's) process.
+        if self.gradients:
+            (gradients,) = handles
+            call = self.learner.apply_gradients.remote(gradients)
+        else:
+            call = self.learner.update.remote(*handles)
+        result, (weights,) = ray.get(call)
         return result, weights
 
     def shutdown(self) -> None:

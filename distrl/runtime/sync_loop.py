@@ -18,7 +18,8 @@ def run_sync(
     that catches KeyboardInterrupt still holds the counters so far."""
     weights = backend.initial_weights()
     while True:
-        fragments = backend.sample(weights)  # every worker acts with the same version
+        # Every worker acts with the same version; the update waits for all of them.
+        fragments = [backend.submit(i, weights) for i in range(backend.num_workers)]
         result, weights = backend.update(fragments)
         state.record(result)
         on_update(state)

@@ -28,14 +28,14 @@ def test_broadcast_is_one_object_shared_by_all_workers(ray_cluster):
     backend = RayBackend(small_config(2), SPEC)
     try:
         w0 = backend.initial_weights()
-        fragments = backend.sample(w0)
+        fragments = [backend.submit(i, w0) for i in range(2)]
         assert [r.policy_version for r in ray.get(fragments)] == [0, 0]
         result, w1 = backend.update(fragments)
         assert result.version == 1 and result.metrics["learner/policy_lag_max"] == 0
         # The learner's own current reference is the one handed out: a single put per version.
         (current,) = ray.get(backend.learner.weights_ref.remote())
         assert current == w1 and w1 != w0
-        fragments = backend.sample(w1)
+        fragments = [backend.submit(i, w1) for i in range(2)]
         assert [r.policy_version for r in ray.get(fragments)] == [1, 1]
         # Weights changed by the update reached the workers.
         message0, message1 = ray.get(w0), ray.get(w1)
@@ -75,7 +75,7 @@ def test_sync_a2c_in_process_learns_cartpole():
 def test_untrained_policy_is_near_random():
     """The baseline the learning tests improve on: about 20 per episode."""
     backend = LocalBackend(small_config(0), SPEC)
-    fragments = backend.sample(backend.initial_weights())
+    fragments = [backend.submit(0, backend.initial_weights())]
     returns = np.concatenate([f.episode_returns for f in fragments])
     assert returns.size > 5 and 8 < returns.mean() < 40
 
@@ -86,7 +86,7 @@ def test_workers_0_same_seed_reproduces_first_fragments_and_update():
     for seed in (11, 11, 12):
         backend = LocalBackend(build_config({"workers": 0, "seed": seed}), SPEC)
         weights = backend.initial_weights()
-        (fragment,) = backend.sample(weights)
+        fragment = backend.submit(0, weights)
         result, _ = backend.update([fragment])
         runs.append((weights, fragment, result))
         backend.shutdown()

@@ -1,11 +1,12 @@
-"""The A2C learner: Keras model, optimizer and one compiled train step.
+"""The A2C learner: Keras model, optimizer, policy-lag control and the compiled train steps.
 
 Usage (what the runtime does, in one process or across Ray)::
 
     learner = A2CLearner(spec=spec, config=config, seed=seed)
     weights = learner.weights()                 # WeightsMessage(version=0, ...)
     result = learner.update([rollout, ...])     # one gradient step on all fragments
-    weights = learner.weights()                 # version 1
+    result = learner.apply_gradients(grads)     # or: one step with a worker's gradients (A3C)
+    weights = learner.weights()                 # the new version
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from distrl.agents.a2c.returns import gae, nstep_returns
+from distrl.agents.a2c.losses import A2CLoss
 from distrl.config import A2CConfig, Config
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
-from distrl.types import Rollout, UpdateResult, WeightsMessage
+from distrl.types import Gradients, Rollout, UpdateResult, WeightsMessage
 
 
 def make_optimizer(config: A2CConfig) -> keras.optimizers.Optimizer:
@@ -33,30 +34,34 @@ def make_optimizer(config: A2CConfig) -> keras.optimizers.Optimizer:
 
 
 class A2CLearner:
-    """Synchronous advantage actor-critic on fragments of experience."""
+    """Advantage actor-critic on fragments of experience (A2C), or on workers' gradients (A3C).
+
+    Every fragment or gradient carries the weights version it was acted with; its *policy lag*
+    is how many updates the learner has made since. Data lagging more than
+    ``config.max_policy_lag`` is counted, then discarded or (trajectories, ``stale_data:
+    correct``) trained on with V-trace.
+    """
 
     def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
         self.spec = spec
+        self.run_config = config
         self.config = config.a2c
         self.device = device
         self.version = 0  # weights version: updates applied
+        self.stale_discarded = 0  # fragments or gradients dropped for exceeding max_policy_lag
+        self.stale_corrected = 0  # fragments beyond it trained on with V-trace instead
         keras.utils.set_random_seed(seed)
         with tf.device(device):
             self.model = build_model(spec, config.model)
             self.optimizer = make_optimizer(self.config)
             self.optimizer.build(self.model.trainable_variables)
+        self.loss = A2CLoss(self.model, spec, config, device)
         self._weight_names = tuple(v.path for v in self.model.weights)
-        obs_spec = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
-        self._values = tf.function(self._values_impl, input_signature=[obs_spec])
         self._train_step = tf.function(
-            self._train_step_impl,
-            input_signature=[
-                obs_spec,
-                tf.TensorSpec([None], tf.int64),  # actions
-                tf.TensorSpec([None], tf.float32),  # advantages
-                tf.TensorSpec([None], tf.float32),  # value targets
-            ],
+            self._train_step_impl, input_signature=self.loss.batch_signature
         )
+        grad_signature = [[tf.TensorSpec(v.shape, v.dtype) for v in self.model.trainable_variables]]
+        self._apply_step = tf.function(self._apply_impl, input_signature=grad_signature)
 
     def weights(self) -> WeightsMessage:
         return WeightsMessage(
@@ -65,107 +70,101 @@ class A2CLearner:
 
     # --- the compiled parts -------------------------------------------------------------------
 
-    def _values_impl(self, obs: tf.Tensor) -> tf.Tensor:
-        return tf.squeeze(self.model(obs, training=False)[1], axis=-1)
+    def _apply_impl(self, grads: list[tf.Tensor]) -> tf.Tensor:
+        """Clip by global norm and take one optimizer step; returns the unclipped norm."""
+        grad_norm = tf.linalg.global_norm(grads)
+        if self.config.max_grad_norm is not None:
+            grads, _ = tf.clip_by_global_norm(grads, self.config.max_grad_norm, use_norm=grad_norm)
+        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))
+        return grad_norm
 
     def _train_step_impl(
         self, obs: tf.Tensor, actions: tf.Tensor, advantages: tf.Tensor, targets: tf.Tensor
     ) -> dict[str, tf.Tensor]:
-        c = self.config
-        variables = self.model.trainable_variables
-        with tf.GradientTape() as tape:
-            logits, values = self.model(obs, training=True)
-            values = tf.squeeze(values, axis=-1)  # [N]
-            logp_all = tf.nn.log_softmax(logits)  # [N, A]
-            logp = tf.gather(logp_all, actions, batch_dims=1)  # [N]
-            policy_loss = -tf.reduce_mean(logp * advantages)
-            error = targets - values
-            if c.value_loss == "huber":
-                abs_error = tf.abs(error)
-                quadratic = tf.minimum(abs_error, 1.0)
-                value_loss = tf.reduce_mean(0.5 * quadratic**2 + (abs_error - quadratic))
-            else:
-                value_loss = tf.reduce_mean(0.5 * error**2)
-            entropy = -tf.reduce_mean(tf.reduce_sum(tf.exp(logp_all) * logp_all, axis=-1))
-            loss = policy_loss + c.value_coef * value_loss - c.entropy_coef * entropy
-        grads = tape.gradient(loss, variables)
-        grad_norm = tf.linalg.global_norm(grads)
-        if c.max_grad_norm is not None:
-            grads, _ = tf.clip_by_global_norm(grads, c.max_grad_norm, use_norm=grad_norm)
-        self.optimizer.apply_gradients(zip(grads, variables, strict=True))
-        return {
-            "learner/policy_loss": policy_loss,
-            "learner/value_loss": value_loss,
-            "learner/entropy": entropy,
-            "learner/grad_norm": grad_norm,
-            "learner/value_mean": tf.reduce_mean(values),
-        }
+        grads, stats = self.loss.gradients(obs, actions, advantages, targets)
+        return {**stats, "learner/grad_norm": self._apply_impl(grads)}
 
     # --- bookkeeping around them --------------------------------------------------------------
+
+    def _is_stale(self, policy_version: int) -> bool:
+        bound = self.run_config.max_policy_lag
+        return bound is not None and self.version - policy_version > bound
 
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """One gradient step on the concatenation of ``rollouts`` (all of the same length)."""
         start = time.perf_counter()
-        c = self.config
-        obs = np.concatenate([r.observations for r in rollouts], axis=1)  # [T, B, *obs]
-        T, B = obs.shape[:2]
-        rewards = np.concatenate([r.rewards for r in rollouts], axis=1)  # [T, B]
-        terminated = np.concatenate([r.terminated for r in rollouts], axis=1)
-        truncated = np.concatenate([r.truncated for r in rollouts], axis=1)
-        actions = np.concatenate([r.actions for r in rollouts], axis=1)
-        last_obs = np.concatenate([r.last_observations for r in rollouts], axis=0)  # [B, *obs]
-        final_obs = np.concatenate([r.final_observations for r in rollouts], axis=0)  # [K, *obs]
-
-        # One forward pass for every value the targets need: V(s_t), V(after last step) and
-        # V(true final observation) of each truncated step.
-        flat_obs = obs.reshape(T * B, *obs.shape[2:])  # [T*B, *obs]
-        with tf.device(self.device):
-            v_all = self._values(np.concatenate([flat_obs, last_obs, final_obs])).numpy()
-        values = v_all[: T * B].reshape(T, B)  # [T, B]
-        next_values = np.concatenate([values[1:], v_all[T * B : T * B + B][None]])  # [T, B]
-        next_values[_truncated_positions(rollouts)] = v_all[T * B + B :]
-
-        if c.advantage == "nstep":
-            targets = nstep_returns(rewards, next_values, terminated, truncated, gamma=c.gamma)
-            advantages = targets - values
-        else:
-            advantages, targets = gae(
-                rewards, values, next_values, terminated, truncated, gamma=c.gamma, lam=c.gae_lambda
-            )
-        advantages = advantages.reshape(-1)  # [T*B]
-        if c.normalize_advantages and advantages.size > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-
-        with tf.device(self.device):
-            stats = self._train_step(
-                flat_obs,
-                actions.reshape(-1).astype(np.int64),
-                advantages.astype(np.float32),
-                targets.reshape(-1).astype(np.float32),
-            )
         lags = [self.version - r.policy_version for r in rollouts]
-        self.version += 1
-        metrics = {k: float(v) for k, v in stats.items()}
+        stale = [self._is_stale(r.policy_version) for r in rollouts]
+        use = rollouts
+        if any(stale) and self.run_config.stale_data == "discard":
+            self.stale_discarded += sum(stale)
+            use = [r for r, s in zip(rollouts, stale, strict=True) if not s]
+        elif any(stale):
+            self.stale_corrected += sum(stale)
+        metrics: dict[str, float] = {}
+        if use:
+            batch, metrics = self.loss.prepare(
+                use, use_vtrace=self.run_config.uses_vtrace or any(stale)
+            )
+            with tf.device(self.device):
+                stats = self._train_step(*batch)
+            self.version += 1
+            metrics.update({k: float(v) for k, v in stats.items()})
+            metrics["learner/batch_size"] = float(batch.actions.size)
+        return self._result(
+            start,
+            metrics,
+            lags,
+            applied=bool(use),
+            env_steps=sum(r.env_steps for r in rollouts),
+            episode_returns=[r.episode_returns for r in rollouts],
+            episode_lengths=[r.episode_lengths for r in rollouts],
+        )
+
+    def apply_gradients(self, gradients: Gradients) -> UpdateResult:
+        """A3C: one optimizer step with a worker's gradients, unless they are too stale."""
+        start = time.perf_counter()
+        lag = self.version - gradients.policy_version
+        applied = not self._is_stale(gradients.policy_version)
+        metrics = dict(gradients.metrics)
+        if applied:
+            with tf.device(self.device):
+                grad_norm = self._apply_step(gradients.grads)
+            self.version += 1
+            metrics["learner/grad_norm"] = float(grad_norm)
+        else:
+            self.stale_discarded += 1
+        return self._result(
+            start,
+            metrics,
+            [lag],
+            applied=applied,
+            env_steps=gradients.env_steps,
+            episode_returns=[gradients.episode_returns],
+            episode_lengths=[gradients.episode_lengths],
+        )
+
+    def _result(
+        self,
+        start: float,
+        metrics: dict[str, float],
+        lags: list[int],
+        *,
+        applied: bool,
+        env_steps: int,
+        episode_returns: list[np.ndarray],
+        episode_lengths: list[np.ndarray],
+    ) -> UpdateResult:
         metrics["learner/policy_lag_mean"] = float(np.mean(lags))
         metrics["learner/policy_lag_max"] = float(np.max(lags))
-        metrics["learner/batch_size"] = float(T * B)
+        metrics["learner/stale_discarded"] = float(self.stale_discarded)
+        metrics["learner/stale_corrected"] = float(self.stale_corrected)
         metrics["timing/update_s"] = time.perf_counter() - start
         return UpdateResult(
             version=self.version,
-            env_steps=T * B,
-            episode_returns=np.concatenate([r.episode_returns for r in rollouts]),
-            episode_lengths=np.concatenate([r.episode_lengths for r in rollouts]),
+            env_steps=env_steps,
+            episode_returns=np.concatenate(episode_returns),
+            episode_lengths=np.concatenate(episode_lengths),
             metrics=metrics,
+            applied=applied,
         )
-
-
-def _truncated_positions(rollouts: Sequence[Rollout]) -> tuple[np.ndarray, np.ndarray]:
-    """``(t, b)`` indices into the B-concatenated batch of every truncated step, in the order the
-    rollouts' ``final_observations`` are concatenated."""
-    ts, bs, offset = [], [], 0
-    for r in rollouts:
-        t, b = np.nonzero(r.truncated)
-        ts.append(t)
-        bs.append(b + offset)
-        offset += r.truncated.shape[1]
-    return np.concatenate(ts), np.concatenate(bs)

@@ -13,6 +13,8 @@ episode of that env copy.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 
@@ -63,3 +65,59 @@ def nstep_returns(
         carry = rewards[t] + gamma * future
         returns[t] = carry
     return returns
+
+
+class VTrace(NamedTuple):
+    """V-trace's outputs, each [T, B]. The policy-gradient advantage of IMPALA is
+    ``pg_weights * advantages``; they are kept apart so that a caller can standardise the
+    advantages *before* weighting (standardising weighted ones turns the near-zero advantages of
+    low-weight samples negative and drives the policy to collapse)."""
+
+    targets: np.ndarray  # v_t: value targets
+    advantages: np.ndarray  # r_t + gamma v_{t+1} - V(x_t)
+    pg_weights: np.ndarray  # min(rho_bar, pi / mu)
+
+
+def vtrace(
+    behaviour_logp: np.ndarray,
+    target_logp: np.ndarray,
+    rewards: np.ndarray,
+    values: np.ndarray,
+    next_values: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    *,
+    gamma: float,
+    rho_bar: float = 1.0,
+    c_bar: float = 1.0,
+) -> VTrace:
+    """IMPALA's V-trace (Espeholt et al. 2018, eq. 1 and section 4.2), see :class:`VTrace`.
+
+    ``behaviour_logp`` are log mu(a_t | x_t) recorded by the worker, ``target_logp`` log pi(a_t |
+    x_t) under the learner's current weights. With rho_t = pi / mu:
+
+    * ``delta_t = min(rho_bar, rho_t) (r_t + gamma V(x_{t+1}) - V(x_t))``
+    * ``v_t - V(x_t) = delta_t + gamma min(c_bar, rho_t) (v_{t+1} - V(x_{t+1}))``
+    * policy-gradient advantage ``min(rho_bar, rho_t) (r_t + gamma v_{t+1} - V(x_t))``
+
+    Episode ends cut the trace as in :func:`gae`: ``v_{t+1}`` after a truncation is
+    V(final observation), after a termination 0, and at the fragment's end V(x_T). With
+    ``pi = mu`` (and both clips >= 1) ``v_t`` are the n-step returns of :func:`nstep_returns`.
+    """
+    rho = np.exp(target_logp.astype(np.float64) - behaviour_logp)  # [T, B]
+    clipped_rho = np.minimum(rho_bar, rho).astype(np.float32)
+    c = np.minimum(c_bar, rho).astype(np.float32)
+    not_terminated = 1.0 - terminated.astype(np.float32)
+    not_done = 1.0 - (terminated | truncated).astype(np.float32)
+    deltas = clipped_rho * (rewards + gamma * not_terminated * next_values - values)  # [T, B]
+    vs_minus_v = np.zeros_like(values, dtype=np.float32)
+    carry = np.zeros(rewards.shape[1:], dtype=np.float32)  # [B]: v_{t+1} - V(x_{t+1})
+    for t in reversed(range(rewards.shape[0])):
+        carry = deltas[t] + gamma * c[t] * not_done[t] * carry
+        vs_minus_v[t] = carry
+    vs = values + vs_minus_v
+    # v_{t+1}: the next V-trace target inside an episode, the bootstrap value at its edges.
+    vs_next = next_values.astype(np.float32).copy()
+    vs_next[:-1] = np.where(not_done[:-1] > 0, vs[1:], next_values[:-1])
+    advantages = rewards + gamma * not_terminated * vs_next - values
+    return VTrace(targets=vs, advantages=advantages, pg_weights=clipped_rho)

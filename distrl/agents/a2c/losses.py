@@ -1,0 +1,170 @@
+"""The A2C objective: targets from fragments (NumPy) and the loss and its gradients (TensorFlow).
+
+Shared by the learner (which applies the gradients itself) and, in ``--async-unit gradients``, by
+the rollout workers (which send theirs to the learner). Usage::
+
+    loss = A2CLoss(model, config)
+    batch, stats = loss.prepare(rollouts, use_vtrace=False)
+    grads, more_stats = loss.compute_gradients(batch)   # NumPy arrays, one per variable
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from distrl.agents.a2c.acting import log_softmax
+from distrl.agents.a2c.returns import gae, nstep_returns, vtrace
+from distrl.config import Config
+from distrl.envs import EnvSpec
+from distrl.types import Rollout
+
+
+class Batch(NamedTuple):
+    """One flattened training batch, ``N = T * B`` rows."""
+
+    obs: np.ndarray  # [N, *obs] env dtype
+    actions: np.ndarray  # [N] int64
+    advantages: np.ndarray  # [N] float32
+    targets: np.ndarray  # [N] float32: value targets
+
+
+class A2CLoss:
+    """Policy gradient x advantage, value regression and an entropy bonus on a Keras model."""
+
+    def __init__(self, model: keras.Model, spec: EnvSpec, config: Config, device: str = "/CPU:0"):
+        self.model = model
+        self.config = config.a2c
+        self.device = device
+        obs_spec = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
+        self.batch_signature = [
+            obs_spec,
+            tf.TensorSpec([None], tf.int64),  # actions
+            tf.TensorSpec([None], tf.float32),  # advantages
+            tf.TensorSpec([None], tf.float32),  # value targets
+        ]
+        self._evaluate = tf.function(self._evaluate_impl, input_signature=[obs_spec])
+        self._gradients = tf.function(self.gradients, input_signature=self.batch_signature)
+
+    # --- NumPy side: targets ------------------------------------------------------------------
+
+    def prepare(self, rollouts: Sequence[Rollout], *, use_vtrace: bool) -> tuple[Batch, dict]:
+        """Targets and advantages for the concatenation of ``rollouts`` (all of one length).
+
+        With ``use_vtrace`` they are V-trace's, importance-weighted by the current policy against
+        the behaviour log-probs the workers recorded; else GAE(lambda) or n-step returns.
+        """
+        c = self.config
+        obs = np.concatenate([r.observations for r in rollouts], axis=1)  # [T, B, *obs]
+        T, B = obs.shape[:2]
+        rewards = np.concatenate([r.rewards for r in rollouts], axis=1)  # [T, B]
+        terminated = np.concatenate([r.terminated for r in rollouts], axis=1)
+        truncated = np.concatenate([r.truncated for r in rollouts], axis=1)
+        actions = np.concatenate([r.actions for r in rollouts], axis=1)
+        last_obs = np.concatenate([r.last_observations for r in rollouts], axis=0)  # [B, *obs]
+        final_obs = np.concatenate([r.final_observations for r in rollouts], axis=0)  # [K, *obs]
+
+        # One forward pass for every value the targets need: V(s_t), V(after the last step) and
+        # V(true final observation) of each truncated step; logits only for V-trace's pi.
+        flat_obs = obs.reshape(T * B, *obs.shape[2:])  # [T*B, *obs]
+        with tf.device(self.device):
+            logits, v_all = self._evaluate(np.concatenate([flat_obs, last_obs, final_obs]))
+        v_all = v_all.numpy()
+        values = v_all[: T * B].reshape(T, B)  # [T, B]
+        next_values = np.concatenate([values[1:], v_all[T * B : T * B + B][None]])  # [T, B]
+        next_values[_truncated_positions(rollouts)] = v_all[T * B + B :]
+        stats: dict[str, float] = {}
+
+        pg_weights = None
+        if use_vtrace:
+            behaviour = np.concatenate([r.behaviour_logp for r in rollouts], axis=1)  # [T, B]
+            logp_all = log_softmax(logits.numpy()[: T * B].astype(np.float64))  # [T*B, A]
+            target = np.take_along_axis(logp_all, actions.reshape(-1, 1), axis=1).reshape(T, B)
+            targets, advantages, pg_weights = vtrace(
+                behaviour, target, rewards, values, next_values, terminated, truncated,
+                gamma=c.gamma, rho_bar=c.vtrace_rho_bar, c_bar=c.vtrace_c_bar,
+            )  # fmt: skip
+            rho = np.exp(target - behaviour)
+            stats["learner/vtrace_rho_mean"] = float(rho.mean())
+            # The tolerance keeps float rounding of an on-policy rho of 1 from counting.
+            stats["learner/vtrace_rho_clipped"] = float((rho > c.vtrace_rho_bar * 1.001).mean())
+        elif c.advantage == "nstep":
+            targets = nstep_returns(rewards, next_values, terminated, truncated, gamma=c.gamma)
+            advantages = targets - values
+        else:
+            advantages, targets = gae(
+                rewards, values, next_values, terminated, truncated, gamma=c.gamma, lam=c.gae_lambda
+            )
+        advantages = advantages.reshape(-1)  # [T*B]
+        if c.normalize_advantages and advantages.size > 1:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        if pg_weights is not None:
+            advantages = pg_weights.reshape(-1) * advantages  # importance weights after scaling
+        batch = Batch(
+            obs=flat_obs,
+            actions=actions.reshape(-1).astype(np.int64),
+            advantages=advantages.astype(np.float32),
+            targets=targets.reshape(-1).astype(np.float32),
+        )
+        return batch, stats
+
+    # --- TensorFlow side: loss and gradients --------------------------------------------------
+
+    def _evaluate_impl(self, obs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        logits, values = self.model(obs, training=False)
+        return logits, tf.squeeze(values, axis=-1)
+
+    def gradients(
+        self, obs: tf.Tensor, actions: tf.Tensor, advantages: tf.Tensor, targets: tf.Tensor
+    ) -> tuple[list[tf.Tensor], dict[str, tf.Tensor]]:
+        """Gradients of the loss w.r.t. the trainable variables, and loss statistics.
+
+        Plain Python: callers trace it inside their own ``tf.function`` (the learner fuses it
+        with the optimizer step).
+        """
+        c = self.config
+        with tf.GradientTape() as tape:
+            logits, values = self.model(obs, training=True)
+            values = tf.squeeze(values, axis=-1)  # [N]
+            logp_all = tf.nn.log_softmax(logits)  # [N, A]
+            logp = tf.gather(logp_all, actions, batch_dims=1)  # [N]
+            policy_loss = -tf.reduce_mean(logp * advantages)
+            error = targets - values
+            if c.value_loss == "huber":
+                abs_error = tf.abs(error)
+                quadratic = tf.minimum(abs_error, 1.0)
+                value_loss = tf.reduce_mean(0.5 * quadratic**2 + (abs_error - quadratic))
+            else:
+                value_loss = tf.reduce_mean(0.5 * error**2)
+            entropy = -tf.reduce_mean(tf.reduce_sum(tf.exp(logp_all) * logp_all, axis=-1))
+            loss = policy_loss + c.value_coef * value_loss - c.entropy_coef * entropy
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        stats = {
+            "learner/policy_loss": policy_loss,
+            "learner/value_loss": value_loss,
+            "learner/entropy": entropy,
+            "learner/value_mean": tf.reduce_mean(values),
+        }
+        return grads, stats
+
+    def compute_gradients(self, batch: Batch) -> tuple[list[np.ndarray], dict[str, float]]:
+        """The gradients of ``batch`` as NumPy arrays (what an A3C worker sends)."""
+        with tf.device(self.device):
+            grads, stats = self._gradients(*batch)
+        return [g.numpy() for g in grads], {k: float(v) for k, v in stats.items()}
+
+
+def _truncated_positions(rollouts: Sequence[Rollout]) -> tuple[np.ndarray, np.ndarray]:
+    """``(t, b)`` indices into the B-concatenated batch of every truncated step, in the order the
+    rollouts' ``final_observations`` are concatenated."""
+    ts, bs, offset = [], [], 0
+    for r in rollouts:
+        t, b = np.nonzero(r.truncated)
+        ts.append(t)
+        bs.append(b + offset)
+        offset += r.truncated.shape[1]
+    return np.concatenate(ts), np.concatenate(bs)

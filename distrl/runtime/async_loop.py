@@ -1,0 +1,36 @@
+"""The asynchronous (A3C-style) loop: learn from whichever worker finishes first.
+
+Each worker has exactly one request (a fragment, or its gradients) in flight. When one finishes,
+the learner updates on it alone and that worker is re-submitted with the newest weights; the
+others keep acting meanwhile with the version they were given, which is where policy lag comes
+from. Memory is bounded by construction: at most one finished request per worker waits for the
+learner, and nothing queues in the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from distrl.ops.tracking import StopRule, TrainingState
+from distrl.runtime.backend import Backend
+
+
+def run_async(
+    backend: Backend,
+    state: TrainingState,
+    stop: StopRule,
+    on_update: Callable[[TrainingState], None] = lambda state: None,
+) -> str:
+    """Train until ``stop`` fires; returns its reason (``state`` is updated in place)."""
+    weights = backend.initial_weights()
+    workers = list(range(backend.num_workers))
+    in_flight = [backend.submit(i, weights) for i in workers]  # position = worker index
+    while True:
+        i = backend.wait_first(in_flight)
+        result, weights = backend.update([in_flight[i]])
+        in_flight[i] = backend.submit(i, weights)
+        state.record(result)
+        on_update(state)
+        reason = stop.check(state)
+        if reason is not None:
+            return reason

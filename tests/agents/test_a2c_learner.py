@@ -1,0 +1,100 @@
+"""The A2C learner in-process (real TensorFlow): policy-lag bounds and A3C's gradient path."""
+
+import numpy as np
+
+from distrl.agents import make_learner
+from distrl.config import build_config
+from distrl.envs import env_spec
+from distrl.rollout import GradientWorker, RolloutWorker
+
+SPEC = env_spec("CartPole-v1")
+
+
+def setup(**overrides):
+    config = build_config({"envs_per_worker": 4, "rollout_len": 8, **overrides})
+    learner = make_learner(config=config, spec=SPEC, seed=1)
+    worker = RolloutWorker(config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2))
+    return config, learner, worker
+
+
+def advance(learner, worker, n):
+    """n fresh (lag 0) updates."""
+    for _ in range(n):
+        assert learner.update([worker.sample(learner.weights())]).applied
+
+
+def test_fragment_beyond_max_policy_lag_is_discarded_and_counted():
+    _, learner, worker = setup(mode="async", max_policy_lag=1)
+    old = worker.sample(learner.weights())  # acted with version 0
+    advance(learner, worker, 2)
+    before = [w.copy() for w in learner.model.get_weights()]
+    result = learner.update([old])  # lag 2 > 1
+    assert not result.applied and result.version == learner.version == 2
+    assert result.metrics["learner/policy_lag_max"] == 2
+    assert result.metrics["learner/stale_discarded"] == 1
+    assert result.env_steps == old.env_steps  # still counted as experience gathered
+    for a, b in zip(before, learner.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # no gradient step
+    # Lag exactly at the bound is used.
+    at_bound = worker.sample(learner.weights())
+    advance(learner, worker, 1)
+    assert learner.update([at_bound]).applied
+
+
+def test_stale_fragment_can_be_corrected_with_vtrace_instead():
+    _, learner, worker = setup(
+        mode="async", correction="none", max_policy_lag=0, stale_data="correct"
+    )
+    old = worker.sample(learner.weights())
+    advance(learner, worker, 1)
+    fresh = learner.update([worker.sample(learner.weights())])
+    assert "learner/vtrace_rho_mean" not in fresh.metrics  # correction none for fresh data
+    result = learner.update([old])  # lag 2 > 0
+    assert result.applied and result.metrics["learner/stale_corrected"] == 1
+    assert result.metrics["learner/stale_discarded"] == 0
+    rho = result.metrics["learner/vtrace_rho_mean"]  # corrected with V-trace
+    assert np.isfinite(rho) and rho != 1.0  # the policy moved: off-policy weights
+
+
+def test_worker_gradients_equal_the_learners_own_step():
+    """A3C's path (worker differentiates, learner applies) and A2C's (learner differentiates and
+    applies) give the same weights for the same fragment."""
+    config = build_config(
+        {"mode": "async", "async_unit": "gradients", "envs_per_worker": 4, "rollout_len": 8}
+    )
+    a3c = make_learner(config=config, spec=SPEC, seed=1)
+    a2c = make_learner(config=config, spec=SPEC, seed=1)
+    grad_worker = GradientWorker(
+        config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2)
+    )
+    rollout_worker = RolloutWorker(  # same seed: the same fragment
+        config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2)
+    )
+    for _ in range(3):
+        gradients = grad_worker.compute_gradients(a3c.weights())
+        assert gradients.policy_version == a3c.version
+        assert len(gradients.grads) == len(a3c.model.trainable_variables)
+        result = a3c.apply_gradients(gradients)
+        assert result.applied and result.metrics["learner/policy_lag_max"] == 0
+        a2c.update([rollout_worker.sample(a2c.weights())])
+    assert a3c.version == a2c.version == 3
+    for a, b in zip(a3c.model.get_weights(), a2c.model.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    untrained = make_learner(config=config, spec=SPEC, seed=1)
+    assert not np.allclose(a3c.model.get_weights()[0], untrained.model.get_weights()[0])
+
+
+def test_stale_gradients_are_discarded():
+    config = build_config(
+        {"mode": "async", "async_unit": "gradients", "max_policy_lag": 0, "envs_per_worker": 2}
+    )
+    learner = make_learner(config=config, spec=SPEC, seed=1)
+    worker = GradientWorker(
+        config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2)
+    )
+    first = worker.compute_gradients(learner.weights())
+    second = worker.compute_gradients(learner.weights())  # also version 0
+    assert learner.apply_gradients(first).applied
+    result = learner.apply_gradients(second)  # lag 1 > 0
+    assert not result.applied and learner.version == 1
+    assert result.metrics["learner/stale_discarded"] == 1
