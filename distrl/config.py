@@ -11,6 +11,7 @@ launcher can print it and exit with status 2 before Ray starts.
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -362,8 +363,14 @@ def _field_types(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+# PyYAML follows YAML 1.1, which reads "7e-4" (no dot) as a string; people write it as a number.
+_SCIENTIFIC = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
 def coerce(value: Any, hint: Any, key: str) -> Any:
     """Check ``value`` against a field's type hint, converting only where it is lossless."""
+    if hint in (int, float) and isinstance(value, str) and _SCIENTIFIC.match(value.strip()):
+        value = float(value)
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):

@@ -21,6 +21,12 @@ def test_defaults_are_the_cartpole_preset():
     assert build_config(load_preset("cartpole-a2c")) == build_config()
 
 
+def test_scientific_notation_without_a_dot_is_a_number():
+    # YAML 1.1 (PyYAML) reads 7e-4 as a string; the config accepts it as the number it means.
+    c = build_config({"a2c.lr": "7e-4", "max_steps": "2e5"})
+    assert c.a2c.lr == 7e-4 and c.max_steps == 200_000
+
+
 def test_later_layers_win_and_sections_merge():
     c = build_config({"a2c": {"lr": 0.1, "gamma": 0.5}}, {"a2c.lr": 0.2, "workers": 3})
     assert (c.a2c.lr, c.a2c.gamma, c.workers) == (0.2, 0.5, 3)
