@@ -5,6 +5,10 @@ it) and prints one JSON document: every run's summary plus medians.
 
     python -m benchmarks.time_to_solve --workers 2 --envs-per-worker 16 --seeds 0 1 2
     python -m benchmarks.time_to_solve --workers 16 --seeds 0 1 2
+    python -m benchmarks.time_to_solve --workers 2 --envs-per-worker 16 --mode async
+
+Options it does not know itself (``--mode async``, ``--preset NAME``, ``--set K=V``) are passed
+to the launch command unchanged.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ def run_once(args: argparse.Namespace, seed: int, tmp: Path) -> dict:
     ]  # fmt: skip
     if args.envs_per_worker is not None:
         cmd += ["--envs-per-worker", str(args.envs_per_worker)]
+    cmd += args.launch_args
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return json.loads(summary.read_text())
 
@@ -42,7 +47,7 @@ def main() -> None:
     parser.add_argument("--envs-per-worker", type=int, default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--max-seconds", type=float, default=120.0)
-    args = parser.parse_args()
+    args, args.launch_args = parser.parse_known_args()
     with tempfile.TemporaryDirectory() as tmp:
         runs = [run_once(args, seed, Path(tmp)) for seed in args.seeds]
     solved = [r for r in runs if r["solved"]]
@@ -53,6 +58,8 @@ def main() -> None:
                 "machine": machine(),
                 "workers": args.workers,
                 "envs_per_worker": runs[0]["envs_per_worker"],
+                "mode": runs[0]["mode"],
+                "launch_args": args.launch_args,
                 "solved_runs": f"{len(solved)}/{len(runs)}",
                 "median_wall_s": median([r["wall_s"] for r in runs]),
                 "median_env_steps": median([r["env_steps"] for r in runs]),
