@@ -1,9 +1,10 @@
 """The asynchronous (A3C-style) loop: learn from whichever worker finishes first.
 
 Each worker has exactly one request (a fragment, or its gradients) in flight. When one finishes,
-the learner updates on it alone and that worker is re-submitted with the newest weights; the
-others keep acting meanwhile with the version they were given, which is where policy lag comes
-from. Memory is bounded by construction: at most one finished request per worker waits for the
+the learner updates on it (with any other fragments that are already done; gradients go one at
+a time, as in A3C) and those workers are re-submitted with the newest weights; the others keep
+acting meanwhile with the version they were given, which is where policy lag comes from.
+Memory is bounded by construction: at most one finished request per worker waits for the
 learner, and nothing queues in the driver.
 """
 
@@ -26,9 +27,10 @@ def run_async(
     workers = list(range(backend.num_workers))
     in_flight = [backend.submit(i, weights) for i in workers]  # position = worker index
     while True:
-        i = backend.wait_first(in_flight)
-        result, weights = backend.update([in_flight[i]])
-        in_flight[i] = backend.submit(i, weights)
+        ready = backend.wait_ready(in_flight)
+        result, weights = backend.update([in_flight[i] for i in ready])
+        for i in ready:
+            in_flight[i] = backend.submit(i, weights)
         state.record(result)
         on_update(state)
         reason = stop.check(state)

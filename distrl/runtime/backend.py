@@ -27,8 +27,9 @@ class Backend(Protocol):
     def submit(self, worker: int, weights: Any) -> Any:
         """Start one request on worker ``worker`` with ``weights``; a handle to its result."""
 
-    def wait_first(self, handles: list[Any]) -> int:
-        """Block until one of ``handles`` is ready; its position in the list."""
+    def wait_ready(self, handles: list[Any]) -> list[int]:
+        """Block until at least one of ``handles`` is done; the positions of those to learn from
+        now: the first done, plus (trajectories only) any others already done."""
 
     def update(self, handles: list[Any]) -> tuple[UpdateResult, Any]:
         """One learner update on the requests ``handles``; its result and the new weights."""
@@ -70,8 +71,8 @@ class LocalBackend:
             return self.worker.compute_gradients(weights)
         return self.worker.sample(weights)
 
-    def wait_first(self, handles: list[Any]) -> int:
-        return 0  # in-process requests are done when submit returns
+    def wait_ready(self, handles: list[Any]) -> list[int]:
+        return [0]  # in-process requests are done when submit returns
 
     def update(self, handles: list[Any]) -> tuple[UpdateResult, WeightsMessage]:
         if isinstance(self.worker, GradientWorker):

@@ -92,9 +92,13 @@ class RayBackend:
             return self.workers[worker].compute_gradients.remote(weights)
         return self.workers[worker].sample.remote(weights)
 
-    def wait_first(self, handles: list[ray.ObjectRef]) -> int:
-        (ready,), _ = ray.wait(handles, num_returns=1)
-        return handles.index(ready)
+    def wait_ready(self, handles: list[ray.ObjectRef]) -> list[int]:
+        ready, _ = ray.wait(handles, num_returns=1)
+        if not self.gradients:
+            # Fragments that finished meanwhile join the same update: one learner call for
+            # several is cheaper, and none of them waits for a straggler.
+            ready, _ = ray.wait(handles, num_returns=len(handles), timeout=0)
+        return [handles.index(ref) for ref in ready]
 
     def update(self, handles: list[ray.ObjectRef]) -> tuple[UpdateResult, ray.ObjectRef]:
         # The references go to the learner as arguments: Ray resolves them there, so the

@@ -67,20 +67,23 @@ def straggler_config(**overrides):
 
 
 def test_straggler_lag_beyond_the_bound_is_discarded_and_counted(ray_cluster):
-    reason, state, seen = run(straggler_config(), StopRule(None, None, 3.0))
+    reason, _, seen = run(straggler_config(), StopRule(None, None, 3.0))
     assert reason == "max_seconds"
     lags = [m["learner/policy_lag_max"] for m, _ in seen]
     assert max(lags) > 2
-    discarded = seen[-1][0]["learner/stale_discarded"]
-    assert discarded >= 1 and seen[-1][0]["learner/stale_corrected"] == 0
-    # Updates applied + requests discarded = requests handed to the learner.
-    assert state.updates + discarded == len(seen)
-    # The bound is enforced: every request whose lag was over it left the version unchanged.
-    applied_count = 0
+    assert seen[-1][0]["learner/stale_discarded"] >= 1
+    assert seen[-1][0]["learner/stale_corrected"] == 0
+    # The bound is enforced: an update whose fragments all lagged <= 2 discarded nothing, and
+    # one that made no gradient step had only fragments beyond the bound.
+    discarded = applied_count = 0
     for metrics, updates in seen:
-        applied = updates > applied_count
+        new_discards = metrics["learner/stale_discarded"] - discarded
+        discarded = metrics["learner/stale_discarded"]
+        if metrics["learner/policy_lag_max"] <= 2:
+            assert new_discards == 0
+        if updates == applied_count:  # no step this time
+            assert new_discards >= 1 and metrics["learner/policy_lag_mean"] > 2
         applied_count = updates
-        assert applied == (metrics["learner/policy_lag_max"] <= 2)
 
 
 def test_straggler_lag_beyond_the_bound_can_be_corrected(ray_cluster):
@@ -90,5 +93,5 @@ def test_straggler_lag_beyond_the_bound_can_be_corrected(ray_cluster):
     assert state.updates == len(seen)  # nothing dropped
     corrected = seen[-1][0]["learner/stale_corrected"]
     assert corrected >= 1 and seen[-1][0]["learner/stale_discarded"] == 0
-    vtrace_updates = sum("learner/vtrace_rho_mean" in m for m, _ in seen)
-    assert vtrace_updates == corrected  # V-trace on exactly the stale fragments
+    for metrics, _ in seen:  # V-trace exactly on the updates that held a stale fragment
+        assert ("learner/vtrace_rho_mean" in metrics) == (metrics["learner/policy_lag_max"] > 2)
