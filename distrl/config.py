@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-ALGOS = ("a2c",)
+ALGOS = ("a2c", "ddpg")
 MODES = ("sync", "async")
 ASYNC_UNITS = ("trajectories", "gradients")
 CORRECTIONS = ("auto", "vtrace", "none")
@@ -34,6 +34,8 @@ ACTING = ("auto", "numpy", "tensorflow")
 # Activations the workers' NumPy forward pass implements (see distrl/models/numpy_forward.py).
 NUMPY_ACTIVATIONS = ("tanh", "relu", "linear", "sigmoid", "elu")
 MODEL_NAMES = ("mlp", "shared_mlp", "seed000_actor_critic", "seed004_actor_critic")
+DDPG_NETWORKS = ("seed003", "seed001", "mlp")
+NOISES = ("ou", "gaussian")
 
 
 class ConfigError(ValueError):
@@ -77,6 +79,33 @@ class A2CConfig:
     normalize_advantages: bool = _f(True, "standardise advantages per update batch")
     vtrace_rho_bar: float = _f(1.0, "V-trace: clip of the importance weights rho (rho-bar)")
     vtrace_c_bar: float = _f(1.0, "V-trace: clip of the trace coefficients c (c-bar)")
+
+
+@dataclass(frozen=True)
+class DDPGConfig:
+    network: str = _f(
+        "seed003",
+        "actor and critic: seed003 (actor 256-256, critic state 16-32 + action 32, then 256-256), "
+        "seed001 (actor 3x320, critic 3x640 over state and action), or mlp (the sizes below)",
+    )
+    actor_hidden: tuple[int, ...] = _f((256, 256), "actor hidden sizes (network: mlp)")
+    critic_hidden: tuple[int, ...] = _f((256, 256), "critic hidden sizes (network: mlp)")
+    gamma: float = _f(0.99, "discount factor")
+    tau: float = _f(0.005, "soft target update rate: target <- tau * online + (1 - tau) * target")
+    actor_lr: float = _f(1e-3, "actor learning rate (Adam)")
+    critic_lr: float = _f(2e-3, "critic learning rate (Adam)")
+    buffer_size: int = _f(50_000, "replay capacity in transitions")
+    batch_size: int = _f(64, "transitions per gradient step")
+    learning_starts: int = _f(
+        1_000, "env steps stored before training starts; workers act uniformly at random until then"
+    )
+    replay_ratio: float = _f(1.0, "gradient steps per env step once training has started")
+    noise: str = _f("ou", "exploration noise: ou (Ornstein-Uhlenbeck) or gaussian")
+    noise_sigma: float = _f(0.2, "noise scale, as a fraction of the action range's half-width")
+    ou_theta: float = _f(0.15, "OU mean reversion rate")
+    ou_mu: float = _f(0.0, "OU long-run mean (fraction of the half-width)")
+    ou_dt: float = _f(1e-2, "OU time step")
+    xla: bool = _f(True, "XLA-compile the learner's train step (about 2x faster on CPU)")
 
 
 @dataclass(frozen=True)
@@ -137,6 +166,7 @@ class Config:
     )
     model: ModelConfig = field(default_factory=ModelConfig, metadata={"help": "model"})
     a2c: A2CConfig = field(default_factory=A2CConfig, metadata={"help": "A2C hyperparameters"})
+    ddpg: DDPGConfig = field(default_factory=DDPGConfig, metadata={"help": "DDPG hyperparameters"})
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -152,7 +182,7 @@ class Config:
         return self.correction == "vtrace"
 
 
-SECTIONS: dict[str, type] = {"model": ModelConfig, "a2c": A2CConfig}
+SECTIONS: dict[str, type] = {"model": ModelConfig, "a2c": A2CConfig, "ddpg": DDPGConfig}
 
 
 def _plain(value: Any) -> Any:
@@ -179,6 +209,10 @@ def _validate(c: Config) -> None:
     _check(
         c.async_unit == "trajectories" or c.mode == "async",
         "async_unit gradients needs mode async",
+    )
+    _check(
+        c.algo == "a2c" or c.async_unit == "trajectories",
+        f"async_unit gradients is A3C's; algo {c.algo} sends trajectories",
     )
     _check(
         c.correction in CORRECTIONS,
@@ -263,6 +297,34 @@ def _validate(c: Config) -> None:
         a.max_grad_norm is None or a.max_grad_norm > 0,
         f"a2c.max_grad_norm must be > 0 or null; got {a.max_grad_norm}",
     )
+    _validate_ddpg(c.ddpg)
+
+
+def _validate_ddpg(d: DDPGConfig) -> None:
+    _check(
+        d.network in DDPG_NETWORKS,
+        f"ddpg.network must be one of {', '.join(DDPG_NETWORKS)}; got {d.network!r}",
+    )
+    for key, sizes in (("actor_hidden", d.actor_hidden), ("critic_hidden", d.critic_hidden)):
+        _check(
+            len(sizes) > 0 and all(h > 0 for h in sizes),
+            f"ddpg.{key} must be positive layer sizes; got {list(sizes)}",
+        )
+    _check(0.0 <= d.gamma <= 1.0, f"ddpg.gamma must be in [0, 1]; got {d.gamma}")
+    _check(0.0 < d.tau <= 1.0, f"ddpg.tau must be in (0, 1]; got {d.tau}")
+    _check(d.actor_lr > 0, f"ddpg.actor_lr must be > 0; got {d.actor_lr}")
+    _check(d.critic_lr > 0, f"ddpg.critic_lr must be > 0; got {d.critic_lr}")
+    _check(d.batch_size >= 1, f"ddpg.batch_size must be >= 1; got {d.batch_size}")
+    _check(
+        d.buffer_size >= d.batch_size,
+        f"ddpg.buffer_size must be >= ddpg.batch_size; got {d.buffer_size}",
+    )
+    _check(d.learning_starts >= 0, f"ddpg.learning_starts must be >= 0; got {d.learning_starts}")
+    _check(d.replay_ratio > 0, f"ddpg.replay_ratio must be > 0; got {d.replay_ratio}")
+    _check(d.noise in NOISES, f"ddpg.noise must be one of {', '.join(NOISES)}; got {d.noise!r}")
+    _check(d.noise_sigma >= 0, f"ddpg.noise_sigma must be >= 0; got {d.noise_sigma}")
+    _check(d.ou_theta >= 0, f"ddpg.ou_theta must be >= 0; got {d.ou_theta}")
+    _check(d.ou_dt > 0, f"ddpg.ou_dt must be > 0; got {d.ou_dt}")
 
 
 # --- building configs from presets, files and overrides ------------------------------------

@@ -39,7 +39,7 @@ from distrl.ops.tracking import StopRule, TrainingState
 log = logging.getLogger("distrl.launch")
 
 # Algorithms and the action spaces they can act in.
-SUPPORTED_ACTIONS = {"a2c": ("discrete",)}
+SUPPORTED_ACTIONS = {"a2c": ("discrete",), "ddpg": ("continuous",)}
 
 
 def build_parser() -> argparse.ArgumentParser:

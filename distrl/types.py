@@ -28,18 +28,19 @@ class Rollout:
     saw ``observations[t, b]``, took ``actions[t, b]`` and got ``rewards[t, b]``. After a step that
     ended an episode the vector env has already reset, so the observation that follows it in
     ``observations`` (or ``last_observations``) belongs to the next episode; the true final
-    observation of each *truncated* step is kept in ``final_observations`` for bootstrapping,
-    one row per ``True`` of ``truncated`` in ``np.nonzero`` (row-major) order.
+    observation of each step that ended an episode (terminated or truncated) is kept in
+    ``final_observations``, one row per ``True`` of ``terminated | truncated`` in ``np.nonzero``
+    (row-major) order. :meth:`next_observations` puts them in place.
     """
 
     observations: np.ndarray  # [T, B, *obs]
     actions: np.ndarray  # [T, B] (discrete) or [T, B, *act]
     rewards: np.ndarray  # [T, B] float32
     terminated: np.ndarray  # [T, B] bool: the MDP ended; no bootstrap
-    truncated: np.ndarray  # [T, B] bool: cut by a time limit; bootstrap from final_observations
+    truncated: np.ndarray  # [T, B] bool: cut by a time limit; bootstrap from its final obs
     behaviour_logp: np.ndarray  # [T, B] float32: log-prob of the action under the acting policy
     last_observations: np.ndarray  # [B, *obs]: the observation after step T-1
-    final_observations: np.ndarray  # [K, *obs], K = truncated.sum()
+    final_observations: np.ndarray  # [K, *obs], K = (terminated | truncated).sum()
     policy_version: int  # WeightsMessage.version the worker acted with
     worker_index: int
     episode_returns: np.ndarray = field(default_factory=lambda: np.zeros(0))  # [E] raw returns
@@ -50,6 +51,13 @@ class Rollout:
     @property
     def env_steps(self) -> int:
         return int(self.rewards.size)
+
+    def next_observations(self) -> np.ndarray:
+        """``[T, B, *obs]``: the observation each step led to, never an autoreset one (the true
+        final observation where the step ended an episode)."""
+        following = np.concatenate([self.observations[1:], self.last_observations[None]])
+        following[np.nonzero(self.terminated | self.truncated)] = self.final_observations
+        return following
 
 
 @dataclass(frozen=True)

@@ -6,29 +6,60 @@ or a worker acting with a NumPy policy, never pays for it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from distrl.types import WeightsMessage
 
 if TYPE_CHECKING:
-    from distrl.agents.a2c.acting import CategoricalPolicy
     from distrl.agents.a2c.losses import A2CLoss
     from distrl.config import Config
     from distrl.envs import EnvSpec
 
 
+class Policy(Protocol):
+    """What a rollout worker acts with (``agents/<algo>/acting.py``)."""
+
+    def set_weights(self, message: WeightsMessage) -> None: ...
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``obs`` [B, *obs] -> ``(actions [B, ...], behaviour log-probs [B])``."""
+        ...
+
+    def episodes_ended(self, envs: np.ndarray) -> None:
+        """Episodes ended (and restarted) in the env copies flagged in ``envs`` [B]."""
+
+
 def make_learner(*, config: Config, spec: EnvSpec, seed: int, device: str = "/CPU:0") -> Any:
+    if config.algo == "ddpg":
+        from distrl.agents.ddpg.learning import DDPGLearner
+
+        return DDPGLearner(spec=spec, config=config, seed=seed, device=device)
     from distrl.agents.a2c.learning import A2CLearner
 
     return A2CLearner(spec=spec, config=config, seed=seed, device=device)
 
 
-def make_policy(*, config: Config, spec: EnvSpec, tf_threads: int | None = 1) -> CategoricalPolicy:
+def make_policy(
+    *, config: Config, spec: EnvSpec, tf_threads: int | None = 1, num_envs: int | None = None
+) -> Policy:
     """A policy for acting, with its own weights (they arrive from the learner).
 
-    ``config.acting``: ``numpy`` and ``auto`` (for the built-in MLPs) act without TensorFlow;
-    otherwise the Keras model runs on the CPU with ``tf_threads`` threads.
+    ``config.acting``: ``numpy`` and ``auto`` (for the built-in MLPs and DDPG's actors) act
+    without TensorFlow; otherwise the Keras model runs on the CPU with ``tf_threads`` threads.
     """
     from distrl.agents.a2c.acting import CategoricalPolicy
-    from distrl.models.numpy_forward import numpy_forward_for
+    from distrl.models.numpy_forward import NumpyForward, numpy_forward_for
+
+    if config.algo == "ddpg":
+        from distrl.agents.ddpg.acting import NoisyDeterministicPolicy
+        from distrl.models.ddpg import actor_layers
+
+        # DDPG's actors are built-in Dense chains with NumPy activations: always NumPy.
+        envs = num_envs if num_envs is not None else config.envs_per_worker
+        actor = NumpyForward(actor_layers(config.ddpg))
+        return NoisyDeterministicPolicy(actor, spec, config.ddpg, envs)
 
     forward = numpy_forward_for(config.model) if config.acting != "tensorflow" else None
     if forward is not None:

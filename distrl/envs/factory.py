@@ -24,6 +24,8 @@ class EnvSpec:
     num_actions: int  # discrete: number of actions; continuous: action dimensions
     reward_threshold: float | None  # the env's "solved" return, if it registers one
     max_episode_steps: int | None
+    action_low: tuple[float, ...] = ()  # continuous: per-dimension bounds (flattened)
+    action_high: tuple[float, ...] = ()
 
 
 def env_spec(env_id: str) -> EnvSpec:
@@ -39,10 +41,15 @@ def env_spec(env_id: str) -> EnvSpec:
         env.close()
     if not isinstance(obs_space, gym.spaces.Box):
         raise ConfigError(f"env {env_id!r}: only Box observation spaces are supported")
+    bounds: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
     if isinstance(act_space, gym.spaces.Discrete):
         kind, n = "discrete", int(act_space.n)
     elif isinstance(act_space, gym.spaces.Box):
         kind, n = "continuous", int(np.prod(act_space.shape))
+        low, high = act_space.low.reshape(-1), act_space.high.reshape(-1)
+        if not (np.isfinite(low).all() and np.isfinite(high).all()):
+            raise ConfigError(f"env {env_id!r}: continuous actions need finite bounds")
+        bounds = (tuple(float(x) for x in low), tuple(float(x) for x in high))
     else:
         raise ConfigError(f"env {env_id!r}: action space {act_space} is not supported")
     return EnvSpec(
@@ -53,6 +60,8 @@ def env_spec(env_id: str) -> EnvSpec:
         num_actions=n,
         reward_threshold=registered.reward_threshold,
         max_episode_steps=registered.max_episode_steps,
+        action_low=bounds[0],
+        action_high=bounds[1],
     )
 
 

@@ -14,7 +14,7 @@ from distrl.models.plan import DensePlan, dense_plan
 Builder = Callable[[EnvSpec, ModelConfig], keras.Model]
 
 
-def _inputs(spec: EnvSpec) -> tuple[keras.KerasTensor, keras.KerasTensor]:
+def observation_input(spec: EnvSpec) -> tuple[keras.KerasTensor, keras.KerasTensor]:
     """The observation input, cast to float32 and flattened inside the model.
 
     Observations travel in the env's own dtype (uint8 for pixels moves 4x fewer bytes) and
@@ -53,7 +53,7 @@ def _heads(policy_x, value_x, spec: EnvSpec):
 
 def build_from_plan(spec: EnvSpec, plan: DensePlan) -> keras.Model:
     """A shared trunk with two heads, or separate policy and value towers."""
-    obs, x = _inputs(spec)
+    obs, x = observation_input(spec)
     policy_x = _tower(x, plan.policy_hidden, plan.activation, plan.tower_name)
     value_x = policy_x if plan.shared else _tower(x, plan.value_hidden, plan.activation, "value")
     logits, value = _heads(policy_x, value_x, spec)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from distrl.config import ModelConfig
-from distrl.models.plan import NUMPY_ACTIVATIONS, DensePlan, dense_plan
+from distrl.models.plan import NUMPY_ACTIVATIONS, dense_plan
 
 
 def _elu(x: np.ndarray) -> np.ndarray:
@@ -30,10 +30,11 @@ assert set(_ACTIVATIONS) == set(NUMPY_ACTIVATIONS)
 
 
 class NumpyForward:
-    """Logits of a :class:`DensePlan` model from weights given by Keras variable path."""
+    """The output of a chain of Dense layers, ``[(layer name, activation), ...]`` from the
+    observation on, from weights given by Keras variable path (``"<layer>/kernel"``)."""
 
-    def __init__(self, plan: DensePlan) -> None:
-        self.layers = plan.policy_layers()
+    def __init__(self, layers: Sequence[tuple[str, str]]) -> None:
+        self.layers = list(layers)
         self._params: list[tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]] = []
 
     def set_weights(self, names: Sequence[str], weights: Sequence[np.ndarray]) -> None:
@@ -56,4 +57,4 @@ def numpy_forward_for(config: ModelConfig) -> NumpyForward | None:
     plan = dense_plan(config)
     if plan is None or plan.activation not in NUMPY_ACTIVATIONS:
         return None
-    return NumpyForward(plan)
+    return NumpyForward(plan.policy_layers())

@@ -37,6 +37,9 @@ class RolloutWorker:
         self.rollout_len = config.rollout_len
         self.num_envs = config.envs_per_worker
         self.policy = make_policy(config=config, spec=spec, tf_threads=use_tf_threads)
+        continuous = spec.action_kind == "continuous"
+        self.action_shape = (spec.num_actions,) if continuous else ()
+        self.action_dtype = np.float32 if continuous else np.int64
         self.version = -1  # no weights yet: the first WeightsMessage (version 0) is accepted
         env_seed, action_seed = seed.spawn(2)
         self.rng = np.random.default_rng(action_seed)
@@ -68,7 +71,7 @@ class RolloutWorker:
             raise RuntimeError("RolloutWorker.sample called before any weights were set")
         T, B = self.rollout_len, self.num_envs
         obs_buf = np.empty((T, B, *self._obs.shape[1:]), dtype=self._obs.dtype)
-        actions = np.empty((T, B), dtype=np.int64)
+        actions = np.empty((T, B, *self.action_shape), dtype=self.action_dtype)
         logp = np.empty((T, B), dtype=np.float32)
         rewards = np.empty((T, B), dtype=np.float32)
         terminated = np.empty((T, B), dtype=bool)
@@ -86,13 +89,13 @@ class RolloutWorker:
             if done.any():
                 # SAME_STEP autoreset: self._obs already holds the next episode's first
                 # observation for these copies; the true last one is in info["final_obs"].
-                for b in np.flatnonzero(truncated[t]):
-                    final_obs.append(info["final_obs"][b])
                 for b in np.flatnonzero(done):
+                    final_obs.append(info["final_obs"][b])
                     ep_returns.append(float(self._episode_return[b]))
                     ep_lengths.append(int(self._episode_length[b]))
                 self._episode_return[done] = 0.0
                 self._episode_length[done] = 0
+                self.policy.episodes_ended(done)
         obs_shape = self._obs.shape[1:]
         return Rollout(
             observations=obs_buf,

@@ -39,7 +39,7 @@ def test_fragment_is_time_major_with_env_dtypes():
     assert r.rewards.shape == r.terminated.shape == r.truncated.shape == (12, 3)
     assert r.behaviour_logp.shape == (12, 3) and np.all(r.behaviour_logp <= 0)
     assert r.last_observations.shape == (3, 4)
-    assert r.final_observations.shape == (int(r.truncated.sum()), 4)
+    assert r.final_observations.shape == (int((r.terminated | r.truncated).sum()), 4)
     assert r.policy_version == 0 and r.env_steps == 36
 
 

@@ -45,3 +45,6 @@ class CategoricalPolicy:
         actions = np.argmax(logits + rng.gumbel(size=logits.shape), axis=-1)
         logp = np.take_along_axis(log_softmax(logits), actions[:, None], axis=-1)[:, 0]
         return actions.astype(np.int64), logp.astype(np.float32)
+
+    def episodes_ended(self, envs: np.ndarray) -> None:
+        """Nothing carries over between episodes of a categorical policy."""

@@ -1,0 +1,1 @@
+"""DDPG: exploration noise (noise.py), acting (acting.py), networks and learning (learning.py)."""

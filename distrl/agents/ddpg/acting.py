@@ -1,0 +1,58 @@
+"""Acting with DDPG's deterministic actor plus exploration noise (rollout workers, NumPy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from distrl.agents.a2c.acting import Forward
+from distrl.agents.ddpg.noise import GaussianNoise, OrnsteinUhlenbeckNoise
+from distrl.config import DDPGConfig
+from distrl.envs import EnvSpec
+from distrl.types import WeightsMessage
+
+
+class NoisyDeterministicPolicy:
+    """``clip(mu(s) + noise, low, high)``; uniformly random actions until trained weights come.
+
+    The learner publishes version 0 (its untrained actor) at start and a new version only once
+    it has taken gradient steps, which it does after ``learning_starts`` env steps: so "random
+    until then" needs no step counting in the workers. Noise is scaled by the action box's
+    half-width, so ``noise_sigma`` means the same for every env.
+    """
+
+    def __init__(self, forward: Forward, spec: EnvSpec, config: DDPGConfig, num_envs: int) -> None:
+        self.forward = forward
+        self.low = np.asarray(spec.action_low, dtype=np.float32)
+        self.high = np.asarray(spec.action_high, dtype=np.float32)
+        self.half_width = (self.high - self.low) / 2
+        self.centre = (self.high + self.low) / 2
+        shape = (num_envs, spec.num_actions)
+        self.noise: OrnsteinUhlenbeckNoise | GaussianNoise
+        if config.noise == "ou":
+            self.noise = OrnsteinUhlenbeckNoise(
+                shape=shape, theta=config.ou_theta, mu=config.ou_mu, sigma=config.noise_sigma,
+                dt=config.ou_dt,
+            )  # fmt: skip
+        else:
+            self.noise = GaussianNoise(shape=shape, mu=0.0, sigma=config.noise_sigma)
+        self.trained = False
+
+    def set_weights(self, message: WeightsMessage) -> None:
+        self.forward.set_weights(message.names, message.weights)
+        self.trained = message.version > 0
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``obs`` [B, *obs] -> ``(actions [B, A] float32, log-probs [B] zeros)``: a
+        deterministic policy has no log-probability to report."""
+        B = obs.shape[0]
+        if not self.trained:
+            actions = rng.uniform(self.low, self.high, size=(B, self.low.size))
+        else:
+            tanh_out = self.forward.logits(obs)  # [B, A] in [-1, 1]
+            mu = tanh_out * self.half_width + self.centre
+            actions = mu + self.noise(rng) * self.half_width
+        return np.clip(actions, self.low, self.high).astype(np.float32), np.zeros(B, np.float32)
+
+    def episodes_ended(self, envs: np.ndarray) -> None:
+        """A new episode starts in the env copies flagged in ``envs``: restart their noise."""
+        self.noise.reset(envs)

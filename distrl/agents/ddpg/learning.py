@@ -1,0 +1,157 @@
+"""The DDPG learner: actor, critic, their target copies, a replay buffer and a fused train step.
+
+Usage (what the runtime does, in one process or across Ray)::
+
+    learner = DDPGLearner(spec=spec, config=config, seed=seed)
+    weights = learner.weights()             # the actor only: version 0, untrained
+    result = learner.update([rollout, ...]) # store the transitions, then train at replay_ratio
+    weights = learner.weights()             # a new version once gradient steps were taken
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from distrl.config import Config
+from distrl.envs import EnvSpec
+from distrl.models.ddpg import build_actor, build_critic
+from distrl.replay import ReplayBuffer
+from distrl.types import Rollout, UpdateResult, WeightsMessage
+
+
+def soft_update(target: Sequence[tf.Variable], online: Sequence[tf.Variable], tau: float) -> None:
+    """``target <- tau * online + (1 - tau) * target``, variable by variable."""
+    for t, w in zip(target, online, strict=True):
+        t.assign(tau * w + (1.0 - tau) * t)
+
+
+class DDPGLearner:
+    """Deep deterministic policy gradient (Lillicrap et al. 2016) on replayed transitions.
+
+    Critic: regression of Q(s, a) to ``r + gamma (1 - terminated) Q'(s', mu'(s'))`` (truncated
+    steps bootstrap from their true final observation, terminated ones do not). Actor: minimise
+    ``-mean Q(s, mu(s))``. Targets follow the online networks by soft updates. Each ``update``
+    stores the fragments' transitions and, once ``learning_starts`` are stored, takes
+    ``replay_ratio`` gradient steps per new env step, all in one compiled call.
+    """
+
+    def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
+        self.config = config.ddpg
+        self.device = device
+        self.version = 0  # published actor versions; 0 = untrained (workers act at random)
+        self.gradient_steps = 0
+        self._owed_steps = 0.0  # gradient steps earned by env steps and not yet taken
+        keras.utils.set_random_seed(seed)
+        self.rng = np.random.default_rng(seed)
+        c = self.config
+        with tf.device(device):
+            self.actor, self.critic = build_actor(spec, c), build_critic(spec, c)
+            self.target_actor, self.target_critic = build_actor(spec, c), build_critic(spec, c)
+            self.target_actor.set_weights(self.actor.get_weights())
+            self.target_critic.set_weights(self.critic.get_weights())
+            self.actor_optimizer = keras.optimizers.Adam(learning_rate=c.actor_lr)
+            self.critic_optimizer = keras.optimizers.Adam(learning_rate=c.critic_lr)
+            self.actor_optimizer.build(self.actor.trainable_variables)
+            self.critic_optimizer.build(self.critic.trainable_variables)
+        self.replay = ReplayBuffer(
+            capacity=c.buffer_size,
+            obs_shape=spec.observation_shape,
+            obs_dtype=spec.observation_dtype,
+            action_dim=spec.num_actions,
+        )
+        self._weight_names = tuple(v.path for v in self.actor.weights)
+        obs = tf.TensorSpec([None, None, *spec.observation_shape], spec.observation_dtype)
+        self._train = tf.function(
+            self._train_impl,
+            input_signature=[
+                obs,  # [G, N, *obs]
+                tf.TensorSpec([None, None, spec.num_actions], tf.float32),  # actions
+                tf.TensorSpec([None, None], tf.float32),  # rewards
+                obs,  # next observations
+                tf.TensorSpec([None, None], tf.float32),  # terminated
+            ],
+            jit_compile=c.xla,
+        )
+
+    def weights(self) -> WeightsMessage:
+        return WeightsMessage(
+            version=self.version, names=self._weight_names, weights=self.actor.get_weights()
+        )
+
+    # --- the compiled part --------------------------------------------------------------------
+
+    def _train_impl(
+        self,
+        obs: tf.Tensor,
+        actions: tf.Tensor,
+        rewards: tf.Tensor,
+        next_obs: tf.Tensor,
+        terminated: tf.Tensor,
+    ) -> dict[str, tf.Tensor]:
+        """``G`` gradient steps, one per leading index of the ``[G, N, ...]`` inputs."""
+        c = self.config
+        critic_loss = actor_loss = q_mean = tf.constant(0.0)
+        for i in tf.range(tf.shape(rewards)[0]):
+            s, a, s_next = obs[i], actions[i], next_obs[i]
+            q_next = tf.squeeze(self.target_critic([s_next, self.target_actor(s_next)]), -1)
+            y = rewards[i] + c.gamma * (1.0 - terminated[i]) * q_next  # [N]
+            with tf.GradientTape() as tape:
+                q = tf.squeeze(self.critic([s, a], training=True), -1)  # [N]
+                critic_loss = tf.reduce_mean(tf.square(y - q))
+            variables = self.critic.trainable_variables
+            grads = tape.gradient(critic_loss, variables)
+            self.critic_optimizer.apply_gradients(zip(grads, variables, strict=True))
+            with tf.GradientTape() as tape:
+                actor_loss = -tf.reduce_mean(self.critic([s, self.actor(s, training=True)]))
+            variables = self.actor.trainable_variables
+            grads = tape.gradient(actor_loss, variables)
+            self.actor_optimizer.apply_gradients(zip(grads, variables, strict=True))
+            soft_update(self.target_actor.weights, self.actor.weights, c.tau)
+            soft_update(self.target_critic.weights, self.critic.weights, c.tau)
+            q_mean = tf.reduce_mean(q)
+        return {
+            "learner/critic_loss": critic_loss,
+            "learner/actor_loss": actor_loss,
+            "learner/q_mean": q_mean,
+        }
+
+    # --- bookkeeping around it ----------------------------------------------------------------
+
+    def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
+        """Store ``rollouts`` and train for the gradient steps their env steps earned."""
+        start = time.perf_counter()
+        c = self.config
+        lags = [self.version - r.policy_version for r in rollouts]
+        for r in rollouts:
+            self.replay.add_rollout(r)
+        env_steps = sum(r.env_steps for r in rollouts)
+        if self.replay.size >= max(c.learning_starts, c.batch_size):
+            self._owed_steps += c.replay_ratio * env_steps
+        steps = int(self._owed_steps)
+        self._owed_steps -= steps
+        metrics: dict[str, float] = {}
+        if steps > 0:
+            batch = self.replay.sample((steps, c.batch_size), self.rng)
+            with tf.device(self.device):
+                stats = self._train(*batch)
+            self.gradient_steps += steps
+            self.version += 1
+            metrics = {k: float(v) for k, v in stats.items()}
+        metrics["learner/gradient_steps"] = float(self.gradient_steps)
+        metrics["learner/replay_size"] = float(self.replay.size)
+        metrics["learner/policy_lag_mean"] = float(np.mean(lags))
+        metrics["learner/policy_lag_max"] = float(np.max(lags))
+        metrics["timing/update_s"] = time.perf_counter() - start
+        return UpdateResult(
+            version=self.version,
+            env_steps=env_steps,
+            episode_returns=np.concatenate([r.episode_returns for r in rollouts]),
+            episode_lengths=np.concatenate([r.episode_lengths for r in rollouts]),
+            metrics=metrics,
+            applied=steps > 0,
+        )

@@ -1,0 +1,138 @@
+"""DDPG's parts in-process: soft updates, noise, transitions from vector envs, the learner."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from distrl.agents import make_learner
+from distrl.agents.ddpg.learning import soft_update
+from distrl.agents.ddpg.noise import GaussianNoise, OrnsteinUhlenbeckNoise
+from distrl.config import build_config
+from distrl.envs import env_spec
+from distrl.replay import ReplayBuffer
+from distrl.rollout import RolloutWorker
+
+COUNTING_ENV = "distrl-test/Counting-v0"
+
+
+class CountingEnv(gym.Env):
+    """Observation ``[episode, t]``; terminates after ``3 + episode % 3`` steps and is truncated
+    at 4 by its time limit, so fragments hold both kinds of episode end. A reset observation
+    always has t = 0; a true final one never does."""
+
+    observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.episode = getattr(self, "episode", -1) + 1
+        self.t = 0
+        return np.array([self.episode, 0], np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        terminated = self.t >= 3 + self.episode % 3
+        return np.array([self.episode, self.t], np.float32), 1.0, terminated, False, {}
+
+
+gym.register(COUNTING_ENV, entry_point=CountingEnv, max_episode_steps=4)
+
+
+def test_soft_update_arithmetic():
+    target, online = [tf.Variable([1.0, 2.0])], [tf.Variable([3.0, -2.0])]
+    soft_update(target, online, tau=0.25)
+    np.testing.assert_allclose(target[0].numpy(), [1.5, 1.0])  # .25 * 3 + .75 * 1, ...
+    soft_update(target, online, tau=1.0)
+    np.testing.assert_allclose(target[0].numpy(), [3.0, -2.0])
+
+
+def test_ou_noise_reverts_to_its_mean_and_resets_per_env():
+    rng = np.random.default_rng(0)
+    silent = OrnsteinUhlenbeckNoise(shape=(2, 1), theta=0.5, mu=1.0, sigma=0.0, dt=0.1)
+    silent.state[:] = 3.0
+    for _ in range(10):
+        x = silent(rng)
+    np.testing.assert_allclose(x, 1.0 + 2.0 * 0.95**10)  # exact geometric decay to mu
+    noisy = OrnsteinUhlenbeckNoise(shape=(4000, 1), theta=0.15, mu=0.3, sigma=0.2, dt=0.01)
+    noisy.state[:] = -2.0
+    for _ in range(5000):  # theta * dt * 5000 = 7.5 time constants
+        x = noisy(rng)
+    assert abs(x.mean() - 0.3) < 0.01
+    # Stationary spread: sigma^2 dt / (1 - (1 - theta dt)^2) for this discretisation.
+    expected_std = 0.2 * np.sqrt(0.01 / (1 - (1 - 0.0015) ** 2))
+    assert abs(x.std() - expected_std) / expected_std < 0.05
+    noisy.reset(np.array([True] + [False] * 3999))
+    assert noisy.state[0, 0] == 0.3 and noisy.state[1, 0] != 0.3
+
+
+def test_gaussian_noise_scale():
+    x = GaussianNoise(shape=(100_000, 1), mu=0.0, sigma=0.3)(np.random.default_rng(0))
+    assert abs(x.std() - 0.3) < 0.005 and abs(x.mean()) < 0.005
+
+
+def test_no_stored_transition_has_a_reset_observation_as_next_state():
+    config = build_config(
+        {"algo": "ddpg", "env": COUNTING_ENV, "envs_per_worker": 3, "rollout_len": 20}
+    )
+    spec = env_spec(COUNTING_ENV)
+    worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
+    learner = make_learner(config=config, spec=spec, seed=0)
+    rollout = worker.sample(learner.weights())
+    assert rollout.terminated.any() and rollout.truncated.any()
+    assert rollout.actions.shape == (20, 3, 1) and rollout.actions.dtype == np.float32
+    assert np.all(np.abs(rollout.actions) <= 1.0)
+    buffer = ReplayBuffer(capacity=60, obs_shape=(2,), obs_dtype="float32", action_dim=1)
+    buffer.add_rollout(rollout)
+    assert buffer.size == 60
+    assert np.all(buffer.next_obs[:, 1] >= 1)  # t = 0 only ever appears after a reset
+    # Each transition moves one step on within the same episode.
+    np.testing.assert_array_equal(buffer.next_obs[:, 0], buffer.obs[:, 0])
+    np.testing.assert_array_equal(buffer.next_obs[:, 1], buffer.obs[:, 1] + 1)
+    ends = buffer.terminated == 1
+    assert ends.any() and np.all(buffer.next_obs[ends, 1] == 3 + buffer.obs[ends, 0] % 3)
+
+
+def test_learner_trains_only_after_learning_starts_at_the_replay_ratio():
+    config = build_config(
+        {"algo": "ddpg", "env": "Pendulum-v1", "envs_per_worker": 2, "rollout_len": 50,
+         "ddpg": {"learning_starts": 150, "replay_ratio": 0.5, "batch_size": 32}}
+    )  # fmt: skip
+    spec = env_spec("Pendulum-v1")
+    assert spec.action_low == (-2.0,) and spec.action_high == (2.0,)
+    learner = make_learner(config=config, spec=spec, seed=0)
+    worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(1))
+    first = worker.sample(learner.weights())  # version 0: uniformly random actions
+    assert first.actions.min() < -1.0 and first.actions.max() > 1.0  # the whole [-2, 2] box
+    before = learner.weights().weights
+    result = learner.update([first])  # 100 stored < 150: no training, no new version
+    assert not result.applied and learner.version == 0 and result.env_steps == 100
+    result = learner.update([worker.sample(learner.weights())])  # 200 stored: 0.5 x 100 steps
+    assert result.applied and learner.version == 1
+    assert result.metrics["learner/gradient_steps"] == 50
+    assert np.isfinite(result.metrics["learner/critic_loss"])
+    after = learner.weights().weights
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    # Trained weights reach the worker: it acts with the actor (plus noise) from now on.
+    worker.sample(learner.weights())
+    assert worker.policy.trained
+
+
+@pytest.mark.parametrize("network", ["seed003", "seed001", "mlp"])
+def test_workers_numpy_actor_matches_the_keras_actor(network):
+    from distrl.agents import make_policy
+
+    config = build_config(
+        {"algo": "ddpg", "env": "MountainCarContinuous-v0", "ddpg.network": network,
+         "ddpg.noise_sigma": 0.0}
+    )  # fmt: skip
+    spec = env_spec("MountainCarContinuous-v0")
+    learner = make_learner(config=config, spec=spec, seed=3)
+    weights = learner.weights()
+    policy = make_policy(config=config, spec=spec, num_envs=5)
+    from dataclasses import replace
+
+    policy.set_weights(replace(weights, version=1))  # a "trained" version: act with the actor
+    obs = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    actions, _ = policy.act(obs, np.random.default_rng(0))
+    np.testing.assert_allclose(actions, learner.actor(obs).numpy(), rtol=1e-4, atol=1e-5)
