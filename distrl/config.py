@@ -227,6 +227,10 @@ def _validate(c: Config) -> None:
         f"max_policy_lag must be >= 0 or null; got {c.max_policy_lag}",
     )
     _check(
+        c.algo == "a2c" or c.max_policy_lag is None,
+        f"max_policy_lag bounds A2C/A3C's on-policy data; algo {c.algo} learns from replay",
+    )
+    _check(
         c.stale_data in STALE_DATA,
         f"stale_data must be one of {', '.join(STALE_DATA)}; got {c.stale_data!r}",
     )

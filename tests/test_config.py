@@ -81,6 +81,16 @@ def test_bad_values_raise_config_error_naming_the_key(layer, message):
         (["--max-steps", "0"], "max_steps must be > 0; got 0"),
         (["--mode", "async", "--max-policy-lag", "x"], "max_policy_lag must be an integer"),
         (["--async-unit", "gradients"], "async_unit gradients needs mode async"),
+        (["--algo", "ddpg"], "algo ddpg needs a continuous action space; CartPole-v1 has a"),
+        (
+            ["--algo", "ddpg", "--env", "Pendulum-v1", "--set", "ddpg.noise=pink"],
+            "ddpg.noise must be one of ou, gaussian; got 'pink'",
+        ),
+        (
+            ["--algo", "ddpg", "--env", "Pendulum-v1", "--set", "ddpg.tau=0"],
+            "ddpg.tau must be in (0, 1]; got 0.0",
+        ),
+        (["--algo", "ddpg", "--max-policy-lag", "3"], "max_policy_lag bounds A2C/A3C"),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys):

@@ -54,7 +54,7 @@ def make_policy(
 
     if config.algo == "ddpg":
         from distrl.agents.ddpg.acting import NoisyDeterministicPolicy
-        from distrl.models.ddpg import actor_layers
+        from distrl.models.plan import actor_layers
 
         # DDPG's actors are built-in Dense chains with NumPy activations: always NumPy.
         envs = num_envs if num_envs is not None else config.envs_per_worker

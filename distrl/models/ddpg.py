@@ -1,6 +1,6 @@
 """DDPG's deterministic actor and Q critic (seeds 003 and 001, or plain MLPs).
 
-The actor's layer names come from :func:`actor_layers`, which the workers' NumPy forward pass
+The actor's layer names come from ``plan.actor_layers``, which the workers' NumPy forward pass
 also reads, so acting needs no TensorFlow. The actor outputs actions in the env's units: tanh,
 then scaled to ``[low, high]`` inside the model (a standard ``Rescaling`` layer).
 """
@@ -13,24 +13,11 @@ import numpy as np
 from distrl.config import DDPGConfig
 from distrl.envs import EnvSpec
 from distrl.models.builders import observation_input
+from distrl.models.plan import actor_hidden, actor_layers
 
 # Seed 003 (and the DDPG paper): a small final layer keeps the first actions away from tanh's
 # flat ends, where the actor's gradient would vanish.
 FINAL_INIT = 3e-3
-
-
-def actor_hidden(config: DDPGConfig) -> tuple[int, ...]:
-    if config.network == "seed003":
-        return (256, 256)
-    if config.network == "seed001":
-        return (320, 320, 320)
-    return config.actor_hidden
-
-
-def actor_layers(config: DDPGConfig) -> list[tuple[str, str]]:
-    """``(layer name, activation)`` from the observation to the tanh output, in order."""
-    hidden = [(f"actor_{i}", "relu") for i in range(len(actor_hidden(config)))]
-    return [*hidden, ("actor_out", "tanh")]
 
 
 def action_scale(spec: EnvSpec) -> tuple[np.ndarray, np.ndarray]:

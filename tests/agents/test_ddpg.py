@@ -136,3 +136,22 @@ def test_workers_numpy_actor_matches_the_keras_actor(network):
     obs = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
     actions, _ = policy.act(obs, np.random.default_rng(0))
     np.testing.assert_allclose(actions, learner.actor(obs).numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_ddpg_worker_never_imports_tensorflow():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from distrl.config import build_config\n"
+        "from distrl.envs import env_spec\n"
+        "from distrl.rollout import RolloutWorker\n"
+        "c = build_config({'algo': 'ddpg', 'env': 'Pendulum-v1'})\n"
+        "w = RolloutWorker(config=c, spec=env_spec('Pendulum-v1'), worker_index=0,\n"
+        "                  seed=np.random.SeedSequence(0))\n"
+        "print('tensorflow' in sys.modules or 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
