@@ -1,4 +1,4 @@
-"""CartPole-v1 time-to-solve through the real launch command, several seeds.
+"""Time-to-solve through the real launch command, several seeds (CartPole-v1 by default).
 
 Runs ``python -m distrl.launch`` in a subprocess per seed (so startup is measured as users see
 it) and prints one JSON document: every run's summary plus medians.
@@ -6,6 +6,7 @@ it) and prints one JSON document: every run's summary plus medians.
     python -m benchmarks.time_to_solve --workers 2 --envs-per-worker 16 --seeds 0 1 2
     python -m benchmarks.time_to_solve --workers 16 --seeds 0 1 2
     python -m benchmarks.time_to_solve --workers 2 --envs-per-worker 16 --mode async
+    python -m benchmarks.time_to_solve --workers 2 --preset pendulum-ddpg
 
 Options it does not know itself (``--mode async``, ``--preset NAME``, ``--set K=V``) are passed
 to the launch command unchanged.
@@ -54,7 +55,9 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "benchmark": "cartpole_time_to_solve",
+                "benchmark": "time_to_solve",
+                "env": runs[0]["env"],
+                "algo": runs[0]["algo"],
                 "machine": machine(),
                 "workers": args.workers,
                 "envs_per_worker": runs[0]["envs_per_worker"],
