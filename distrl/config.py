@@ -146,6 +146,14 @@ class Config:
     max_seconds: float | None = _f(None, "stop after this many seconds of training")
     logdir: str = _f("runs", "directory for the run's config and progress log")
     json_summary: str | None = _f(None, "write the end-of-run summary as JSON here")
+    checkpoint_dir: str | None = _f(
+        None, "write checkpoints here (periodically, on Ctrl-C/SIGTERM and at the end)"
+    )
+    checkpoint_every: float | None = _f(None, "seconds between periodic checkpoints")
+    checkpoint_every_updates: int | None = _f(None, "learner updates between periodic checkpoints")
+    checkpoint_keep: int = _f(3, "how many of the newest checkpoints to keep")
+    checkpoint_replay: bool = _f(False, "include the replay buffer in checkpoints (DDPG)")
+    resume: str | None = _f(None, "continue from this checkpoint (or the newest in this directory)")
     address: str | None = _f(None, "Ray cluster to join (auto or HOST:PORT); none: local Ray")
     learner_gpus: float | None = _f(
         None, "GPUs for the learner (default: 1 if the cluster has one)"
@@ -250,6 +258,20 @@ def _validate(c: Config) -> None:
     _check(
         c.learner_gpus is None or c.learner_gpus >= 0,
         f"learner_gpus must be >= 0; got {c.learner_gpus}",
+    )
+    _check(
+        c.checkpoint_every is None or c.checkpoint_every > 0,
+        f"checkpoint_every must be > 0 seconds; got {c.checkpoint_every}",
+    )
+    _check(
+        c.checkpoint_every_updates is None or c.checkpoint_every_updates > 0,
+        f"checkpoint_every_updates must be > 0; got {c.checkpoint_every_updates}",
+    )
+    _check(c.checkpoint_keep >= 1, f"checkpoint_keep must be >= 1; got {c.checkpoint_keep}")
+    _check(
+        c.checkpoint_dir is not None
+        or (c.checkpoint_every is None and c.checkpoint_every_updates is None),
+        "checkpoint_every needs checkpoint_dir",
     )
     _check(c.worker_cpus > 0, f"worker_cpus must be > 0; got {c.worker_cpus}")
     _check(c.learner_cpus > 0, f"learner_cpus must be > 0; got {c.learner_cpus}")

@@ -32,6 +32,13 @@ from distrl.config import (
     preset_names,
 )
 from distrl.envs import EnvSpec, env_spec
+from distrl.ops.checkpoint import (
+    Checkpoint,
+    Checkpointer,
+    check_matches,
+    check_same_run,
+    read_checkpoint,
+)
 from distrl.ops.console import ProgressReporter
 from distrl.ops.summary import RunSummary, write_summary
 from distrl.ops.tracking import StopRule, TrainingState
@@ -132,7 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         stop = StopRule(stop_reward, config.max_steps, config.max_seconds)
         logdir = prepare_logdir(config)
-    except ConfigError as e:
+        resume = None
+        if config.resume is not None:  # checked now, before any worker starts
+            resume = read_checkpoint(config.resume)
+            check_same_run(resume, config.to_dict())
+    except ConfigError as e:  # CheckpointError included
         print(f"distrl.launch: error: {e}", file=sys.stderr)
         return 2
     mode = config.mode if config.mode == "sync" else f"async ({config.async_unit})"
@@ -145,10 +156,27 @@ def main(argv: list[str] | None = None) -> int:
         config.envs_per_worker,
         stop_reward,
     )
-    return _train(config, spec, stop, logdir, launched)
+    if resume is not None:
+        log.info("resuming from %s", resume.path)
+    return _train(config, spec, stop, logdir, launched, resume)
 
 
-def _train(config: Config, spec: EnvSpec, stop: StopRule, logdir: Path, launched: float) -> int:
+def _restore(backend: Any, resume: Checkpoint) -> TrainingState:
+    """Load the checkpoint into the learner (after checking it fits) and continue its counters."""
+    current, _ = backend.learner_state(False)
+    check_matches(resume.arrays, current, resume.path)
+    backend.load_learner_state(resume.arrays, resume.scalars)
+    return TrainingState.restore(resume.counters)
+
+
+def _train(
+    config: Config,
+    spec: EnvSpec,
+    stop: StopRule,
+    logdir: Path,
+    launched: float,
+    resume: Checkpoint | None,
+) -> int:
     from distrl.runtime import LOOPS, make_backend
     from distrl.runtime.cluster import start_ray, stop_ray
 
@@ -156,6 +184,7 @@ def _train(config: Config, spec: EnvSpec, stop: StopRule, logdir: Path, launched
     startup_s: float | None = None
     backend = None
     reporter: ProgressReporter | None = None
+    checkpointer: Checkpointer | None = None
     stop_reason, exit_code = "error", 1
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -163,14 +192,31 @@ def _train(config: Config, spec: EnvSpec, stop: StopRule, logdir: Path, launched
             start_ray(config)
             signal.signal(signal.SIGTERM, _raise_interrupt)  # ray.init installs its own
         backend = make_backend(config, spec)
+        # The training clock starts at the first sample request (or continues a checkpoint's).
+        state = _restore(backend, resume) if resume is not None else TrainingState()
         startup_s = time.perf_counter() - launched
-        state = TrainingState()  # the training clock starts at the first sample request
         reporter = ProgressReporter(
             interval=config.progress_interval,
             log_path=logdir / "progress.jsonl",
             total_steps=config.max_steps,
         )
-        stop_reason = LOOPS[config.mode](backend, state, stop, reporter)
+        if config.checkpoint_dir is not None:
+            checkpointer = Checkpointer(
+                root=config.checkpoint_dir,
+                backend=backend,
+                config=config.to_dict(),
+                every_s=config.checkpoint_every,
+                every_updates=config.checkpoint_every_updates,
+                keep=config.checkpoint_keep,
+                include_replay=config.checkpoint_replay,
+            )
+
+        def on_update(s: TrainingState) -> None:
+            reporter(s)
+            if checkpointer is not None:
+                checkpointer.maybe_save(s)
+
+        stop_reason = LOOPS[config.mode](backend, state, stop, on_update)
         exit_code = 0
     except KeyboardInterrupt:
         stop_reason, exit_code = "interrupted", 130
@@ -184,6 +230,11 @@ def _train(config: Config, spec: EnvSpec, stop: StopRule, logdir: Path, launched
         wall_s = state.elapsed if startup_s is not None else 0.0
         if reporter is not None:
             reporter.close(state)
+        if checkpointer is not None:
+            try:  # always a last checkpoint: at the end, on Ctrl-C and on SIGTERM
+                log.info("checkpoint written: %s", checkpointer.save(state))
+            except Exception as e:  # e.g. the learner is gone; the earlier ones stay usable
+                log.warning("final checkpoint failed: %s", e)
         if backend is not None:
             backend.shutdown()
         stop_ray()

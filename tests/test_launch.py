@@ -81,7 +81,10 @@ def test_sigint_stops_cleanly_and_still_writes_the_summary(tmp_path):
 
 
 def test_sigterm_is_handled_like_ctrl_c(tmp_path):
-    cmd, env, summary = launch("--workers", "0", "--max-seconds", "600", tmp_path=tmp_path)
+    cmd, env, summary = launch(
+        "--workers", "0", "--max-seconds", "600", "--checkpoint-dir", str(tmp_path / "ckpt"),
+        tmp_path=tmp_path,
+    )  # fmt: skip
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
@@ -94,4 +97,10 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130
-    assert json.loads(summary.read_text())["stop_reason"] == "interrupted"
+    data = json.loads(summary.read_text())
+    assert data["stop_reason"] == "interrupted"
+    # A last checkpoint was written on the way out, at the update count the run stopped at.
+    from distrl.ops.checkpoint import read_checkpoint
+
+    checkpoint = read_checkpoint(tmp_path / "ckpt")
+    assert checkpoint.counters["updates"] == data["learner_updates"] > 0

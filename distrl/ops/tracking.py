@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,31 @@ class TrainingState:
         self.episodes += len(result.episode_returns)
         self.recent_returns.extend(float(r) for r in result.episode_returns)
         self.metrics = result.metrics
+
+    def counters(self) -> dict[str, Any]:
+        """The counters a checkpoint keeps, so a resumed run continues them and its curves."""
+        return {
+            "elapsed_s": self.elapsed,
+            "env_steps": self.env_steps,
+            "updates": self.updates,
+            "episodes": self.episodes,
+            "version": self.version,
+            "recent_returns": list(self.recent_returns),
+        }
+
+    @classmethod
+    def restore(cls, counters: dict[str, Any]) -> TrainingState:
+        """A state that continues ``counters`` (its clock included) from now."""
+        return cls(
+            started=time.perf_counter() - float(counters["elapsed_s"]),
+            env_steps=int(counters["env_steps"]),
+            updates=int(counters["updates"]),
+            episodes=int(counters["episodes"]),
+            version=int(counters["version"]),
+            recent_returns=deque(
+                (float(r) for r in counters["recent_returns"]), maxlen=RETURN_WINDOW
+            ),
+        )
 
     @property
     def elapsed(self) -> float:  # seconds since training started

@@ -73,6 +73,30 @@ class ReplayBuffer:
             )
         )
 
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The stored part, for checkpoints."""
+        n = self.size
+        return {
+            "obs": self.obs[:n], "actions": self.actions[:n], "rewards": self.rewards[:n],
+            "next_obs": self.next_obs[:n], "terminated": self.terminated[:n],
+        }  # fmt: skip
+
+    def counters(self) -> dict[str, int]:
+        return {"size": self.size, "cursor": self.cursor, "added": self.added}
+
+    def load(self, arrays: dict[str, np.ndarray], counters: dict[str, int]) -> None:
+        """Restore what :meth:`arrays` and :meth:`counters` returned (same capacity or larger)."""
+        n = int(counters["size"])
+        if n > self.capacity:
+            raise ValueError(f"replay of {n} transitions does not fit capacity {self.capacity}")
+        for name, values in arrays.items():
+            getattr(self, name)[:n] = values
+        self.size, self.cursor, self.added = (
+            n,
+            int(counters["cursor"]) % self.capacity,
+            int(counters["added"]),
+        )
+
     def sample(self, shape: tuple[int, ...], rng: np.random.Generator) -> TransitionBatch:
         """Transitions drawn uniformly with replacement, arranged as ``[*shape, ...]``."""
         if self.size == 0:

@@ -34,6 +34,15 @@ class Backend(Protocol):
     def update(self, handles: list[Any]) -> tuple[UpdateResult, Any]:
         """One learner update on the requests ``handles``; its result and the new weights."""
 
+    def learner_state(self, include_replay: bool) -> tuple[dict[str, np.ndarray], dict]:
+        """The learner's arrays and counters (``learner.state``), fetched to this process."""
+
+    def load_learner_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+        """Restore the learner; the next ``initial_weights`` are the restored ones."""
+
+    def policy_bytes(self) -> bytes:
+        """The policy as a ``.keras`` file."""
+
     def shutdown(self) -> None: ...
 
 
@@ -81,6 +90,15 @@ class LocalBackend:
         else:
             result = self.learner.update(handles)
         return result, self.learner.weights()
+
+    def learner_state(self, include_replay: bool) -> tuple[dict[str, np.ndarray], dict]:
+        return self.learner.state(include_replay=include_replay)
+
+    def load_learner_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+        self.learner.load_state(arrays, scalars)
+
+    def policy_bytes(self) -> bytes:
+        return self.learner.policy_bytes()
 
     def shutdown(self) -> None:
         self.worker.close()

@@ -48,6 +48,16 @@ class LearnerHost:
     def apply_gradients(self, gradients: Gradients) -> tuple[UpdateResult, list[ray.ObjectRef]]:
         return self._published(self.learner.apply_gradients(gradients))
 
+    def state(self, include_replay: bool) -> tuple[dict, dict]:
+        return self.learner.state(include_replay=include_replay)
+
+    def load_state(self, arrays: dict, scalars: dict) -> None:
+        self.learner.load_state(arrays, scalars)
+        self._weights_ref = ray.put(self.learner.weights())  # the restored version's one put
+
+    def policy_bytes(self) -> bytes:
+        return self.learner.policy_bytes()
+
     def _published(self, result: UpdateResult) -> tuple[UpdateResult, list[ray.ObjectRef]]:
         if result.applied:  # a new version: its one put
             self._weights_ref = ray.put(self.learner.weights())
@@ -110,6 +120,15 @@ class RayBackend:
             call = self.learner.update.remote(*handles)
         result, (weights,) = ray.get(call)
         return result, weights
+
+    def learner_state(self, include_replay: bool) -> tuple[dict, dict]:
+        return ray.get(self.learner.state.remote(include_replay))
+
+    def load_learner_state(self, arrays: dict, scalars: dict) -> None:
+        ray.get(self.learner.load_state.remote(arrays, scalars))
+
+    def policy_bytes(self) -> bytes:
+        return ray.get(self.learner.policy_bytes.remote())
 
     def shutdown(self) -> None:
         for actor in [*self.workers, self.learner]:

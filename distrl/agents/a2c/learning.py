@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from distrl.agents.a2c.losses import A2CLoss
+from distrl.agents.state import assign_arrays, keras_file_bytes, variables_to_arrays
 from distrl.config import A2CConfig, Config
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
@@ -67,6 +68,30 @@ class A2CLearner:
         return WeightsMessage(
             version=self.version, names=self._weight_names, weights=self.model.get_weights()
         )
+
+    # --- checkpoints ----------------------------------------------------------------------------
+
+    def _variables(self) -> dict[str, list]:
+        return {"model": self.model.weights, "optimizer": self.optimizer.variables}
+
+    def state(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+        """Everything needed to continue exactly: weights, optimizer slots and counters."""
+        scalars = {
+            "version": self.version,
+            "stale_discarded": self.stale_discarded,
+            "stale_corrected": self.stale_corrected,
+        }
+        return variables_to_arrays(self._variables()), scalars
+
+    def load_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+        assign_arrays(self._variables(), arrays)
+        self.version = int(scalars["version"])
+        self.stale_discarded = int(scalars["stale_discarded"])
+        self.stale_corrected = int(scalars["stale_corrected"])
+
+    def policy_bytes(self) -> bytes:
+        """The actor-critic as a ``.keras`` file: obs -> [logits, value]."""
+        return keras_file_bytes(self.model)
 
     # --- the compiled parts -------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from distrl.agents.state import assign_arrays, keras_file_bytes, variables_to_arrays
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.models.ddpg import build_actor, build_critic
@@ -82,6 +83,47 @@ class DDPGLearner:
         return WeightsMessage(
             version=self.version, names=self._weight_names, weights=self.actor.get_weights()
         )
+
+    # --- checkpoints ----------------------------------------------------------------------------
+
+    def _variables(self) -> dict[str, list]:
+        return {
+            "actor": self.actor.weights,
+            "critic": self.critic.weights,
+            "target_actor": self.target_actor.weights,
+            "target_critic": self.target_critic.weights,
+            "actor_optimizer": self.actor_optimizer.variables,
+            "critic_optimizer": self.critic_optimizer.variables,
+        }
+
+    def state(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+        """Networks, targets, optimizer slots, counters, the sampling RNG; the replay buffer
+        only if asked (it can be large)."""
+        arrays = variables_to_arrays(self._variables())
+        scalars = {
+            "version": self.version,
+            "gradient_steps": self.gradient_steps,
+            "owed_steps": self._owed_steps,
+            "rng": self.rng.bit_generator.state,
+        }
+        if include_replay:
+            arrays.update({f"replay/{k}": v for k, v in self.replay.arrays().items()})
+            scalars["replay"] = self.replay.counters()
+        return arrays, scalars
+
+    def load_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+        assign_arrays(self._variables(), arrays)
+        self.version = int(scalars["version"])
+        self.gradient_steps = int(scalars["gradient_steps"])
+        self._owed_steps = float(scalars["owed_steps"])
+        self.rng.bit_generator.state = scalars["rng"]
+        if "replay" in scalars:
+            replay = {k.removeprefix("replay/"): v for k, v in arrays.items() if "replay/" in k}
+            self.replay.load(replay, scalars["replay"])
+
+    def policy_bytes(self) -> bytes:
+        """The actor as a ``.keras`` file: obs -> action in the env's units."""
+        return keras_file_bytes(self.actor)
 
     # --- the compiled part --------------------------------------------------------------------
 

@@ -1,0 +1,36 @@
+"""A learner's TensorFlow variables as named NumPy arrays and back (for checkpoints)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import keras
+import numpy as np
+
+
+def variables_to_arrays(groups: Mapping[str, Sequence[Any]]) -> dict[str, np.ndarray]:
+    """``{"model": [v0, v1]}`` -> ``{"model/000": array, "model/001": array}``."""
+    return {
+        f"{group}/{i:03d}": np.array(v.numpy())
+        for group, variables in groups.items()
+        for i, v in enumerate(variables)
+    }
+
+
+def assign_arrays(groups: Mapping[str, Sequence[Any]], arrays: Mapping[str, np.ndarray]) -> None:
+    """The inverse of :func:`variables_to_arrays` (keys and shapes checked by the caller)."""
+    for group, variables in groups.items():
+        for i, v in enumerate(variables):
+            v.assign(arrays[f"{group}/{i:03d}"])
+
+
+def keras_file_bytes(model: keras.Model) -> bytes:
+    """``model`` as the bytes of a ``.keras`` file, so they can travel from a remote learner."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "policy.keras")
+        model.save(path)
+        with open(path, "rb") as f:
+            return f.read()

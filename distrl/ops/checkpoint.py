@@ -1,0 +1,231 @@
+"""Checkpoints on disk: written atomically, the last K kept, validated on load (no framework).
+
+A checkpoint is a directory ``ckpt-<updates>`` holding
+
+* ``arrays.npz``: every array of the learner's state (weights, optimizer slots, replay), by key;
+* ``meta.json``: format version, the run's config, the driver's counters, the learner's
+  scalar counters, and the shape and dtype of every array (checked on load);
+* ``policy.keras``: the policy as a plain Keras file (see ``learner.policy_bytes``).
+
+It is first written to a hidden temporary directory and then renamed, so a reader (or a resume
+after ``kill -9``) sees either the whole checkpoint or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from distrl.config import ConfigError
+from distrl.ops.tracking import TrainingState
+
+FORMAT_VERSION = 1
+PREFIX = "ckpt-"
+
+
+class CheckpointError(ConfigError):
+    """A checkpoint that cannot be used, phrased as one line naming the file and the reason
+    (bad input, like a config error: the launcher exits with status 2)."""
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    path: Path
+    arrays: dict[str, np.ndarray]  # the learner's arrays by key
+    scalars: dict[str, Any]  # the learner's counters and RNG state (JSON values)
+    counters: dict[str, Any]  # the driver's TrainingState counters
+    config: dict[str, Any]  # the run's config as written
+
+
+def write_checkpoint(
+    root: str | Path,
+    *,
+    updates: int,
+    arrays: dict[str, np.ndarray],
+    scalars: dict[str, Any],
+    counters: dict[str, Any],
+    config: dict[str, Any],
+    policy: bytes | None = None,
+    keep: int = 3,
+) -> Path:
+    """Write ``root/ckpt-<updates>`` atomically and delete all but the newest ``keep``."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-"))
+    try:
+        np.savez(tmp / "arrays.npz", **arrays)  # type: ignore[arg-type]
+        meta = {
+            "format": FORMAT_VERSION,
+            "config": config,
+            "counters": counters,
+            "scalars": scalars,
+            "arrays": {k: [list(v.shape), v.dtype.str] for k, v in arrays.items()},
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        if policy is not None:
+            (tmp / "policy.keras").write_bytes(policy)
+        _fsync_dir(tmp)
+        target = root / f"{PREFIX}{updates:09d}"
+        if target.exists():  # the same update count again (e.g. at the end): replace it
+            shutil.rmtree(target)
+        os.rename(tmp, target)
+        _fsync_dir(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    for old in checkpoints(root)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def checkpoints(root: str | Path) -> list[Path]:
+    """The complete checkpoints under ``root``, oldest first (temporary ones are never listed)."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(PREFIX))
+
+
+def resolve(path: str | Path) -> Path:
+    """``path`` itself if it is a checkpoint, else the newest checkpoint inside it."""
+    p = Path(path)
+    if (p / "meta.json").exists() or p.name.startswith(PREFIX):
+        return p
+    found = checkpoints(p)
+    if not found:
+        raise CheckpointError(f"no checkpoint in {str(p)!r}")
+    return found[-1]
+
+
+def read_checkpoint(path: str | Path) -> Checkpoint:
+    """Load and check a checkpoint; any problem is a CheckpointError naming the file."""
+    p = resolve(path)
+    meta_path, arrays_path = p / "meta.json", p / "arrays.npz"
+    try:
+        meta = json.loads(meta_path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{meta_path}: missing (not a checkpoint)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{meta_path}: not valid JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+        raise CheckpointError(f"{meta_path}: unsupported checkpoint format {meta.get('format')!r}")
+    try:
+        with np.load(arrays_path) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except FileNotFoundError:
+        raise CheckpointError(f"{arrays_path}: missing") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise CheckpointError(f"{arrays_path}: unreadable ({type(e).__name__}: {e})") from None
+    for key, (shape, dtype) in meta["arrays"].items():
+        got = arrays.get(key)
+        if got is None or list(got.shape) != shape or got.dtype.str != dtype:
+            raise CheckpointError(f"{arrays_path}: array {key!r} is missing or damaged")
+    return Checkpoint(
+        path=p,
+        arrays=arrays,
+        scalars=meta["scalars"],
+        counters=meta["counters"],
+        config=meta["config"],
+    )
+
+
+def check_same_run(checkpoint: Checkpoint, config: dict[str, Any]) -> None:
+    """The checkpoint trained the same algorithm on the same env as ``config``; else one line."""
+    for key in ("algo", "env"):
+        if checkpoint.config.get(key) != config[key]:
+            raise CheckpointError(
+                f"{checkpoint.path}: incompatible with this run: its {key} is "
+                f"{checkpoint.config.get(key)!r}, the run's is {config[key]!r}"
+            )
+
+
+def check_matches(arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray], where: Path):
+    """The checkpoint's arrays fit the learner's (same keys and shapes); else one line."""
+    for key, ref in expected.items():
+        got = arrays.get(key)
+        if got is None:
+            raise CheckpointError(f"{where}: incompatible with this run: no array {key!r}")
+        if got.shape != ref.shape:
+            raise CheckpointError(
+                f"{where}: incompatible with this run: {key} has shape {got.shape}, "
+                f"the run needs {ref.shape} (different env, model or algo?)"
+            )
+
+
+def _fsync_dir(path: Path) -> None:
+    for f in path.iterdir() if path.is_dir() else []:
+        if f.is_file():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LearnerSource(Protocol):
+    """What checkpointing needs from a backend (see ``distrl.runtime.backend.Backend``)."""
+
+    def learner_state(self, include_replay: bool) -> tuple[dict[str, np.ndarray], dict]: ...
+
+    def policy_bytes(self) -> bytes: ...
+
+
+class Checkpointer:
+    """Writes checkpoints of a run: when due (seconds or updates since the last), and on demand
+    (Ctrl-C, SIGTERM, the end)."""
+
+    def __init__(
+        self,
+        *,
+        root: str | Path,
+        backend: LearnerSource,
+        config: dict[str, Any],
+        every_s: float | None,
+        every_updates: int | None,
+        keep: int,
+        include_replay: bool,
+    ) -> None:
+        self.root, self.backend, self.config = Path(root), backend, config
+        self.every_s, self.every_updates = every_s, every_updates
+        self.keep, self.include_replay = keep, include_replay
+        self._last_time = time.perf_counter()
+        self._last_updates: int | None = None
+        self.written: list[Path] = []
+
+    def maybe_save(self, state: TrainingState) -> None:
+        if self._last_updates is None:
+            self._last_updates = state.updates  # the first call (after a resume, too)
+        by_time = self.every_s is not None and time.perf_counter() - self._last_time >= self.every_s
+        by_updates = (
+            self.every_updates is not None
+            and state.updates - self._last_updates >= self.every_updates
+        )
+        if by_time or by_updates:
+            self.save(state)
+
+    def save(self, state: TrainingState) -> Path:
+        arrays, scalars = self.backend.learner_state(self.include_replay)
+        path = write_checkpoint(
+            self.root,
+            updates=state.updates,
+            arrays=arrays,
+            scalars=scalars,
+            counters=state.counters(),
+            config=self.config,
+            policy=self.backend.policy_bytes(),
+            keep=self.keep,
+        )
+        self._last_time, self._last_updates = time.perf_counter(), state.updates
+        self.written.append(path)
+        return path

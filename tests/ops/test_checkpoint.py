@@ -1,0 +1,237 @@
+"""Checkpoints: atomic writes, validation, exact resume of both learners, the exported policy."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from distrl.config import build_config
+from distrl.envs import env_spec
+from distrl.launch import main
+from distrl.ops.checkpoint import (
+    CheckpointError,
+    checkpoints,
+    read_checkpoint,
+    resolve,
+    write_checkpoint,
+)
+from distrl.ops.tracking import StopRule, TrainingState
+from distrl.runtime import LocalBackend, run_sync
+
+
+def tiny(root, updates, value=1.0, keep=3):
+    return write_checkpoint(
+        root, updates=updates, arrays={"model/000": np.full((2, 3), value, np.float32)},
+        scalars={"version": updates}, counters={"updates": updates}, config={"algo": "a2c"},
+        keep=keep,
+    )  # fmt: skip
+
+
+def test_roundtrip_and_only_the_newest_k_are_kept(tmp_path):
+    for u in (5, 10, 15, 20):
+        tiny(tmp_path, u, value=u, keep=3)
+    assert [p.name for p in checkpoints(tmp_path)] == [
+        "ckpt-000000010", "ckpt-000000015", "ckpt-000000020",
+    ]  # fmt: skip
+    ckpt = read_checkpoint(tmp_path)  # a directory of checkpoints: the newest
+    assert ckpt.path.name == "ckpt-000000020" and ckpt.scalars == {"version": 20}
+    np.testing.assert_array_equal(ckpt.arrays["model/000"], np.full((2, 3), 20, np.float32))
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (
+            lambda p: (p / "arrays.npz").write_bytes(b"PK\x03\x04 not a zip"),
+            r"arrays\.npz: unreadable",
+        ),
+        (lambda p: (p / "meta.json").write_text("{"), r"meta\.json: not valid JSON"),
+        (lambda p: (p / "meta.json").unlink(), r"meta\.json: missing"),
+    ],
+)
+def test_damaged_checkpoint_is_a_one_line_error_naming_the_file(tmp_path, damage, message):
+    path = tiny(tmp_path, 1)
+    damage(path)
+    with pytest.raises(CheckpointError, match=message):
+        read_checkpoint(path)
+
+
+def test_truncated_arrays_file_is_detected(tmp_path):
+    path = tiny(tmp_path, 1)
+    data = (path / "arrays.npz").read_bytes()
+    (path / "arrays.npz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match=r"arrays\.npz"):
+        read_checkpoint(path)
+
+
+def test_cli_resume_from_a_corrupted_checkpoint_exits_2_with_one_line(tmp_path, capsys):
+    path = tiny(tmp_path, 1)
+    (path / "arrays.npz").write_bytes(b"garbage")
+    assert main(["--resume", str(path), "--logdir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "arrays.npz: unreadable" in err[0]
+    assert (path / "meta.json").exists()  # nothing was deleted or overwritten
+
+
+WRITER = """
+import sys, numpy as np
+from distrl.ops.checkpoint import write_checkpoint
+big = {"replay/obs": np.ones((4_000_000, 8), np.float32)}  # ~128 MB: slow enough to interrupt
+print("ready", flush=True)
+for u in range(2, 1000):
+    write_checkpoint(sys.argv[1], updates=u, arrays=big, scalars={}, counters={}, config={},
+                     keep=2)
+"""
+
+
+def test_kill_9_during_a_write_leaves_the_previous_checkpoint_loadable(tmp_path):
+    tiny(tmp_path, 1)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    time.sleep(0.5)  # inside a write: each takes well over a second here
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    # The interrupted write left at most a hidden temporary directory, never a listed one.
+    for path in checkpoints(tmp_path):
+        read_checkpoint(path)  # every listed checkpoint is complete
+    assert resolve(tmp_path).name.startswith("ckpt-")
+
+
+def small(algo):
+    if algo == "ddpg":
+        return build_config(
+            {"algo": "ddpg", "env": "Pendulum-v1", "workers": 0, "envs_per_worker": 2,
+             "rollout_len": 50, "ddpg": {"learning_starts": 100, "batch_size": 16}}
+        )  # fmt: skip
+    return build_config({"workers": 0, "envs_per_worker": 4, "rollout_len": 8})
+
+
+@pytest.mark.parametrize("algo", ["a2c", "ddpg"])
+def test_resume_restores_weights_optimizer_counters_exactly(tmp_path, algo):
+    config = small(algo)
+    spec = env_spec(config.env)
+    first = LocalBackend(config, spec)
+    state = TrainingState()
+    run_sync(first, state, StopRule(None, 400, None))
+    arrays, scalars = first.learner_state(include_replay=True)
+    write_checkpoint(
+        tmp_path, updates=state.updates, arrays=arrays, scalars=scalars,
+        counters=state.counters(), config=config.to_dict(),
+    )  # fmt: skip
+    ckpt = read_checkpoint(tmp_path)
+    second = LocalBackend(build_config(config.to_dict(), {"seed": 99}), spec)
+    fresh, _ = second.learner_state(include_replay=True)
+    assert any(not np.array_equal(fresh[k], arrays[k]) for k in fresh)  # other init
+    second.load_learner_state(ckpt.arrays, ckpt.scalars)
+    restored, restored_scalars = second.learner_state(include_replay=True)
+    assert restored.keys() == arrays.keys()
+    for key in arrays:  # weights, targets, optimizer slots and iteration counts, replay
+        np.testing.assert_array_equal(restored[key], arrays[key], err_msg=key)
+    assert restored_scalars == scalars
+    assert any("optimizer" in k for k in arrays)
+    resumed = TrainingState.restore(ckpt.counters)
+    assert (resumed.env_steps, resumed.updates, resumed.version, resumed.episodes) == (
+        state.env_steps, state.updates, state.version, state.episodes,
+    )  # fmt: skip
+    assert list(resumed.recent_returns) == list(state.recent_returns)
+    assert second.initial_weights().version == first.learner.version  # workers get it next
+    # Both continue identically: the same next update from the same data.
+    data = first.submit(0, first.initial_weights())
+    a, _ = first.update([data])
+    b, _ = second.update([data])
+    assert a.version == b.version
+    for x, y in zip(first.learner_state(True)[0].values(), second.learner_state(True)[0].values(),
+                    strict=True):  # fmt: skip
+        np.testing.assert_allclose(x, y, rtol=1e-6)
+
+
+LOAD_WITHOUT_DISTRL = """
+import sys
+sys.modules["distrl"] = None  # any import of distrl now fails
+import keras, numpy as np
+model = keras.models.load_model(sys.argv[1])
+obs = np.load(sys.argv[2])
+out = model(obs)
+out = out if isinstance(out, (list, tuple)) else [out]
+np.savez(sys.argv[3], *[np.asarray(o) for o in out])
+"""
+
+
+@pytest.mark.parametrize("algo", ["a2c", "ddpg"])
+def test_exported_policy_loads_without_distrl_and_gives_the_same_outputs(tmp_path, algo):
+    config = small(algo)
+    backend = LocalBackend(config, env_spec(config.env))
+    run_sync(backend, TrainingState(), StopRule(None, 300, None))
+    (tmp_path / "policy.keras").write_bytes(backend.policy_bytes())
+    obs = np.random.default_rng(0).normal(size=(5, *env_spec(config.env).observation_shape))
+    np.save(tmp_path / "obs.npy", obs.astype(np.float32))
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD_WITHOUT_DISTRL, str(tmp_path / "policy.keras"),
+         str(tmp_path / "obs.npy"), str(tmp_path / "out.npz")],
+        capture_output=True, text=True, timeout=180,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    learner = backend.learner
+    model = learner.model if algo == "a2c" else learner.actor
+    expected = model(obs.astype(np.float32))
+    expected = expected if isinstance(expected, list | tuple) else [expected]
+    with np.load(tmp_path / "out.npz") as got:
+        for i, e in enumerate(expected):
+            np.testing.assert_allclose(got[f"arr_{i}"], np.asarray(e), rtol=1e-5, atol=1e-6)
+
+
+def test_launch_checkpoints_and_resumes_with_other_workers(tmp_path):
+    ckpt_dir, summary = tmp_path / "ckpt", tmp_path / "summary.json"
+    common = ["--logdir", str(tmp_path / "run"), "--progress-interval", "100",
+              "--checkpoint-dir", str(ckpt_dir), "--envs-per-worker", "4"]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    first = subprocess.run(
+        [sys.executable, "-m", "distrl.launch", "--workers", "0", "--max-steps", "640",
+         "--checkpoint-every-updates", "4", *common],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr[-2000:]
+    names = [p.name for p in checkpoints(ckpt_dir)]
+    assert names[-1] == "ckpt-000000010" and len(names) == 3  # every 4 updates + the end; keep 3
+    second = subprocess.run(
+        [sys.executable, "-m", "distrl.launch", "--workers", "1", "--max-steps", "1280",
+         "--resume", str(ckpt_dir), "--json-summary", str(summary), *common],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr[-2000:]
+    data = json.loads(summary.read_text())
+    assert data["env_steps"] == 1280 and data["learner_updates"] == 20  # continued from 10
+    assert read_checkpoint(ckpt_dir).scalars["version"] == 20
+
+
+def test_export_command_writes_keras_and_savedmodel(tmp_path):
+    tf = pytest.importorskip("tensorflow")  # a core dependency: always there
+    backend = LocalBackend(small("a2c"), env_spec("CartPole-v1"))
+    arrays, scalars = backend.learner_state(False)
+    write_checkpoint(
+        tmp_path / "ckpt", updates=0, arrays=arrays, scalars=scalars, counters={},
+        config={}, policy=backend.policy_bytes(),
+    )  # fmt: skip
+    from distrl.export import main as export
+
+    out_keras, out_sm = tmp_path / "p.keras", tmp_path / "sm"
+    assert export(["--checkpoint", str(tmp_path / "ckpt"), "--keras", str(out_keras),
+                   "--savedmodel", str(out_sm)]) == 0  # fmt: skip
+    obs = np.ones((3, 4), np.float32)
+    served = tf.saved_model.load(str(out_sm))  # keep a reference: its variables live in it
+    logits, value = served.serve(obs)
+    expected_logits, expected_value = backend.learner.model(obs)
+    np.testing.assert_allclose(logits.numpy(), expected_logits.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(value.numpy(), expected_value.numpy(), rtol=1e-5, atol=1e-6)
+    assert out_keras.stat().st_size > 0
+    # Refuses to overwrite, and a missing checkpoint is exit 2.
+    assert export(["--checkpoint", str(tmp_path / "ckpt"), "--keras", str(out_keras)]) == 2
+    assert export(["--checkpoint", str(tmp_path / "none"), "--keras", str(tmp_path / "x")]) == 2
