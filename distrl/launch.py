@@ -40,6 +40,8 @@ from distrl.ops.checkpoint import (
     read_checkpoint,
 )
 from distrl.ops.console import ProgressReporter
+from distrl.ops.metrics import MetricsLogger
+from distrl.ops.plot import plot_learning_curve
 from distrl.ops.summary import RunSummary, write_summary
 from distrl.ops.tracking import StopRule, TrainingState
 
@@ -161,6 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     return _train(config, spec, stop, logdir, launched, resume)
 
 
+def _plot(logdir: Path) -> None:
+    """The learning curve PNG at the end of a run; a run without episodes has none."""
+    try:
+        plot_learning_curve(logdir)
+    except (FileNotFoundError, ValueError) as e:
+        log.info("no learning curve: %s", e)
+
+
 def _restore(backend: Any, resume: Checkpoint) -> TrainingState:
     """Load the checkpoint into the learner (after checking it fits) and continue its counters."""
     current, _ = backend.learner_state(False)
@@ -185,6 +195,7 @@ def _train(
     backend = None
     reporter: ProgressReporter | None = None
     checkpointer: Checkpointer | None = None
+    metrics: MetricsLogger | None = None
     stop_reason, exit_code = "error", 1
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -211,8 +222,11 @@ def _train(
                 include_replay=config.checkpoint_replay,
             )
 
+        metrics = MetricsLogger(logdir, interval=config.progress_interval)
+
         def on_update(s: TrainingState) -> None:
             reporter(s)
+            metrics(s)
             if checkpointer is not None:
                 checkpointer.maybe_save(s)
 
@@ -230,6 +244,9 @@ def _train(
         wall_s = state.elapsed if startup_s is not None else 0.0
         if reporter is not None:
             reporter.close(state)
+        if metrics is not None:
+            metrics.close(state)
+            _plot(logdir)
         if checkpointer is not None:
             try:  # always a last checkpoint: at the end, on Ctrl-C and on SIGTERM
                 log.info("checkpoint written: %s", checkpointer.save(state))

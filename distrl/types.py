@@ -88,3 +88,6 @@ class UpdateResult:
     episode_lengths: np.ndarray
     metrics: dict[str, float]  # namespaced: "learner/...", "timing/..."
     applied: bool = True
+    episode_workers: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64)
+    )  # [E] the worker each finished episode ran on

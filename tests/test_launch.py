@@ -45,6 +45,35 @@ def test_launch_writes_a_valid_summary(tmp_path):
     assert (tmp_path / "run" / "config.yaml").exists()
     # not a terminal: plain progress lines on stdout
     assert "steps/s" in proc.stdout
+    check_metrics(tmp_path / "run", data)
+
+
+def check_metrics(logdir, summary):
+    """TensorBoard's own reader finds the tags; one row per episode; the curve exists."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(logdir))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"charts/episode_return", "charts/mean_return_20", "charts/steps_per_s",
+            "learner/policy_loss", "learner/grad_norm", "learner/entropy",
+            "learner/policy_lag_max", "charts/weights_version"} <= tags  # fmt: skip
+    last = events.Scalars("charts/weights_version")[-1]
+    assert (last.step, last.value) == (summary["env_steps"], summary["learner_updates"])
+    rows = [json.loads(line) for line in (logdir / "episodes.jsonl").open()]
+    assert len(rows) == summary["episodes"] == len(events.Scalars("charts/episode_return"))
+    assert {"time_s", "env_step", "worker", "return", "length"} == set(rows[0])
+    assert all(r["return"] == r["length"] for r in rows)  # CartPole: +1 per step, raw
+    assert (logdir / "learning_curve.png").stat().st_size > 10_000
+    # The plot command redraws it; an empty logdir is exit 2.
+    out = subprocess.run([sys.executable, "-m", "distrl.plot", str(logdir)], capture_output=True,
+                         text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 0 and out.stdout.strip().endswith("learning_curve.png")
+    empty = logdir.parent / "empty"
+    empty.mkdir()
+    out = subprocess.run([sys.executable, "-m", "distrl.plot", str(empty)], capture_output=True,
+                         text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 2 and "no episode log" in out.stderr
 
 
 def test_launch_async_gradients_writes_a_valid_summary(tmp_path):

@@ -25,6 +25,7 @@ class TrainingState:
     version: int = 0
     recent_returns: deque[float] = field(default_factory=lambda: deque(maxlen=RETURN_WINDOW))
     metrics: dict[str, float] = field(default_factory=dict)
+    last: UpdateResult | None = None  # the newest update's result (its finished episodes)
 
     def record(self, result: UpdateResult) -> None:
         self.env_steps += result.env_steps
@@ -33,6 +34,7 @@ class TrainingState:
         self.episodes += len(result.episode_returns)
         self.recent_returns.extend(float(r) for r in result.episode_returns)
         self.metrics = result.metrics
+        self.last = result
 
     def counters(self) -> dict[str, Any]:
         """The counters a checkpoint keeps, so a resumed run continues them and its curves."""

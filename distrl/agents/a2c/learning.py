@@ -144,6 +144,7 @@ class A2CLearner:
             env_steps=sum(r.env_steps for r in rollouts),
             episode_returns=[r.episode_returns for r in rollouts],
             episode_lengths=[r.episode_lengths for r in rollouts],
+            episode_workers=[np.full(len(r.episode_returns), r.worker_index) for r in rollouts],
         )
 
     def apply_gradients(self, gradients: Gradients) -> UpdateResult:
@@ -167,6 +168,7 @@ class A2CLearner:
             env_steps=gradients.env_steps,
             episode_returns=[gradients.episode_returns],
             episode_lengths=[gradients.episode_lengths],
+            episode_workers=[np.full(len(gradients.episode_returns), gradients.worker_index)],
         )
 
     def _result(
@@ -179,6 +181,7 @@ class A2CLearner:
         env_steps: int,
         episode_returns: list[np.ndarray],
         episode_lengths: list[np.ndarray],
+        episode_workers: list[np.ndarray],
     ) -> UpdateResult:
         metrics["learner/policy_lag_mean"] = float(np.mean(lags))
         metrics["learner/policy_lag_max"] = float(np.max(lags))
@@ -190,6 +193,7 @@ class A2CLearner:
             env_steps=env_steps,
             episode_returns=np.concatenate(episode_returns),
             episode_lengths=np.concatenate(episode_lengths),
+            episode_workers=np.concatenate(episode_workers).astype(np.int64),
             metrics=metrics,
             applied=applied,
         )

@@ -194,6 +194,9 @@ class DDPGLearner:
             env_steps=env_steps,
             episode_returns=np.concatenate([r.episode_returns for r in rollouts]),
             episode_lengths=np.concatenate([r.episode_lengths for r in rollouts]),
+            episode_workers=np.concatenate(
+                [np.full(len(r.episode_returns), r.worker_index) for r in rollouts]
+            ).astype(np.int64),
             metrics=metrics,
             applied=steps > 0,
         )
