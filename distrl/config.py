@@ -146,6 +146,10 @@ class Config:
     max_seconds: float | None = _f(None, "stop after this many seconds of training")
     logdir: str = _f("runs", "directory for the run's config and progress log")
     json_summary: str | None = _f(None, "write the end-of-run summary as JSON here")
+    eval_every: int | None = _f(
+        None, "every this many learner updates, evaluate the greedy policy on a separate env"
+    )
+    eval_episodes: int = _f(5, "episodes per evaluation (eval_every)")
     checkpoint_dir: str | None = _f(
         None, "write checkpoints here (periodically, on Ctrl-C/SIGTERM and at the end)"
     )
@@ -267,6 +271,8 @@ def _validate(c: Config) -> None:
         c.checkpoint_every_updates is None or c.checkpoint_every_updates > 0,
         f"checkpoint_every_updates must be > 0; got {c.checkpoint_every_updates}",
     )
+    _check(c.eval_every is None or c.eval_every > 0, f"eval_every must be > 0; got {c.eval_every}")
+    _check(c.eval_episodes >= 1, f"eval_episodes must be >= 1; got {c.eval_episodes}")
     _check(c.checkpoint_keep >= 1, f"checkpoint_keep must be >= 1; got {c.checkpoint_keep}")
     _check(
         c.checkpoint_dir is not None

@@ -40,6 +40,7 @@ from distrl.ops.checkpoint import (
     read_checkpoint,
 )
 from distrl.ops.console import ProgressReporter
+from distrl.ops.evaluation import PeriodicEvaluator
 from distrl.ops.metrics import MetricsLogger
 from distrl.ops.plot import plot_learning_curve
 from distrl.ops.summary import RunSummary, write_summary
@@ -163,6 +164,21 @@ def main(argv: list[str] | None = None) -> int:
     return _train(config, spec, stop, logdir, launched, resume)
 
 
+def _evaluator(config: Config, spec: EnvSpec, backend: Any) -> PeriodicEvaluator | None:
+    if config.eval_every is None:
+        return None
+    from distrl.agents import make_policy
+
+    return PeriodicEvaluator(
+        env_id=config.env,
+        every=config.eval_every,
+        episodes=config.eval_episodes,
+        policy=make_policy(config=config, spec=spec, tf_threads=None, num_envs=1),
+        weights=backend.latest_weights,
+        seed=config.seed,
+    )
+
+
 def _plot(logdir: Path) -> None:
     """The learning curve PNG at the end of a run; a run without episodes has none."""
     try:
@@ -223,10 +239,18 @@ def _train(
             )
 
         metrics = MetricsLogger(logdir, interval=config.progress_interval)
+        evaluator = _evaluator(config, spec, backend)
 
         def on_update(s: TrainingState) -> None:
             reporter(s)
             metrics(s)
+            returns = evaluator.maybe_run(s.updates) if evaluator is not None else None
+            if returns is not None:
+                metrics.write_eval(s.env_steps, returns)
+                log.info(
+                    "eval at %d env steps: mean return %.1f ± %.1f over %d episodes",
+                    s.env_steps, returns.mean(), returns.std(), len(returns),
+                )  # fmt: skip
             if checkpointer is not None:
                 checkpointer.maybe_save(s)
 

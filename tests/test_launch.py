@@ -27,8 +27,9 @@ def launch(*args, tmp_path):
 
 def test_launch_writes_a_valid_summary(tmp_path):
     cmd, env, summary = launch(
-        "--workers", "1", "--envs-per-worker", "4", "--max-steps", "3000", tmp_path=tmp_path
-    )
+        "--workers", "1", "--envs-per-worker", "4", "--max-steps", "3000",
+        "--eval-every", "20", "--eval-episodes", "2", tmp_path=tmp_path,
+    )  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(summary.read_text())
@@ -46,6 +47,15 @@ def test_launch_writes_a_valid_summary(tmp_path):
     # not a terminal: plain progress lines on stdout
     assert "steps/s" in proc.stdout
     check_metrics(tmp_path / "run", data)
+    # --eval-every 20 over 47 updates: evaluations after updates 20 and 40, logged apart.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path / "run"))
+    events.Reload()
+    evals = events.Scalars("eval/mean_return")
+    assert [e.step for e in evals] == [20 * 64, 40 * 64]
+    assert all(8 <= e.value <= 500 for e in evals)
+    assert proc.stderr.count("eval at ") == 2
 
 
 def check_metrics(logdir, summary):

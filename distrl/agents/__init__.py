@@ -27,6 +27,10 @@ class Policy(Protocol):
         """``obs`` [B, *obs] -> ``(actions [B, ...], behaviour log-probs [B])``."""
         ...
 
+    def act_greedy(self, obs: np.ndarray) -> np.ndarray:
+        """The policy's best action for each observation, without exploration (evaluation)."""
+        ...
+
     def episodes_ended(self, envs: np.ndarray) -> None:
         """Episodes ended (and restarted) in the env copies flagged in ``envs`` [B]."""
 

@@ -11,6 +11,7 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
 from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
@@ -73,6 +74,15 @@ class MetricsLogger:
             values.append(_value("charts/mean_return_20", state.mean_return))
         values += [_value(k, v) for k, v in state.metrics.items()]
         self._add(state.env_steps, values)
+        self.events.flush()
+
+    def write_eval(self, step: int, returns: np.ndarray) -> None:
+        """Evaluation returns, under ``eval/`` so they never mix with training returns."""
+        values = [
+            _value("eval/mean_return", float(returns.mean())),
+            _value("eval/std_return", float(returns.std())),
+        ]
+        self._add(step, values)
         self.events.flush()
 
     def _add(self, step: int, values: list[Summary.Value]) -> None:

@@ -43,6 +43,9 @@ class Backend(Protocol):
     def policy_bytes(self) -> bytes:
         """The policy as a ``.keras`` file."""
 
+    def latest_weights(self) -> WeightsMessage:
+        """The learner's current weights, fetched to this process (for evaluation)."""
+
     def shutdown(self) -> None: ...
 
 
@@ -99,6 +102,9 @@ class LocalBackend:
 
     def policy_bytes(self) -> bytes:
         return self.learner.policy_bytes()
+
+    def latest_weights(self) -> WeightsMessage:
+        return self.learner.weights()
 
     def shutdown(self) -> None:
         self.worker.close()

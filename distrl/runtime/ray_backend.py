@@ -16,7 +16,7 @@ import ray
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.runtime.backend import spawn_seeds, worker_class
-from distrl.types import Gradients, UpdateResult
+from distrl.types import Gradients, UpdateResult, WeightsMessage
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,10 @@ class RayBackend:
 
     def policy_bytes(self) -> bytes:
         return ray.get(self.learner.policy_bytes.remote())
+
+    def latest_weights(self) -> WeightsMessage:
+        (ref,) = ray.get(self.learner.weights_ref.remote())
+        return ray.get(ref)
 
     def shutdown(self) -> None:
         for actor in [*self.workers, self.learner]:

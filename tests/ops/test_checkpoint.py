@@ -235,3 +235,38 @@ def test_export_command_writes_keras_and_savedmodel(tmp_path):
     # Refuses to overwrite, and a missing checkpoint is exit 2.
     assert export(["--checkpoint", str(tmp_path / "ckpt"), "--keras", str(out_keras)]) == 2
     assert export(["--checkpoint", str(tmp_path / "none"), "--keras", str(tmp_path / "x")]) == 2
+
+
+@pytest.mark.parametrize("algo", ["a2c", "ddpg"])
+def test_evaluate_command_plays_records_and_reports(tmp_path, algo):
+    config = small(algo)
+    backend = LocalBackend(config, env_spec(config.env))
+    arrays, scalars = backend.learner_state(False)
+    write_checkpoint(
+        tmp_path / "ckpt", updates=0, arrays=arrays, scalars=scalars, counters={},
+        config=config.to_dict(), policy=backend.policy_bytes(),
+    )  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "distrl.evaluate", "--checkpoint", str(tmp_path / "ckpt"),
+         "--episodes", "2", "--deterministic", "--video", str(tmp_path / "video"),
+         "--json", str(tmp_path / "eval.json")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "mean return" in out.stdout and out.stdout.count("episode ") == 2
+    result = json.loads((tmp_path / "eval.json").read_text())
+    low, high = (-2000, 0) if algo == "ddpg" else (8, 500)  # Pendulum / CartPole return ranges
+    assert len(result["returns"]) == 2 and all(low <= r <= high for r in result["returns"])
+    videos = sorted((tmp_path / "video").glob("*.mp4"))
+    assert len(videos) == 2 and all(v.stat().st_size > 1000 for v in videos)
+
+
+def test_evaluate_command_with_a_damaged_checkpoint_exits_2(tmp_path):
+    path = tiny(tmp_path, 1)
+    (path / "meta.json").write_text("not json")
+    out = subprocess.run(
+        [sys.executable, "-m", "distrl.evaluate", "--checkpoint", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "meta.json: not valid JSON" in out.stderr

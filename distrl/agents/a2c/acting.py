@@ -46,5 +46,9 @@ class CategoricalPolicy:
         logp = np.take_along_axis(log_softmax(logits), actions[:, None], axis=-1)[:, 0]
         return actions.astype(np.int64), logp.astype(np.float32)
 
+    def act_greedy(self, obs: np.ndarray) -> np.ndarray:
+        """The most likely action of each observation, for evaluation: [B] int64."""
+        return np.argmax(self.forward.logits(obs), axis=-1).astype(np.int64)
+
     def episodes_ended(self, envs: np.ndarray) -> None:
         """Nothing carries over between episodes of a categorical policy."""

@@ -53,6 +53,10 @@ class NoisyDeterministicPolicy:
             actions = mu + self.noise(rng) * self.half_width
         return np.clip(actions, self.low, self.high).astype(np.float32), np.zeros(B, np.float32)
 
+    def act_greedy(self, obs: np.ndarray) -> np.ndarray:
+        """The actor's own action, no noise, for evaluation: [B, A] float32."""
+        return (self.forward.logits(obs) * self.half_width + self.centre).astype(np.float32)
+
     def episodes_ended(self, envs: np.ndarray) -> None:
         """A new episode starts in the env copies flagged in ``envs``: restart their noise."""
         self.noise.reset(envs)
