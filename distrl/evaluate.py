@@ -19,8 +19,39 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from distrl.ops.checkpoint import CheckpointError, read_checkpoint
+
+
+class EpisodeProgress:
+    """A live bar on a terminal; elsewhere a plain line per finished episode."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.live: Progress | None = None
+        if sys.stdout.isatty():
+            self.live = Progress(
+                TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.fields[last]}"), TimeElapsedColumn(),
+            )  # fmt: skip
+            self.task = self.live.add_task("eval", total=total, last="")
+
+    def __enter__(self) -> EpisodeProgress:
+        if self.live is not None:
+            self.live.start()
+        return self
+
+    def __call__(self, i: int, ret: float, length: int) -> None:
+        line = f"episode {i + 1}/{self.total}: return {ret:.1f}, length {length}"
+        if self.live is not None:
+            self.live.update(self.task, advance=1, last=line)
+        else:
+            print(line, flush=True)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,13 +95,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from distrl.ops.evaluation import evaluate
 
-    def show(i: int, ret: float, length: int) -> None:
-        print(f"episode {i + 1}/{args.episodes}: return {ret:.1f}, length {length}", flush=True)
-
-    returns = evaluate(
-        act, env_id, episodes=args.episodes, seed=args.seed, video_dir=args.video,
-        on_episode=show,
-    )  # fmt: skip
+    with EpisodeProgress(args.episodes) as show:
+        returns = evaluate(
+            act, env_id, episodes=args.episodes, seed=args.seed, video_dir=args.video,
+            on_episode=show,
+        )  # fmt: skip
     print(
         f"{env_id}, {checkpoint.path.name}: mean return {returns.mean():.1f} "
         f"± {returns.std():.1f} over {args.episodes} episodes"

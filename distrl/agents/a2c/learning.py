@@ -136,6 +136,7 @@ class A2CLearner:
             self.version += 1
             metrics.update({k: float(v) for k, v in stats.items()})
             metrics["learner/batch_size"] = float(batch.actions.size)
+            metrics["learner/learning_rate"] = self.config.lr
         return self._result(
             start,
             metrics,
@@ -158,6 +159,7 @@ class A2CLearner:
                 grad_norm = self._apply_step(gradients.grads)
             self.version += 1
             metrics["learner/grad_norm"] = float(grad_norm)
+            metrics["learner/learning_rate"] = self.config.lr
         else:
             self.stale_discarded += 1
         return self._result(

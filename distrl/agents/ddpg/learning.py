@@ -185,6 +185,8 @@ class DDPGLearner:
             self.version += 1
             metrics = {k: float(v) for k, v in stats.items()}
         metrics["learner/gradient_steps"] = float(self.gradient_steps)
+        metrics["learner/actor_learning_rate"] = c.actor_lr
+        metrics["learner/critic_learning_rate"] = c.critic_lr
         metrics["learner/replay_size"] = float(self.replay.size)
         metrics["learner/policy_lag_mean"] = float(np.mean(lags))
         metrics["learner/policy_lag_max"] = float(np.max(lags))
