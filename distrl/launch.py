@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import FrameType
@@ -109,6 +110,20 @@ def check_compatible(config: Config, spec: EnvSpec) -> None:
         )
 
 
+def check_checkpoint_dir(config: Config) -> None:
+    """Fail now, not at the first checkpoint, if the checkpoint directory cannot be written."""
+    if config.checkpoint_dir is None:
+        return
+    try:
+        Path(config.checkpoint_dir).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=config.checkpoint_dir):
+            pass
+    except OSError as e:
+        raise ConfigError(
+            f"checkpoint_dir {config.checkpoint_dir!r} is not writable: {e.strerror}"
+        ) from None
+
+
 def prepare_logdir(config: Config) -> Path:
     logdir = Path(config.logdir)
     try:
@@ -142,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         stop = StopRule(stop_reward, config.max_steps, config.max_seconds)
         logdir = prepare_logdir(config)
+        check_checkpoint_dir(config)
         resume = None
         if config.resume is not None:  # checked now, before any worker starts
             resume = read_checkpoint(config.resume)

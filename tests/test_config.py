@@ -91,6 +91,9 @@ def test_bad_values_raise_config_error_naming_the_key(layer, message):
             "ddpg.tau must be in (0, 1]; got 0.0",
         ),
         (["--algo", "ddpg", "--max-policy-lag", "3"], "max_policy_lag bounds A2C/A3C"),
+        (["--checkpoint-dir", "/proc/nope"], "checkpoint_dir '/proc/nope' is not writable"),
+        (["--resume", "/nonexistent/ckpt"], "no checkpoint in '/nonexistent/ckpt'"),
+        (["--checkpoint-every", "60"], "checkpoint_every needs checkpoint_dir"),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys):
