@@ -170,6 +170,9 @@ class Config:
         "tensorflow (the Keras model), or auto (numpy where possible)",
     )
     jit_acting: bool = _f(True, "XLA-compile the workers' Keras forward pass (acting: tensorflow)")
+    max_worker_failures: int = _f(
+        10, "rollout worker deaths to recover from (recreate the worker) before stopping the run"
+    )
     progress_interval: float = _f(2.0, "seconds between progress reports")
     straggler_delay: float = _f(
         0.0,
@@ -278,6 +281,10 @@ def _validate(c: Config) -> None:
         c.checkpoint_dir is not None
         or (c.checkpoint_every is None and c.checkpoint_every_updates is None),
         "checkpoint_every needs checkpoint_dir",
+    )
+    _check(
+        c.max_worker_failures >= 0,
+        f"max_worker_failures must be >= 0; got {c.max_worker_failures}",
     )
     _check(c.worker_cpus > 0, f"worker_cpus must be > 0; got {c.worker_cpus}")
     _check(c.learner_cpus > 0, f"learner_cpus must be > 0; got {c.learner_cpus}")

@@ -221,6 +221,7 @@ def _train(
 ) -> int:
     from distrl.runtime import LOOPS, make_backend
     from distrl.runtime.cluster import start_ray, stop_ray
+    from distrl.runtime.ray_backend import WorkerFailuresExceeded
 
     state = TrainingState()
     startup_s: float | None = None
@@ -274,6 +275,9 @@ def _train(
         exit_code = 0
     except KeyboardInterrupt:
         stop_reason, exit_code = "interrupted", 130
+    except WorkerFailuresExceeded as e:
+        log.error("distrl.launch: %s", e)
+        stop_reason = "worker_failures"
     except ConfigError as e:
         print(f"distrl.launch: error: {e}", file=sys.stderr)
         return 2
@@ -311,6 +315,7 @@ def _train(
         wall_s=round(wall_s, 3),
         steps_per_s=round(state.env_steps / wall_s, 1) if wall_s > 0 else 0.0,
         final_mean_return=state.mean_return,
+        worker_restarts=int(state.metrics.get("worker/restarts", 0)),
     )
     ret = "-" if summary.final_mean_return is None else f"{summary.final_mean_return:.1f}"
     log.info(

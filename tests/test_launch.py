@@ -10,7 +10,7 @@ import time
 SUMMARY_KEYS = {
     "algo", "env", "mode", "workers", "envs_per_worker", "seed", "solved", "stop_reason",
     "env_steps", "learner_updates", "episodes", "startup_s", "wall_s", "steps_per_s",
-    "final_mean_return",
+    "final_mean_return", "worker_restarts",
 }  # fmt: skip
 
 

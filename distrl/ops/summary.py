@@ -18,7 +18,7 @@ class RunSummary:
     envs_per_worker: int
     seed: int
     solved: bool
-    stop_reason: str  # solved, max_steps, max_seconds, interrupted, error
+    stop_reason: str  # solved, max_steps, max_seconds, interrupted, worker_failures, error
     env_steps: int
     learner_updates: int
     episodes: int
@@ -26,6 +26,7 @@ class RunSummary:
     wall_s: float  # from then until the stop
     steps_per_s: float
     final_mean_return: float | None  # mean return of the last 20 finished training episodes
+    worker_restarts: int = 0  # rollout workers recreated after they died
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

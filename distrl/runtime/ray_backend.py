@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import numpy as np
 import ray
 
 from distrl.config import Config
@@ -71,7 +72,19 @@ def learner_gpus(config: Config) -> float:
     return 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
 
 
+class WorkerFailuresExceeded(RuntimeError):
+    """More rollout workers died than ``max_worker_failures`` allows."""
+
+
 class RayBackend:
+    """Rollout workers and the learner as Ray actors.
+
+    A worker that dies (its process killed, its node lost) is found when the learner cannot
+    resolve its request: the request is dropped and counted, the update goes on with the other
+    workers' data, and the worker is recreated at once (it receives fresh weights with its next
+    request). Beyond ``config.max_worker_failures`` restarts, :class:`WorkerFailuresExceeded`.
+    """
+
     def __init__(self, config: Config, spec: EnvSpec) -> None:
         learner_seed, worker_seeds = spawn_seeds(config.seed, config.workers)
         gpus = learner_gpus(config)
@@ -80,13 +93,15 @@ class RayBackend:
         self.learner = remote_learner.options(num_cpus=config.learner_cpus, num_gpus=gpus).remote(
             config=config, spec=spec, seed=learner_seed, use_gpu=gpus > 0
         )
-        remote_worker: Any = ray.remote(worker_class(config)).options(
+        self._remote_worker: Any = ray.remote(worker_class(config)).options(
             num_cpus=config.worker_cpus, scheduling_strategy="SPREAD"
         )
-        self.workers: list[Any] = [
-            remote_worker.remote(config=config, spec=spec, worker_index=i, seed=seed)
-            for i, seed in enumerate(worker_seeds)
-        ]
+        self._config, self._spec, self._worker_seeds = config, spec, worker_seeds
+        self.workers: list[Any] = [self._new_worker(i, seed) for i, seed in enumerate(worker_seeds)]
+        self._owner: dict[ray.ObjectRef, int] = {}  # request -> the worker computing it
+        self.worker_restarts = 0
+        self.lost_requests = 0
+        self._version = 0
         self.num_workers = len(self.workers)
         self.gradients = config.async_unit == "gradients"
         self.learner_device = ray.get(self.learner.ready.remote())
@@ -97,10 +112,16 @@ class RayBackend:
         (ref,) = ray.get(self.learner.weights_ref.remote())
         return ref
 
+    def _new_worker(self, index: int, seed: Any) -> Any:
+        return self._remote_worker.remote(
+            config=self._config, spec=self._spec, worker_index=index, seed=seed
+        )
+
     def submit(self, worker: int, weights: ray.ObjectRef) -> ray.ObjectRef:
-        if self.gradients:
-            return self.workers[worker].compute_gradients.remote(weights)
-        return self.workers[worker].sample.remote(weights)
+        actor = self.workers[worker]
+        ref = (actor.compute_gradients if self.gradients else actor.sample).remote(weights)
+        self._owner[ref] = worker
+        return ref
 
     def wait_ready(self, handles: list[ray.ObjectRef]) -> list[int]:
         ready, _ = ray.wait(handles, num_returns=1)
@@ -118,8 +139,61 @@ class RayBackend:
             call = self.learner.apply_gradients.remote(gradients)
         else:
             call = self.learner.update.remote(*handles)
-        result, (weights,) = ray.get(call)
+        try:
+            result, (weights,) = ray.get(call)
+        except ray.exceptions.RayError:
+            live = self._drop_lost(handles)
+            if len(live) == len(handles):
+                raise  # no worker was lost: the learner itself failed
+            if not live:  # nothing left to learn from this time
+                return self._nothing_learned(), ray.get(self.learner.weights_ref.remote())[0]
+            return self.update(live)
+        for h in handles:
+            self._owner.pop(h, None)
+        self._version = result.version
+        result.metrics["worker/restarts"] = float(self.worker_restarts)
+        result.metrics["worker/lost_requests"] = float(self.lost_requests)
         return result, weights
+
+    def _drop_lost(self, handles: list[ray.ObjectRef]) -> list[ray.ObjectRef]:
+        """The requests whose worker is alive; dead workers are recreated. Only on this failure
+        path does the driver fetch requests itself (to learn which of them failed)."""
+        live = []
+        for h in handles:
+            try:
+                ray.get(h)
+            except ray.exceptions.RayActorError:
+                self._restart(self._owner.pop(h))
+            else:
+                live.append(h)
+        return live
+
+    def _restart(self, index: int) -> None:
+        self.lost_requests += 1
+        self.worker_restarts += 1
+        if self.worker_restarts > self._config.max_worker_failures:
+            raise WorkerFailuresExceeded(
+                f"{self.worker_restarts} rollout worker failures, more than "
+                f"max_worker_failures={self._config.max_worker_failures}; stopping"
+            )
+        log.warning("rollout worker %d died; recreating it (restart %d)", index,
+                    self.worker_restarts)  # fmt: skip
+        ray.kill(self.workers[index])  # no-op if gone; frees its resources otherwise
+        (seed,) = self._worker_seeds[index].spawn(1)  # a fresh stream for the new process
+        self.workers[index] = self._new_worker(index, seed)
+
+    def _nothing_learned(self) -> UpdateResult:
+        return UpdateResult(
+            version=self._version,
+            env_steps=0,
+            episode_returns=np.zeros(0),
+            episode_lengths=np.zeros(0, dtype=np.int64),
+            metrics={
+                "worker/restarts": float(self.worker_restarts),
+                "worker/lost_requests": float(self.lost_requests),
+            },
+            applied=False,
+        )
 
     def learner_state(self, include_replay: bool) -> tuple[dict, dict]:
         return ray.get(self.learner.state.remote(include_replay))
