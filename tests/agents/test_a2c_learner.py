@@ -1,5 +1,7 @@
 """The A2C learner in-process (real TensorFlow): policy-lag bounds and A3C's gradient path."""
 
+from dataclasses import replace
+
 import numpy as np
 
 from distrl.agents import make_learner
@@ -98,3 +100,20 @@ def test_stale_gradients_are_discarded():
     result = learner.apply_gradients(second)  # lag 1 > 0
     assert not result.applied and learner.version == 1
     assert result.metrics["learner/stale_discarded"] == 1
+
+
+def test_nan_in_the_loss_skips_the_update_and_is_counted():
+    _, learner, worker = setup()
+    rollout = worker.sample(learner.weights())
+    poisoned = replace(rollout, rewards=np.full_like(rollout.rewards, np.nan))
+    before = [w.copy() for w in learner.model.get_weights()]
+    optimizer_before = [v.numpy().copy() for v in learner.optimizer.variables]
+    result = learner.update([poisoned])
+    assert not result.applied and learner.version == 0
+    assert result.metrics["learner/nonfinite_skipped"] == 1
+    assert not np.isfinite(result.metrics["learner/grad_norm"])
+    for a, b in zip(before, learner.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)  # weights untouched
+    for a, v in zip(optimizer_before, learner.optimizer.variables, strict=True):
+        np.testing.assert_array_equal(a, v.numpy())  # moments and step count untouched
+    assert learner.update([rollout]).applied and learner.version == 1  # and it goes on

@@ -51,6 +51,7 @@ class A2CLearner:
         self.version = 0  # weights version: updates applied
         self.stale_discarded = 0  # fragments or gradients dropped for exceeding max_policy_lag
         self.stale_corrected = 0  # fragments beyond it trained on with V-trace instead
+        self.nonfinite_skipped = 0  # updates skipped for a NaN/Inf loss or gradient
         keras.utils.set_random_seed(seed)
         with tf.device(device):
             self.model = build_model(spec, config.model)
@@ -80,6 +81,7 @@ class A2CLearner:
             "version": self.version,
             "stale_discarded": self.stale_discarded,
             "stale_corrected": self.stale_corrected,
+            "nonfinite_skipped": self.nonfinite_skipped,
         }
         return variables_to_arrays(self._variables()), scalars
 
@@ -88,6 +90,7 @@ class A2CLearner:
         self.version = int(scalars["version"])
         self.stale_discarded = int(scalars["stale_discarded"])
         self.stale_corrected = int(scalars["stale_corrected"])
+        self.nonfinite_skipped = int(scalars.get("nonfinite_skipped", 0))
 
     def policy_bytes(self) -> bytes:
         """The actor-critic as a ``.keras`` file: obs -> [logits, value]."""
@@ -96,11 +99,25 @@ class A2CLearner:
     # --- the compiled parts -------------------------------------------------------------------
 
     def _apply_impl(self, grads: list[tf.Tensor]) -> tf.Tensor:
-        """Clip by global norm and take one optimizer step; returns the unclipped norm."""
+        """Clip by global norm and take one optimizer step; returns the unclipped norm.
+
+        A NaN or Inf anywhere in the gradients makes the norm non-finite: then nothing is
+        applied (the weights and the optimizer's moments stay as they were).
+        """
         grad_norm = tf.linalg.global_norm(grads)
-        if self.config.max_grad_norm is not None:
-            grads, _ = tf.clip_by_global_norm(grads, self.config.max_grad_norm, use_norm=grad_norm)
-        self.optimizer.apply_gradients(zip(grads, self.model.trainable_variables, strict=True))
+
+        def step() -> tf.Tensor:
+            clipped = grads
+            if self.config.max_grad_norm is not None:
+                clipped, _ = tf.clip_by_global_norm(
+                    grads, self.config.max_grad_norm, use_norm=grad_norm
+                )
+            self.optimizer.apply_gradients(
+                zip(clipped, self.model.trainable_variables, strict=True)
+            )
+            return tf.constant(True)
+
+        tf.cond(tf.math.is_finite(grad_norm), step, lambda: tf.constant(False))
         return grad_norm
 
     def _train_step_impl(
@@ -110,6 +127,13 @@ class A2CLearner:
         return {**stats, "learner/grad_norm": self._apply_impl(grads)}
 
     # --- bookkeeping around them --------------------------------------------------------------
+
+    def _finite(self, grad_norm: float) -> bool:
+        """Was the step taken? A non-finite gradient norm means it was skipped (counted)."""
+        if np.isfinite(grad_norm):
+            return True
+        self.nonfinite_skipped += 1
+        return False
 
     def _is_stale(self, policy_version: int) -> bool:
         bound = self.run_config.max_policy_lag
@@ -127,21 +151,23 @@ class A2CLearner:
         elif any(stale):
             self.stale_corrected += sum(stale)
         metrics: dict[str, float] = {}
+        applied = False  # stays so if all was stale and discarded, or the step was not finite
         if use:
             batch, metrics = self.loss.prepare(
                 use, use_vtrace=self.run_config.uses_vtrace or any(stale)
             )
             with tf.device(self.device):
                 stats = self._train_step(*batch)
-            self.version += 1
             metrics.update({k: float(v) for k, v in stats.items()})
             metrics["learner/batch_size"] = float(batch.actions.size)
             metrics["learner/learning_rate"] = self.config.lr
+            applied = self._finite(metrics["learner/grad_norm"])
+        self.version += int(applied)
         return self._result(
             start,
             metrics,
             lags,
-            applied=bool(use),
+            applied=applied,
             env_steps=sum(r.env_steps for r in rollouts),
             episode_returns=[r.episode_returns for r in rollouts],
             episode_lengths=[r.episode_lengths for r in rollouts],
@@ -156,10 +182,11 @@ class A2CLearner:
         metrics = dict(gradients.metrics)
         if applied:
             with tf.device(self.device):
-                grad_norm = self._apply_step(gradients.grads)
-            self.version += 1
-            metrics["learner/grad_norm"] = float(grad_norm)
+                grad_norm = float(self._apply_step(gradients.grads))
+            metrics["learner/grad_norm"] = grad_norm
             metrics["learner/learning_rate"] = self.config.lr
+            applied = self._finite(grad_norm)
+            self.version += int(applied)
         else:
             self.stale_discarded += 1
         return self._result(
@@ -189,6 +216,7 @@ class A2CLearner:
         metrics["learner/policy_lag_max"] = float(np.max(lags))
         metrics["learner/stale_discarded"] = float(self.stale_discarded)
         metrics["learner/stale_corrected"] = float(self.stale_corrected)
+        metrics["learner/nonfinite_skipped"] = float(self.nonfinite_skipped)
         metrics["timing/update_s"] = time.perf_counter() - start
         return UpdateResult(
             version=self.version,
