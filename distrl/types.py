@@ -47,6 +47,7 @@ class Rollout:
     episode_lengths: np.ndarray = field(
         default_factory=lambda: np.zeros(0, dtype=np.int64)
     )  # [E] env steps
+    env_errors: int = 0  # env exceptions the worker recovered from while making this fragment
 
     @property
     def env_steps(self) -> int:
@@ -71,6 +72,7 @@ class Gradients:
     episode_returns: np.ndarray  # [E] raw returns of episodes that finished in the fragment
     episode_lengths: np.ndarray  # [E] env steps
     metrics: dict[str, float]  # the worker's loss statistics ("learner/policy_loss", ...)
+    env_errors: int = 0  # as in Rollout
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ class GradientWorker:
             episode_returns=rollout.episode_returns,
             episode_lengths=rollout.episode_lengths,
             metrics=metrics,
+            env_errors=rollout.env_errors,
         )
 
     def close(self) -> None:

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 import numpy as np
 
 from distrl.config import Config
 from distrl.envs import EnvSpec, make_vector_env
 from distrl.types import Rollout, WeightsMessage
+
+log = logging.getLogger(__name__)
+
+MAX_CONSECUTIVE_ENV_ERRORS = 10  # then the env is considered broken and the error raised
+
+
+class EnvFailure(Exception):
+    """Wraps an exception raised by the vector env's ``step``."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(repr(original))
+        self.original = original
 
 
 class RolloutWorker:
@@ -41,15 +56,30 @@ class RolloutWorker:
         self.action_shape = (spec.num_actions,) if continuous else ()
         self.action_dtype = np.float32 if continuous else np.int64
         self.version = -1  # no weights yet: the first WeightsMessage (version 0) is accepted
-        env_seed, action_seed = seed.spawn(2)
+        self.env_seed, action_seed = seed.spawn(2)
         self.rng = np.random.default_rng(action_seed)
         # Worker 0 alone can be slowed down to study stragglers (config.straggler_delay).
-        delay = config.straggler_delay if worker_index == 0 else 0.0
-        self.envs = make_vector_env(spec.env_id, self.num_envs, step_delay=delay)
-        env_seeds = env_seed.generate_state(self.num_envs).tolist()
+        self.env_id = spec.env_id
+        self.step_delay = config.straggler_delay if worker_index == 0 else 0.0
+        self.env_errors = 0  # env exceptions since the last fragment was returned
+        self.envs = make_vector_env(self.env_id, self.num_envs, step_delay=self.step_delay)
+        self._start_episodes(self.env_seed.generate_state(self.num_envs).tolist())
+
+    def _start_episodes(self, env_seeds: Any) -> None:
         self._obs, _ = self.envs.reset(seed=env_seeds)
         self._episode_return = np.zeros(self.num_envs, dtype=np.float64)
         self._episode_length = np.zeros(self.num_envs, dtype=np.int64)
+
+    def _recreate_envs(self) -> None:
+        """After an env raised: a new vector env with fresh seeds; unfinished episodes are lost."""
+        try:
+            self.envs.close()
+        except Exception:  # the broken env may fail to close too; it is dropped either way
+            log.debug("closing a failed env raised", exc_info=True)
+        self.envs = make_vector_env(self.env_id, self.num_envs, step_delay=self.step_delay)
+        (fresh,) = self.env_seed.spawn(1)
+        self._start_episodes(fresh.generate_state(self.num_envs).tolist())
+        self.policy.episodes_ended(np.ones(self.num_envs, dtype=bool))
 
     def ready(self) -> int:
         """Returns the worker index once constructed (lets the runtime wait for start-up)."""
@@ -64,11 +94,41 @@ class RolloutWorker:
         return True
 
     def sample(self, weights: WeightsMessage | None = None) -> Rollout:
-        """Act ``rollout_len`` steps in every env copy and return the fragment."""
+        """Act ``rollout_len`` steps in every env copy and return the fragment.
+
+        If an env raises in ``step`` or ``reset``, the vector env is recreated, the partial
+        fragment discarded and a new one started; ``Rollout.env_errors`` counts these. After
+        ``MAX_CONSECUTIVE_ENV_ERRORS`` in a row the error is raised: that env is broken.
+        """
         if weights is not None:
             self.set_weights(weights)
         if self.version < 0:
             raise RuntimeError("RolloutWorker.sample called before any weights were set")
+        for attempt in range(MAX_CONSECUTIVE_ENV_ERRORS + 1):
+            try:
+                rollout = self._sample_fragment()
+            except EnvFailure as failure:
+                if attempt == MAX_CONSECUTIVE_ENV_ERRORS:
+                    raise failure.original from None
+                self.env_errors += 1
+                log.warning("worker %d: env raised %r; recreating it", self.worker_index,
+                            failure.original)  # fmt: skip
+                self._recreate_with_retries()
+            else:
+                self.env_errors = 0
+                return rollout
+        raise AssertionError("unreachable")
+
+    def _recreate_with_retries(self) -> None:
+        for _ in range(MAX_CONSECUTIVE_ENV_ERRORS):
+            try:
+                self._recreate_envs()
+                return
+            except Exception:  # reset raised: counts as another env error
+                self.env_errors += 1
+        self._recreate_envs()  # the last try raises if reset still fails
+
+    def _sample_fragment(self) -> Rollout:
         T, B = self.rollout_len, self.num_envs
         obs_buf = np.empty((T, B, *self._obs.shape[1:]), dtype=self._obs.dtype)
         actions = np.empty((T, B, *self.action_shape), dtype=self.action_dtype)
@@ -82,7 +142,12 @@ class RolloutWorker:
         for t in range(T):
             obs_buf[t] = self._obs
             actions[t], logp[t] = self.policy.act(self._obs, self.rng)
-            self._obs, rewards[t], terminated[t], truncated[t], info = self.envs.step(actions[t])
+            try:
+                self._obs, rewards[t], terminated[t], truncated[t], info = self.envs.step(
+                    actions[t]
+                )
+            except Exception as e:
+                raise EnvFailure(e) from e
             self._episode_return += rewards[t]
             self._episode_length += 1
             done = terminated[t] | truncated[t]
@@ -114,6 +179,7 @@ class RolloutWorker:
             worker_index=self.worker_index,
             episode_returns=np.asarray(ep_returns, dtype=np.float64),
             episode_lengths=np.asarray(ep_lengths, dtype=np.int64),
+            env_errors=self.env_errors,
         )
 
     def close(self) -> None:

@@ -52,6 +52,7 @@ class A2CLearner:
         self.stale_discarded = 0  # fragments or gradients dropped for exceeding max_policy_lag
         self.stale_corrected = 0  # fragments beyond it trained on with V-trace instead
         self.nonfinite_skipped = 0  # updates skipped for a NaN/Inf loss or gradient
+        self.env_errors = 0  # env exceptions the workers recovered from (reported with data)
         keras.utils.set_random_seed(seed)
         with tf.device(device):
             self.model = build_model(spec, config.model)
@@ -82,6 +83,7 @@ class A2CLearner:
             "stale_discarded": self.stale_discarded,
             "stale_corrected": self.stale_corrected,
             "nonfinite_skipped": self.nonfinite_skipped,
+            "env_errors": self.env_errors,
         }
         return variables_to_arrays(self._variables()), scalars
 
@@ -91,6 +93,7 @@ class A2CLearner:
         self.stale_discarded = int(scalars["stale_discarded"])
         self.stale_corrected = int(scalars["stale_corrected"])
         self.nonfinite_skipped = int(scalars.get("nonfinite_skipped", 0))
+        self.env_errors = int(scalars.get("env_errors", 0))
 
     def policy_bytes(self) -> bytes:
         """The actor-critic as a ``.keras`` file: obs -> [logits, value]."""
@@ -142,6 +145,7 @@ class A2CLearner:
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """One gradient step on the concatenation of ``rollouts`` (all of the same length)."""
         start = time.perf_counter()
+        self.env_errors += sum(r.env_errors for r in rollouts)
         lags = [self.version - r.policy_version for r in rollouts]
         stale = [self._is_stale(r.policy_version) for r in rollouts]
         use = rollouts
@@ -177,6 +181,7 @@ class A2CLearner:
     def apply_gradients(self, gradients: Gradients) -> UpdateResult:
         """A3C: one optimizer step with a worker's gradients, unless they are too stale."""
         start = time.perf_counter()
+        self.env_errors += gradients.env_errors
         lag = self.version - gradients.policy_version
         applied = not self._is_stale(gradients.policy_version)
         metrics = dict(gradients.metrics)
@@ -217,6 +222,7 @@ class A2CLearner:
         metrics["learner/stale_discarded"] = float(self.stale_discarded)
         metrics["learner/stale_corrected"] = float(self.stale_corrected)
         metrics["learner/nonfinite_skipped"] = float(self.nonfinite_skipped)
+        metrics["worker/env_errors"] = float(self.env_errors)
         metrics["timing/update_s"] = time.perf_counter() - start
         return UpdateResult(
             version=self.version,

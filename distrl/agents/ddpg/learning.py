@@ -47,6 +47,7 @@ class DDPGLearner:
         self.version = 0  # published actor versions; 0 = untrained (workers act at random)
         self.gradient_steps = 0
         self._owed_steps = 0.0  # gradient steps earned by env steps and not yet taken
+        self.env_errors = 0  # env exceptions the workers recovered from (reported with data)
         keras.utils.set_random_seed(seed)
         self.rng = np.random.default_rng(seed)
         c = self.config
@@ -105,6 +106,7 @@ class DDPGLearner:
             "gradient_steps": self.gradient_steps,
             "owed_steps": self._owed_steps,
             "rng": self.rng.bit_generator.state,
+            "env_errors": self.env_errors,
         }
         if include_replay:
             arrays.update({f"replay/{k}": v for k, v in self.replay.arrays().items()})
@@ -117,6 +119,7 @@ class DDPGLearner:
         self.gradient_steps = int(scalars["gradient_steps"])
         self._owed_steps = float(scalars["owed_steps"])
         self.rng.bit_generator.state = scalars["rng"]
+        self.env_errors = int(scalars.get("env_errors", 0))
         if "replay" in scalars:
             replay = {k.removeprefix("replay/"): v for k, v in arrays.items() if "replay/" in k}
             self.replay.load(replay, scalars["replay"])
@@ -169,6 +172,7 @@ class DDPGLearner:
         start = time.perf_counter()
         c = self.config
         lags = [self.version - r.policy_version for r in rollouts]
+        self.env_errors += sum(r.env_errors for r in rollouts)
         for r in rollouts:
             self.replay.add_rollout(r)
         env_steps = sum(r.env_steps for r in rollouts)
@@ -188,6 +192,7 @@ class DDPGLearner:
         metrics["learner/actor_learning_rate"] = c.actor_lr
         metrics["learner/critic_learning_rate"] = c.critic_lr
         metrics["learner/replay_size"] = float(self.replay.size)
+        metrics["worker/env_errors"] = float(self.env_errors)
         metrics["learner/policy_lag_mean"] = float(np.mean(lags))
         metrics["learner/policy_lag_max"] = float(np.max(lags))
         metrics["timing/update_s"] = time.perf_counter() - start

@@ -1,0 +1,68 @@
+"""An env that raises: the worker recreates it, discards the partial fragment and counts it."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from distrl.config import build_config
+from distrl.envs import env_spec
+from distrl.ops.tracking import StopRule, TrainingState
+from distrl.rollout import RolloutWorker
+from distrl.runtime import LocalBackend, run_sync
+
+FLAKY_ENV = "distrl-test/FlakyCartPole-v0"
+BROKEN_ENV = "distrl-test/BrokenCartPole-v0"
+
+
+class FlakyCartPole(gym.Wrapper):
+    """CartPole whose every 50th ``step`` (per copy) raises, as a crashing simulator would."""
+
+    def __init__(self, every: int = 50):
+        super().__init__(gym.make("CartPole-v1"))
+        self.every, self.calls = every, 0
+
+    def step(self, action):
+        self.calls += 1
+        if self.calls % self.every == 0:
+            raise RuntimeError("simulator crashed")
+        return self.env.step(action)
+
+
+gym.register(FLAKY_ENV, entry_point=FlakyCartPole)
+gym.register(BROKEN_ENV, entry_point=FlakyCartPole, kwargs={"every": 1})
+
+
+def make(env_id, **overrides):
+    config = build_config({"env": env_id, "envs_per_worker": 2, "rollout_len": 8, **overrides})
+    return config, env_spec(env_id)
+
+
+def test_worker_recovers_from_env_exceptions_and_counts_them():
+    from distrl.agents import make_learner
+
+    config, spec = make(FLAKY_ENV)
+    worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
+    weights = make_learner(config=config, spec=spec, seed=0).weights()
+    fragments = [worker.sample(weights) for _ in range(20)]  # 160 steps a copy: > 3 crashes
+    errors = sum(f.env_errors for f in fragments)
+    assert errors >= 3
+    for f in fragments:  # every fragment returned is whole and consistent
+        assert f.observations.shape == (8, 2, 4) and np.isfinite(f.observations).all()
+        assert f.final_observations.shape[0] == int((f.terminated | f.truncated).sum())
+
+
+def test_training_completes_with_env_errors_reported():
+    config, spec = make(FLAKY_ENV, workers=0)
+    backend = LocalBackend(config, spec)
+    state = TrainingState()
+    assert run_sync(backend, state, StopRule(None, 3_000, None)) == "max_steps"
+    assert state.metrics["worker/env_errors"] >= 5
+
+
+def test_an_env_that_always_fails_is_an_error_not_a_loop():
+    from distrl.agents import make_learner
+
+    config, spec = make(BROKEN_ENV)
+    worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
+    with pytest.raises(RuntimeError, match="simulator crashed"):
+        worker.sample(make_learner(config=config, spec=spec, seed=0).weights())
