@@ -65,18 +65,20 @@ class A2CLoss:
         terminated = np.concatenate([r.terminated for r in rollouts], axis=1)
         truncated = np.concatenate([r.truncated for r in rollouts], axis=1)
         actions = np.concatenate([r.actions for r in rollouts], axis=1)
-        following = np.concatenate([r.next_observations() for r in rollouts], axis=1)
+        last_obs = np.concatenate([r.last_observations for r in rollouts], axis=0)  # [B, *obs]
+        final_obs = np.concatenate([r.final_observations for r in rollouts], axis=0)  # [K, *obs]
 
-        # One forward pass for V(s_t) and V(s_{t+1}) of every step (s_{t+1} is the true final
-        # observation where an episode ended: after a truncation it is bootstrapped from, after a
-        # termination the estimators ignore it); logits only for V-trace's pi.
+        # One forward pass for every value the targets need: V(s_t), V(after the last step) and
+        # V(true final observation) where an episode ended (bootstrapped from after a truncation,
+        # ignored after a termination); logits only for V-trace's pi. This is T*B + B + K rows,
+        # not the 2*T*B of evaluating every next observation.
         flat_obs = obs.reshape(T * B, *obs.shape[2:])  # [T*B, *obs]
-        flat_next = following.reshape(T * B, *obs.shape[2:])  # [T*B, *obs]
         with tf.device(self.device):
-            logits, v_all = self._evaluate(np.concatenate([flat_obs, flat_next]))
+            logits, v_all = self._evaluate(np.concatenate([flat_obs, last_obs, final_obs]))
         v_all = v_all.numpy()
         values = v_all[: T * B].reshape(T, B)  # [T, B]
-        next_values = v_all[T * B :].reshape(T, B)  # [T, B]
+        next_values = np.concatenate([values[1:], v_all[T * B : T * B + B][None]])  # [T, B]
+        next_values[_done_positions(rollouts)] = v_all[T * B + B :]
         stats: dict[str, float] = {}
 
         pg_weights = None
@@ -156,3 +158,15 @@ class A2CLoss:
         with tf.device(self.device):
             grads, stats = self._gradients(*batch)
         return [g.numpy() for g in grads], {k: float(v) for k, v in stats.items()}
+
+
+def _done_positions(rollouts: Sequence[Rollout]) -> tuple[np.ndarray, np.ndarray]:
+    """``(t, b)`` of every step that ended an episode, in the B-concatenated batch, in the order
+    the rollouts' ``final_observations`` are concatenated."""
+    ts, bs, offset = [], [], 0
+    for r in rollouts:
+        t, b = np.nonzero(r.terminated | r.truncated)
+        ts.append(t)
+        bs.append(b + offset)
+        offset += r.rewards.shape[1]
+    return np.concatenate(ts), np.concatenate(bs)
