@@ -71,14 +71,18 @@ class RolloutWorker:
         self._episode_length = np.zeros(self.num_envs, dtype=np.int64)
 
     def _recreate_envs(self) -> None:
-        """After an env raised: a new vector env with fresh seeds; unfinished episodes are lost."""
+        """After an env raised: a new vector env with fresh seeds; unfinished episodes are lost.
+        A ``reset`` that raises is an EnvFailure like a ``step`` that does."""
         try:
             self.envs.close()
         except Exception:  # the broken env may fail to close too; it is dropped either way
             log.debug("closing a failed env raised", exc_info=True)
-        self.envs = make_vector_env(self.env_id, self.num_envs, step_delay=self.step_delay)
         (fresh,) = self.env_seed.spawn(1)
-        self._start_episodes(fresh.generate_state(self.num_envs).tolist())
+        try:
+            self.envs = make_vector_env(self.env_id, self.num_envs, step_delay=self.step_delay)
+            self._start_episodes(fresh.generate_state(self.num_envs).tolist())
+        except Exception as e:
+            raise EnvFailure(e) from e
         self.policy.episodes_ended(np.ones(self.num_envs, dtype=bool))
 
     def ready(self) -> int:
@@ -104,29 +108,22 @@ class RolloutWorker:
             self.set_weights(weights)
         if self.version < 0:
             raise RuntimeError("RolloutWorker.sample called before any weights were set")
-        for attempt in range(MAX_CONSECUTIVE_ENV_ERRORS + 1):
+        failures = 0  # in a row
+        while True:
             try:
+                if failures:
+                    self._recreate_envs()
                 rollout = self._sample_fragment()
             except EnvFailure as failure:
-                if attempt == MAX_CONSECUTIVE_ENV_ERRORS:
-                    raise failure.original from None
+                failures += 1
                 self.env_errors += 1
+                if failures > MAX_CONSECUTIVE_ENV_ERRORS:
+                    raise failure.original from None
                 log.warning("worker %d: env raised %r; recreating it", self.worker_index,
                             failure.original)  # fmt: skip
-                self._recreate_with_retries()
-            else:
-                self.env_errors = 0
-                return rollout
-        raise AssertionError("unreachable")
-
-    def _recreate_with_retries(self) -> None:
-        for _ in range(MAX_CONSECUTIVE_ENV_ERRORS):
-            try:
-                self._recreate_envs()
-                return
-            except Exception:  # reset raised: counts as another env error
-                self.env_errors += 1
-        self._recreate_envs()  # the last try raises if reset still fails
+                continue
+            self.env_errors = 0  # reported with this fragment
+            return rollout
 
     def _sample_fragment(self) -> Rollout:
         T, B = self.rollout_len, self.num_envs
