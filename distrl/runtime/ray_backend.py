@@ -79,10 +79,11 @@ class WorkerFailuresExceeded(RuntimeError):
 class RayBackend:
     """Rollout workers and the learner as Ray actors.
 
-    A worker that dies (its process killed, its node lost) is found when the learner cannot
-    resolve its request: the request is dropped and counted, the update goes on with the other
-    workers' data, and the worker is recreated at once (it receives fresh weights with its next
-    request). Beyond ``config.max_worker_failures`` restarts, :class:`WorkerFailuresExceeded`.
+        A worker that dies (its process killed, its node lost) is found when the learner cannot
+        resolve its request: the request is dropped (one per restart, as each worker has one in
+    flight), the update goes on with the other
+        workers' data, and the worker is recreated at once (it receives fresh weights with its next
+        request). Beyond ``config.max_worker_failures`` restarts, :class:`WorkerFailuresExceeded`.
     """
 
     def __init__(self, config: Config, spec: EnvSpec) -> None:
@@ -100,7 +101,6 @@ class RayBackend:
         self.workers: list[Any] = [self._new_worker(i, seed) for i, seed in enumerate(worker_seeds)]
         self._owner: dict[ray.ObjectRef, int] = {}  # request -> the worker computing it
         self.worker_restarts = 0
-        self.lost_requests = 0
         self._version = 0
         self.num_workers = len(self.workers)
         self.gradients = config.async_unit == "gradients"
@@ -152,7 +152,6 @@ class RayBackend:
             self._owner.pop(h, None)
         self._version = result.version
         result.metrics["worker/restarts"] = float(self.worker_restarts)
-        result.metrics["worker/lost_requests"] = float(self.lost_requests)
         return result, weights
 
     def _drop_lost(self, handles: list[ray.ObjectRef]) -> list[ray.ObjectRef]:
@@ -169,7 +168,6 @@ class RayBackend:
         return live
 
     def _restart(self, index: int) -> None:
-        self.lost_requests += 1
         self.worker_restarts += 1
         if self.worker_restarts > self._config.max_worker_failures:
             raise WorkerFailuresExceeded(
@@ -188,10 +186,7 @@ class RayBackend:
             env_steps=0,
             episode_returns=np.zeros(0),
             episode_lengths=np.zeros(0, dtype=np.int64),
-            metrics={
-                "worker/restarts": float(self.worker_restarts),
-                "worker/lost_requests": float(self.lost_requests),
-            },
+            metrics={"worker/restarts": float(self.worker_restarts)},
             applied=False,
         )
 

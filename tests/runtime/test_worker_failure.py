@@ -47,7 +47,6 @@ def test_killed_worker_is_recreated_and_training_goes_on(ray_cluster, mode):
     assert reason == "max_steps"  # the run went on to its budget
     assert replacement != victim  # a new process serves worker 0
     assert state.metrics["worker/restarts"] == 1
-    assert state.metrics["worker/lost_requests"] == 1
     restarted_at = next(i for i, (_, m) in enumerate(seen) if m.get("worker/restarts") == 1)
     assert len(seen) - restarted_at > 20  # many updates after the restart
 
