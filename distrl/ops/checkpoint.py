@@ -73,12 +73,18 @@ def write_checkpoint(
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         if policy is not None:
             (tmp / "policy.keras").write_bytes(policy)
-        _fsync_dir(tmp)
+        for f in tmp.iterdir():
+            _fsync(f)
+        _fsync(tmp)
         target = root / f"{PREFIX}{updates:09d}"
-        if target.exists():  # the same update count again (e.g. at the end): replace it
-            shutil.rmtree(target)
-        os.rename(tmp, target)
-        _fsync_dir(root)
+        if target.exists():  # the same update count again (e.g. at the end): swap, then drop
+            old = Path(tempfile.mkdtemp(dir=root, prefix=".old-"))
+            os.rename(target, old / "ckpt")
+            os.rename(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, target)
+        _fsync(root)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -161,11 +167,8 @@ def check_matches(arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray]
             )
 
 
-def _fsync_dir(path: Path) -> None:
-    for f in path.iterdir() if path.is_dir() else []:
-        if f.is_file():
-            with open(f, "rb") as fh:
-                os.fsync(fh.fileno())
+def _fsync(path: Path) -> None:
+    """Flush a file's or a directory's entry to disk, so a rename never outlives its contents."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -201,7 +204,6 @@ class Checkpointer:
         self.keep, self.include_replay = keep, include_replay
         self._last_time = time.perf_counter()
         self._last_updates: int | None = None
-        self.written: list[Path] = []
 
     def maybe_save(self, state: TrainingState) -> None:
         if self._last_updates is None:
@@ -227,5 +229,4 @@ class Checkpointer:
             keep=self.keep,
         )
         self._last_time, self._last_updates = time.perf_counter(), state.updates
-        self.written.append(path)
         return path

@@ -42,6 +42,9 @@ def test_roundtrip_and_only_the_newest_k_are_kept(tmp_path):
     assert ckpt.path.name == "ckpt-000000020" and ckpt.scalars == {"version": 20}
     np.testing.assert_array_equal(ckpt.arrays["model/000"], np.full((2, 3), 20, np.float32))
     assert not list(tmp_path.glob(".tmp-*"))
+    tiny(tmp_path, 20, value=-1)  # the same update count again (the end of a run): replaced
+    np.testing.assert_array_equal(read_checkpoint(tmp_path).arrays["model/000"], -1)
+    assert len(checkpoints(tmp_path)) == 3 and not list(tmp_path.glob(".*"))
 
 
 @pytest.mark.parametrize(
