@@ -75,6 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     except CheckpointError as e:
         print(f"distrl.evaluate: error: {e}", file=sys.stderr)
         return 2
+    if args.video is not None:
+        try:
+            Path(args.video).mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            print(f"distrl.evaluate: error: --video {args.video!r}: {e.strerror}", file=sys.stderr)
+            return 2
     algo, env_id = checkpoint.config["algo"], checkpoint.config["env"]
 
     from distrl.tfsetup import configure_tensorflow

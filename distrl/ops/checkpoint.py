@@ -145,13 +145,21 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
 
 
 def check_same_run(checkpoint: Checkpoint, config: dict[str, Any]) -> None:
-    """The checkpoint trained the same algorithm on the same env as ``config``; else one line."""
+    """The checkpoint trained the same algorithm on the same env as ``config``, and its replay
+    buffer (if it holds one) fits this run's; else one line."""
     for key in ("algo", "env"):
         if checkpoint.config.get(key) != config[key]:
             raise CheckpointError(
                 f"{checkpoint.path}: incompatible with this run: its {key} is "
                 f"{checkpoint.config.get(key)!r}, the run's is {config[key]!r}"
             )
+    stored = checkpoint.scalars.get("replay", {}).get("size", 0)
+    capacity = config.get("ddpg", {}).get("buffer_size", 0)
+    if stored > capacity:
+        raise CheckpointError(
+            f"{checkpoint.path}: holds {stored} replay transitions, more than this run's "
+            f"ddpg.buffer_size {capacity}"
+        )
 
 
 def check_matches(arrays: dict[str, np.ndarray], expected: dict[str, np.ndarray], where: Path):

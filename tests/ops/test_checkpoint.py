@@ -82,6 +82,18 @@ def test_cli_resume_from_a_corrupted_checkpoint_exits_2_with_one_line(tmp_path, 
     assert (path / "meta.json").exists()  # nothing was deleted or overwritten
 
 
+def test_resume_into_a_smaller_replay_buffer_is_a_one_line_error(tmp_path, capsys):
+    write_checkpoint(
+        tmp_path, updates=1, arrays={}, scalars={"replay": {"size": 5000}}, counters={},
+        config={"algo": "ddpg", "env": "Pendulum-v1"},
+    )  # fmt: skip
+    argv = ["--algo", "ddpg", "--env", "Pendulum-v1", "--set", "ddpg.buffer_size=1000",
+            "--resume", str(tmp_path), "--logdir", str(tmp_path / "run")]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "5000 replay transitions" in err[0] and "buffer_size 1000" in err[0]
+
+
 WRITER = """
 import sys, numpy as np
 from distrl.ops.checkpoint import write_checkpoint
@@ -273,3 +285,11 @@ def test_evaluate_command_with_a_damaged_checkpoint_exits_2(tmp_path):
     )  # fmt: skip
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "meta.json: not valid JSON" in out.stderr
+    good = tiny(tmp_path, 2)
+    (good / "policy.keras").write_bytes(b"not opened: the --video check comes first")
+    out = subprocess.run(
+        [sys.executable, "-m", "distrl.evaluate", "--checkpoint", str(good),
+         "--video", "/proc/no/videos"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert out.returncode == 2 and out.stderr.startswith("distrl.evaluate: error: --video")
