@@ -84,5 +84,7 @@ class PeriodicEvaluator:
             return None
         self._next = updates + self.every
         self.policy.set_weights(self.weights())
-        act = lambda obs, rng: self.policy.act_greedy(obs[None])[0]  # noqa: E731
-        return evaluate(act, self.env_id, episodes=self.episodes, seed=self.seed + updates)
+        return evaluate(self._act, self.env_id, episodes=self.episodes, seed=self.seed + updates)
+
+    def _act(self, obs: np.ndarray, rng: np.random.Generator) -> Any:
+        return self.policy.act_greedy(obs[None])[0]

@@ -46,7 +46,7 @@ class MetricsLogger:
         r = state.last
         values = []
         for ret, length, worker in zip(
-            r.episode_returns, r.episode_lengths, r.episode_workers, strict=False
+            r.episode_returns, r.episode_lengths, r.episode_workers, strict=True
         ):
             row = {
                 "time_s": round(state.elapsed, 3),
