@@ -36,6 +36,7 @@ NUMPY_ACTIVATIONS = ("tanh", "relu", "linear", "sigmoid", "elu")
 MODEL_NAMES = ("mlp", "shared_mlp", "seed000_actor_critic", "seed004_actor_critic")
 DDPG_NETWORKS = ("seed003", "seed001", "mlp")
 NOISES = ("ou", "gaussian")
+NONFINITE_ACTIONS = ("lower_lr", "stop")
 
 
 class ConfigError(ValueError):
@@ -110,7 +111,7 @@ class DDPGConfig:
 
 @dataclass(frozen=True)
 class Config:
-    algo: str = _f("a2c", "algorithm: a2c")
+    algo: str = _f("a2c", "algorithm: a2c (also A3C with mode async) or ddpg")
     mode: str = _f(
         "sync",
         "training loop: sync (all workers, one version, one update) or async (A3C-style: "
@@ -172,6 +173,29 @@ class Config:
     jit_acting: bool = _f(True, "XLA-compile the workers' Keras forward pass (acting: tensorflow)")
     max_worker_failures: int = _f(
         10, "rollout worker deaths to recover from (recreate the worker) before stopping the run"
+    )
+    worker_start_timeout: float = _f(
+        60.0,
+        "seconds a recreated rollout worker may take to start; past it (no room left in the "
+        "cluster, e.g. after a node was lost) the run goes on without that worker",
+    )
+    learner_restarts: int = _f(
+        0,
+        "learner deaths to recover from by restarting it from the newest checkpoint "
+        "(needs checkpoint_dir)",
+    )
+    env_step_timeout: float | None = _f(
+        None,
+        "seconds one vector-env step or reset may take; a slower one is an env error (the env "
+        "is recreated and the partial fragment discarded)",
+    )
+    nonfinite_limit: int = _f(
+        10,
+        "consecutive updates skipped for NaN/Inf before the learner rolls back to its last "
+        "snapshot of good weights (see nonfinite_action)",
+    )
+    nonfinite_action: str = _f(
+        "lower_lr", "after the rollback: lower_lr (halve the learning rates) or stop the run"
     )
     progress_interval: float = _f(2.0, "seconds between progress reports")
     straggler_delay: float = _f(
@@ -285,6 +309,25 @@ def _validate(c: Config) -> None:
     _check(
         c.max_worker_failures >= 0,
         f"max_worker_failures must be >= 0; got {c.max_worker_failures}",
+    )
+    _check(
+        c.worker_start_timeout > 0,
+        f"worker_start_timeout must be > 0; got {c.worker_start_timeout}",
+    )
+    _check(c.learner_restarts >= 0, f"learner_restarts must be >= 0; got {c.learner_restarts}")
+    _check(
+        c.learner_restarts == 0 or c.checkpoint_dir is not None,
+        "learner_restarts restarts the learner from a checkpoint: it needs checkpoint_dir",
+    )
+    _check(
+        c.env_step_timeout is None or c.env_step_timeout > 0,
+        f"env_step_timeout must be > 0 seconds; got {c.env_step_timeout}",
+    )
+    _check(c.nonfinite_limit >= 1, f"nonfinite_limit must be >= 1; got {c.nonfinite_limit}")
+    _check(
+        c.nonfinite_action in NONFINITE_ACTIONS,
+        f"nonfinite_action must be one of {', '.join(NONFINITE_ACTIONS)}; "
+        f"got {c.nonfinite_action!r}",
     )
     _check(c.worker_cpus > 0, f"worker_cpus must be > 0; got {c.worker_cpus}")
     _check(c.learner_cpus > 0, f"learner_cpus must be > 0; got {c.learner_cpus}")

@@ -219,6 +219,7 @@ def _train(
     launched: float,
     resume: Checkpoint | None,
 ) -> int:
+    from distrl.agents.guard import NonFiniteUpdates
     from distrl.runtime import LOOPS, make_backend
     from distrl.runtime.cluster import start_ray, stop_ray
     from distrl.runtime.ray_backend import WorkerFailuresExceeded
@@ -278,6 +279,9 @@ def _train(
     except WorkerFailuresExceeded as e:
         log.error("distrl.launch: %s", e)
         stop_reason = "worker_failures"
+    except NonFiniteUpdates as e:  # on Ray it arrives as a RayTaskError that is also one
+        log.error("distrl.launch: %s", str(e).strip().splitlines()[-1])
+        stop_reason = "nonfinite"
     except ConfigError as e:
         print(f"distrl.launch: error: {e}", file=sys.stderr)
         return 2

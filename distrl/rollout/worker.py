@@ -9,6 +9,7 @@ import numpy as np
 
 from distrl.config import Config
 from distrl.envs import EnvSpec, make_vector_env
+from distrl.rollout.deadline import Deadline
 from distrl.types import Rollout, WeightsMessage
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ class RolloutWorker:
         self.env_id = spec.env_id
         self.step_delay = config.straggler_delay if worker_index == 0 else 0.0
         self.env_errors = 0  # env exceptions since the last fragment was returned
+        self.deadline = Deadline(config.env_step_timeout)  # a hung step/reset is an env error
         self.envs = make_vector_env(self.env_id, self.num_envs, step_delay=self.step_delay)
         self._start_episodes(self.env_seed.generate_state(self.num_envs).tolist())
 
@@ -80,7 +82,8 @@ class RolloutWorker:
         (fresh,) = self.env_seed.spawn(1)
         try:
             self.envs = make_vector_env(self.env_id, self.num_envs, step_delay=self.step_delay)
-            self._start_episodes(fresh.generate_state(self.num_envs).tolist())
+            with self.deadline.armed():
+                self._start_episodes(fresh.generate_state(self.num_envs).tolist())
         except Exception as e:
             raise EnvFailure(e) from e
         self.policy.episodes_ended(np.ones(self.num_envs, dtype=bool))
@@ -100,14 +103,19 @@ class RolloutWorker:
     def sample(self, weights: WeightsMessage | None = None) -> Rollout:
         """Act ``rollout_len`` steps in every env copy and return the fragment.
 
-        If an env raises in ``step`` or ``reset``, the vector env is recreated, the partial
-        fragment discarded and a new one started; ``Rollout.env_errors`` counts these. After
-        ``MAX_CONSECUTIVE_ENV_ERRORS`` in a row the error is raised: that env is broken.
+        If an env raises in ``step`` or ``reset``, or takes longer than ``env_step_timeout``,
+        the vector env is recreated, the partial fragment discarded and a new one started;
+        ``Rollout.env_errors`` counts these. After ``MAX_CONSECUTIVE_ENV_ERRORS`` in a row the
+        error is raised: that env is broken.
         """
         if weights is not None:
             self.set_weights(weights)
         if self.version < 0:
             raise RuntimeError("RolloutWorker.sample called before any weights were set")
+        with self.deadline.installed():
+            return self._sample_recovering()
+
+    def _sample_recovering(self) -> Rollout:
         failures = 0  # in a row
         while True:
             try:
@@ -140,9 +148,9 @@ class RolloutWorker:
             obs_buf[t] = self._obs
             actions[t], logp[t] = self.policy.act(self._obs, self.rng)
             try:
-                self._obs, rewards[t], terminated[t], truncated[t], info = self.envs.step(
-                    actions[t]
-                )
+                with self.deadline.armed():
+                    step = self.envs.step(actions[t])
+                self._obs, rewards[t], terminated[t], truncated[t], info = step
             except Exception as e:
                 raise EnvFailure(e) from e
             self._episode_return += rewards[t]

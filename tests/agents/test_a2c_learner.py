@@ -117,3 +117,35 @@ def test_nan_in_the_loss_skips_the_update_and_is_counted():
     for a, v in zip(optimizer_before, learner.optimizer.variables, strict=True):
         np.testing.assert_array_equal(a, v.numpy())  # moments and step count untouched
     assert learner.update([rollout]).applied and learner.version == 1  # and it goes on
+
+
+def test_nonfinite_updates_in_a_row_roll_back_to_the_snapshot_and_halve_the_lr():
+    config, learner, worker = setup(nonfinite_limit=3)
+    snapshot = [w.copy() for w in learner.model.get_weights()]  # version 0 is the snapshot
+    advance(learner, worker, 2)  # good updates, fewer than SNAPSHOT_EVERY: no new snapshot
+    rollout = worker.sample(learner.weights())
+    poisoned = replace(rollout, rewards=np.full_like(rollout.rewards, np.nan))
+    for _ in range(2):
+        assert not learner.update([poisoned]).applied
+    result = learner.update([poisoned])  # the third in a row: rolled back, a new version
+    assert result.applied and learner.version == 3
+    assert result.metrics["learner/nonfinite_skipped"] == 3
+    assert result.metrics["learner/nonfinite_rollbacks"] == 1
+    assert result.metrics["learner/learning_rate"] == np.float32(config.a2c.lr * 0.5)
+    for a, b in zip(snapshot, learner.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert worker.set_weights(learner.weights())  # the rolled-back weights are published
+    assert learner.update([rollout]).applied  # and training goes on at the lower rate
+
+
+def test_nonfinite_action_stop_raises_with_a_message():
+    import pytest
+
+    from distrl.agents.guard import NonFiniteUpdates
+
+    _, learner, worker = setup(nonfinite_limit=2, nonfinite_action="stop")
+    rollout = worker.sample(learner.weights())
+    poisoned = replace(rollout, rewards=np.full_like(rollout.rewards, np.inf))
+    learner.update([poisoned])
+    with pytest.raises(NonFiniteUpdates, match=r"2 updates in a row .*\(nonfinite_limit=2\)"):
+        learner.update([poisoned])

@@ -155,3 +155,33 @@ def test_ddpg_worker_never_imports_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_nan_transitions_skip_ddpg_steps_inside_the_fused_loop_and_roll_back():
+    from dataclasses import replace
+
+    config = build_config(
+        {"algo": "ddpg", "env": "Pendulum-v1", "envs_per_worker": 2, "rollout_len": 20,
+         "nonfinite_limit": 2,
+         "ddpg": {"learning_starts": 40, "batch_size": 8, "buffer_size": 40}}
+    )  # fmt: skip
+    spec = env_spec("Pendulum-v1")
+    learner = make_learner(config=config, spec=spec, seed=0)
+    worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(1))
+    rollout = worker.sample(learner.weights())
+    poisoned = replace(rollout, rewards=np.full_like(rollout.rewards, np.nan))
+    before = learner.state()[0]
+    result = learner.update([poisoned])  # the buffer holds only NaN rewards: 40 steps, all skipped
+    assert not result.applied and learner.version == 0
+    assert result.metrics["learner/skipped_steps"] == 40
+    assert result.metrics["learner/gradient_steps"] == 0
+    assert result.metrics["learner/nonfinite_skipped"] == 1
+    after = learner.state()[0]
+    for key in before:
+        if "target" not in key:  # targets move towards the unchanged online nets; nothing else
+            np.testing.assert_array_equal(before[key], after[key], err_msg=key)
+    result = learner.update([poisoned])  # the second in a row: rollback, rates halved
+    assert result.applied and result.metrics["learner/nonfinite_rollbacks"] == 1
+    assert result.metrics["learner/actor_learning_rate"] == np.float32(config.ddpg.actor_lr / 2)
+    result = learner.update([rollout])  # finite data replaces the NaN in the ring buffer
+    assert result.applied and result.metrics["learner/skipped_steps"] == 80

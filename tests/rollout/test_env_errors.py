@@ -1,5 +1,7 @@
 """An env that raises: the worker recreates it, discards the partial fragment and counts it."""
 
+import time
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -28,6 +30,18 @@ class FlakyCartPole(gym.Wrapper):
         return self.env.step(action)
 
 
+class HangingCartPole(FlakyCartPole):
+    """CartPole whose every 30th ``step`` hangs (a simulator that stopped answering)."""
+
+    def step(self, action):
+        self.calls += 1
+        if self.calls % self.every == 0:
+            time.sleep(3600)
+        return self.env.step(action)
+
+
+HANGING_ENV = "distrl-test/HangingCartPole-v0"
+gym.register(HANGING_ENV, entry_point=HangingCartPole, kwargs={"every": 30})
 gym.register(FLAKY_ENV, entry_point=FlakyCartPole)
 gym.register(BROKEN_ENV, entry_point=FlakyCartPole, kwargs={"every": 1})
 
@@ -66,3 +80,18 @@ def test_an_env_that_always_fails_is_an_error_not_a_loop():
     worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
     with pytest.raises(RuntimeError, match="simulator crashed"):
         worker.sample(make_learner(config=config, spec=spec, seed=0).weights())
+
+
+def test_a_hung_env_step_times_out_and_counts_as_an_env_error():
+    from distrl.agents import make_learner
+
+    config, spec = make(HANGING_ENV, env_step_timeout=0.2)
+    worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
+    weights = make_learner(config=config, spec=spec, seed=0).weights()
+    start = time.perf_counter()
+    fragments = [worker.sample(weights) for _ in range(10)]  # 80 steps a copy: 2 hangs
+    elapsed = time.perf_counter() - start
+    assert sum(f.env_errors for f in fragments) >= 2
+    assert elapsed < 10  # each hang cost about 0.2 s, not an hour
+    for f in fragments:
+        assert f.observations.shape == (8, 2, 4) and np.isfinite(f.observations).all()

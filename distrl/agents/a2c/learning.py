@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from distrl.agents.a2c.losses import A2CLoss
+from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.state import assign_arrays, keras_file_bytes, variables_to_arrays
 from distrl.config import A2CConfig, Config
 from distrl.envs import EnvSpec
@@ -51,7 +52,6 @@ class A2CLearner:
         self.version = 0  # weights version: updates applied
         self.stale_discarded = 0  # fragments or gradients dropped for exceeding max_policy_lag
         self.stale_corrected = 0  # fragments beyond it trained on with V-trace instead
-        self.nonfinite_skipped = 0  # updates skipped for a NaN/Inf loss or gradient
         self.env_errors = 0  # env exceptions the workers recovered from (reported with data)
         keras.utils.set_random_seed(seed)
         with tf.device(device):
@@ -59,6 +59,13 @@ class A2CLearner:
             self.optimizer = make_optimizer(self.config)
             self.optimizer.build(self.model.trainable_variables)
         self.loss = A2CLoss(self.model, spec, config, device)
+        # Updates skipped for a NaN/Inf loss or gradient; rollback after too many in a row.
+        self.guard = NonFiniteGuard(
+            limit=config.nonfinite_limit,
+            action=config.nonfinite_action,
+            variables=self._variables,
+            optimizers=[self.optimizer],
+        )
         self._weight_names = tuple(v.path for v in self.model.weights)
         self._train_step = tf.function(
             self._train_step_impl, input_signature=self.loss.batch_signature
@@ -82,8 +89,8 @@ class A2CLearner:
             "version": self.version,
             "stale_discarded": self.stale_discarded,
             "stale_corrected": self.stale_corrected,
-            "nonfinite_skipped": self.nonfinite_skipped,
             "env_errors": self.env_errors,
+            **self.guard.state(),
         }
         return variables_to_arrays(self._variables()), scalars
 
@@ -92,8 +99,8 @@ class A2CLearner:
         self.version = int(scalars["version"])
         self.stale_discarded = int(scalars["stale_discarded"])
         self.stale_corrected = int(scalars["stale_corrected"])
-        self.nonfinite_skipped = int(scalars.get("nonfinite_skipped", 0))
         self.env_errors = int(scalars.get("env_errors", 0))
+        self.guard.load_state(scalars)
 
     def policy_bytes(self) -> bytes:
         """The actor-critic as a ``.keras`` file: obs -> [logits, value]."""
@@ -131,12 +138,12 @@ class A2CLearner:
 
     # --- bookkeeping around them --------------------------------------------------------------
 
-    def _finite(self, grad_norm: float) -> bool:
-        """Was the step taken? A non-finite gradient norm means it was skipped (counted)."""
-        if np.isfinite(grad_norm):
-            return True
-        self.nonfinite_skipped += 1
-        return False
+    def _stepped(self, grad_norm: float) -> bool:
+        """Did the weights change? A non-finite gradient norm means the step was skipped (and
+        counted); after ``nonfinite_limit`` in a row the guard rolls the weights back."""
+        finite = bool(np.isfinite(grad_norm))
+        rolled_back = self.guard.record(finite=finite)
+        return finite or rolled_back
 
     def _is_stale(self, policy_version: int) -> bool:
         bound = self.run_config.max_policy_lag
@@ -164,8 +171,7 @@ class A2CLearner:
                 stats = self._train_step(*batch)
             metrics.update({k: float(v) for k, v in stats.items()})
             metrics["learner/batch_size"] = float(batch.actions.size)
-            metrics["learner/learning_rate"] = self.config.lr
-            applied = self._finite(metrics["learner/grad_norm"])
+            applied = self._stepped(metrics["learner/grad_norm"])
         self.version += int(applied)
         return self._result(
             start,
@@ -189,8 +195,7 @@ class A2CLearner:
             with tf.device(self.device):
                 grad_norm = float(self._apply_step(gradients.grads))
             metrics["learner/grad_norm"] = grad_norm
-            metrics["learner/learning_rate"] = self.config.lr
-            applied = self._finite(grad_norm)
+            applied = self._stepped(grad_norm)
             self.version += int(applied)
         else:
             self.stale_discarded += 1
@@ -221,7 +226,8 @@ class A2CLearner:
         metrics["learner/policy_lag_max"] = float(np.max(lags))
         metrics["learner/stale_discarded"] = float(self.stale_discarded)
         metrics["learner/stale_corrected"] = float(self.stale_corrected)
-        metrics["learner/nonfinite_skipped"] = float(self.nonfinite_skipped)
+        metrics.update(self.guard.metrics())
+        metrics["learner/learning_rate"] = float(np.asarray(self.optimizer.learning_rate))
         metrics["worker/env_errors"] = float(self.env_errors)
         metrics["timing/update_s"] = time.perf_counter() - start
         return UpdateResult(

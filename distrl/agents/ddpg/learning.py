@@ -10,6 +10,7 @@ Usage (what the runtime does, in one process or across Ray)::
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 
@@ -17,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.state import assign_arrays, keras_file_bytes, variables_to_arrays
 from distrl.config import Config
 from distrl.envs import EnvSpec
@@ -60,6 +62,15 @@ class DDPGLearner:
             self.critic_optimizer = keras.optimizers.Adam(learning_rate=c.critic_lr)
             self.actor_optimizer.build(self.actor.trainable_variables)
             self.critic_optimizer.build(self.critic.trainable_variables)
+        # Gradient steps with a NaN/Inf loss or gradient are skipped inside the compiled loop;
+        # an update with any skipped step counts as non-finite for the rollback guard.
+        self.guard = NonFiniteGuard(
+            limit=config.nonfinite_limit,
+            action=config.nonfinite_action,
+            variables=self._variables,
+            optimizers=[self.actor_optimizer, self.critic_optimizer],
+        )
+        self.skipped_steps = 0
         self.replay = ReplayBuffer(
             capacity=c.buffer_size,
             obs_shape=spec.observation_shape,
@@ -107,6 +118,8 @@ class DDPGLearner:
             "owed_steps": self._owed_steps,
             "rng": self.rng.bit_generator.state,
             "env_errors": self.env_errors,
+            "skipped_steps": self.skipped_steps,
+            **self.guard.state(),
         }
         if include_replay:
             arrays.update({f"replay/{k}": v for k, v in self.replay.arrays().items()})
@@ -120,6 +133,8 @@ class DDPGLearner:
         self._owed_steps = float(scalars["owed_steps"])
         self.rng.bit_generator.state = scalars["rng"]
         self.env_errors = int(scalars.get("env_errors", 0))
+        self.skipped_steps = int(scalars.get("skipped_steps", 0))
+        self.guard.load_state(scalars)
         if "replay" in scalars:
             replay = {k.removeprefix("replay/"): v for k, v in arrays.items() if "replay/" in k}
             self.replay.load(replay, scalars["replay"])
@@ -138,9 +153,14 @@ class DDPGLearner:
         next_obs: tf.Tensor,
         terminated: tf.Tensor,
     ) -> dict[str, tf.Tensor]:
-        """``G`` gradient steps, one per leading index of the ``[G, N, ...]`` inputs."""
+        """``G`` gradient steps, one per leading index of the ``[G, N, ...]`` inputs.
+
+        A step whose critic or actor gradient holds a NaN/Inf applies neither (counted in
+        ``skipped``); the targets then move towards unchanged online networks.
+        """
         c = self.config
         critic_loss = actor_loss = q_mean = tf.constant(0.0)
+        skipped = tf.constant(0)
         for i in tf.range(tf.shape(rewards)[0]):
             s, a, s_next = obs[i], actions[i], next_obs[i]
             q_next = tf.squeeze(self.target_critic([s_next, self.target_actor(s_next)]), -1)
@@ -148,14 +168,16 @@ class DDPGLearner:
             with tf.GradientTape() as tape:
                 q = tf.squeeze(self.critic([s, a], training=True), -1)  # [N]
                 critic_loss = tf.reduce_mean(tf.square(y - q))
-            variables = self.critic.trainable_variables
-            grads = tape.gradient(critic_loss, variables)
-            self.critic_optimizer.apply_gradients(zip(grads, variables, strict=True))
+            critic_grads = tape.gradient(critic_loss, self.critic.trainable_variables)
             with tf.GradientTape() as tape:
                 actor_loss = -tf.reduce_mean(self.critic([s, self.actor(s, training=True)]))
-            variables = self.actor.trainable_variables
-            grads = tape.gradient(actor_loss, variables)
-            self.actor_optimizer.apply_gradients(zip(grads, variables, strict=True))
+            actor_grads = tape.gradient(actor_loss, self.actor.trainable_variables)
+            finite = tf.math.is_finite(tf.linalg.global_norm([*critic_grads, *actor_grads]))
+            skipped += tf.cond(
+                finite,
+                functools.partial(self._apply, critic_grads, actor_grads),
+                lambda: tf.constant(1),
+            )
             soft_update(self.target_actor.weights, self.actor.weights, c.tau)
             soft_update(self.target_critic.weights, self.critic.weights, c.tau)
             q_mean = tf.reduce_mean(q)
@@ -163,7 +185,15 @@ class DDPGLearner:
             "learner/critic_loss": critic_loss,
             "learner/actor_loss": actor_loss,
             "learner/q_mean": q_mean,
+            "skipped": skipped,
         }
+
+    def _apply(self, critic_grads: list[tf.Tensor], actor_grads: list[tf.Tensor]) -> tf.Tensor:
+        """Both optimizer steps; returns 0 skipped steps (the other branch of the guard)."""
+        critic_vars, actor_vars = self.critic.trainable_variables, self.actor.trainable_variables
+        self.critic_optimizer.apply_gradients(zip(critic_grads, critic_vars, strict=True))
+        self.actor_optimizer.apply_gradients(zip(actor_grads, actor_vars, strict=True))
+        return tf.constant(0)
 
     # --- bookkeeping around it ----------------------------------------------------------------
 
@@ -172,6 +202,7 @@ class DDPGLearner:
         start = time.perf_counter()
         c = self.config
         lags = [self.version - r.policy_version for r in rollouts]
+        version_before = self.version
         self.env_errors += sum(r.env_errors for r in rollouts)
         for r in rollouts:
             self.replay.add_rollout(r)
@@ -185,12 +216,22 @@ class DDPGLearner:
             batch = self.replay.sample((steps, c.batch_size), self.rng)
             with tf.device(self.device):
                 stats = self._train(*batch)
-            self.gradient_steps += steps
-            self.version += 1
+            skipped = int(stats.pop("skipped"))
+            self.gradient_steps += steps - skipped
+            self.skipped_steps += skipped
+            rolled_back = self.guard.record(finite=skipped == 0)
+            if skipped < steps or rolled_back:  # the actor changed: a new version
+                self.version += 1
             metrics = {k: float(v) for k, v in stats.items()}
         metrics["learner/gradient_steps"] = float(self.gradient_steps)
-        metrics["learner/actor_learning_rate"] = c.actor_lr
-        metrics["learner/critic_learning_rate"] = c.critic_lr
+        metrics["learner/skipped_steps"] = float(self.skipped_steps)
+        metrics.update(self.guard.metrics())
+        metrics["learner/actor_learning_rate"] = float(
+            np.asarray(self.actor_optimizer.learning_rate)
+        )
+        metrics["learner/critic_learning_rate"] = float(
+            np.asarray(self.critic_optimizer.learning_rate)
+        )
         metrics["learner/replay_size"] = float(self.replay.size)
         metrics["worker/env_errors"] = float(self.env_errors)
         metrics["learner/policy_lag_mean"] = float(np.mean(lags))
@@ -205,5 +246,5 @@ class DDPGLearner:
                 [np.full(len(r.episode_returns), r.worker_index) for r in rollouts]
             ).astype(np.int64),
             metrics=metrics,
-            applied=steps > 0,
+            applied=version_before != self.version,
         )
