@@ -38,6 +38,7 @@ from distrl.ops.checkpoint import (
     Checkpointer,
     check_matches,
     check_same_run,
+    checkpoints,
     read_checkpoint,
 )
 from distrl.ops.console import ProgressReporter
@@ -211,6 +212,20 @@ def _restore(backend: Any, resume: Checkpoint) -> TrainingState:
     return TrainingState.restore(resume.counters)
 
 
+def _learner_restore(config: Config, resume: Checkpoint | None) -> Any:
+    """For a learner that died: the newest checkpoint's learner state (or the one resumed
+    from, before this run has written any), or None."""
+
+    def restore() -> tuple[dict, dict] | None:
+        assert config.checkpoint_dir is not None  # learner_restarts needs it (config check)
+        if checkpoints(config.checkpoint_dir):
+            saved = read_checkpoint(config.checkpoint_dir)
+            return saved.arrays, saved.scalars
+        return (resume.arrays, resume.scalars) if resume is not None else None
+
+    return restore if config.learner_restarts > 0 else None
+
+
 def _train(
     config: Config,
     spec: EnvSpec,
@@ -222,7 +237,7 @@ def _train(
     from distrl.agents.guard import NonFiniteUpdates
     from distrl.runtime import LOOPS, make_backend
     from distrl.runtime.cluster import start_ray, stop_ray
-    from distrl.runtime.ray_backend import WorkerFailuresExceeded
+    from distrl.runtime.ray_backend import LearnerFailuresExceeded, WorkerFailuresExceeded
 
     state = TrainingState()
     startup_s: float | None = None
@@ -236,7 +251,7 @@ def _train(
         if config.workers > 0:
             start_ray(config)
             signal.signal(signal.SIGTERM, _raise_interrupt)  # ray.init installs its own
-        backend = make_backend(config, spec)
+        backend = make_backend(config, spec, _learner_restore(config, resume))
         # The training clock starts at the first sample request (or continues a checkpoint's).
         state = _restore(backend, resume) if resume is not None else TrainingState()
         startup_s = time.perf_counter() - launched
@@ -279,8 +294,11 @@ def _train(
     except WorkerFailuresExceeded as e:
         log.error("distrl.launch: %s", e)
         stop_reason = "worker_failures"
+    except LearnerFailuresExceeded as e:
+        log.error("distrl.launch: %s", e)
+        stop_reason = "learner_failures"
     except NonFiniteUpdates as e:  # on Ray it arrives as a RayTaskError that is also one
-        log.error("distrl.launch: %s", str(e).strip().splitlines()[-1])
+        log.error("distrl.launch: %s", getattr(e, "cause", e))
         stop_reason = "nonfinite"
     except ConfigError as e:
         print(f"distrl.launch: error: {e}", file=sys.stderr)
@@ -320,6 +338,7 @@ def _train(
         steps_per_s=round(state.env_steps / wall_s, 1) if wall_s > 0 else 0.0,
         final_mean_return=state.mean_return,
         worker_restarts=int(state.metrics.get("worker/restarts", 0)),
+        learner_restarts=int(state.metrics.get("learner/restarts", 0)),
     )
     ret = "-" if summary.final_mean_return is None else f"{summary.final_mean_return:.1f}"
     log.info(

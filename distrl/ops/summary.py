@@ -18,7 +18,9 @@ class RunSummary:
     envs_per_worker: int
     seed: int
     solved: bool
-    stop_reason: str  # solved, max_steps, max_seconds, interrupted, worker_failures, error
+    # solved, max_steps, max_seconds, interrupted, worker_failures, learner_failures, nonfinite,
+    # error
+    stop_reason: str
     env_steps: int
     learner_updates: int
     episodes: int
@@ -27,6 +29,7 @@ class RunSummary:
     steps_per_s: float
     final_mean_return: float | None  # mean return of the last 20 finished training episodes
     worker_restarts: int = 0  # rollout workers recreated after they died
+    learner_restarts: int = 0  # learner restarts from the newest checkpoint
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

@@ -24,13 +24,14 @@ def run_async(
 ) -> str:
     """Train until ``stop`` fires; returns its reason (``state`` is updated in place)."""
     weights = backend.initial_weights()
-    workers = list(range(backend.num_workers))
-    in_flight = [backend.submit(i, weights) for i in workers]  # position = worker index
+    in_flight = {i: backend.submit(i, weights) for i in backend.active_workers()}
     while True:
-        ready = backend.wait_ready(in_flight)
-        result, weights = backend.update([in_flight[i] for i in ready])
-        for i in ready:
-            in_flight[i] = backend.submit(i, weights)
+        workers = list(in_flight)
+        ready = [workers[p] for p in backend.wait_ready([in_flight[w] for w in workers])]
+        result, weights = backend.update([in_flight.pop(w) for w in ready])
+        for w in backend.active_workers():  # the ready ones, or restarted ones, act again
+            if w not in in_flight:
+                in_flight[w] = backend.submit(w, weights)
         state.record(result)
         on_update(state)
         reason = stop.check(state)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -23,6 +24,9 @@ class Backend(Protocol):
 
     def initial_weights(self) -> Any:
         """A handle to the learner's version-0 weights."""
+
+    def active_workers(self) -> list[int]:
+        """The workers taking part now (fewer than ``num_workers`` once one was given up on)."""
 
     def submit(self, worker: int, weights: Any) -> Any:
         """Start one request on worker ``worker`` with ``weights``; a handle to its result."""
@@ -78,6 +82,9 @@ class LocalBackend:
     def initial_weights(self) -> WeightsMessage:
         return self.learner.weights()
 
+    def active_workers(self) -> list[int]:
+        return [0]
+
     def submit(self, worker: int, weights: WeightsMessage) -> Any:
         if isinstance(self.worker, GradientWorker):
             return self.worker.compute_gradients(weights)
@@ -110,9 +117,15 @@ class LocalBackend:
         self.worker.close()
 
 
-def make_backend(config: Config, spec: EnvSpec) -> Backend:
+def make_backend(
+    config: Config,
+    spec: EnvSpec,
+    restore: Callable[[], tuple[dict[str, np.ndarray], dict] | None] | None = None,
+) -> Backend:
+    """``restore`` gives a restarted learner its state (Ray only: in-process, the learner dies
+    with the driver)."""
     if config.workers == 0:
         return LocalBackend(config, spec)
     from distrl.runtime.ray_backend import RayBackend
 
-    return RayBackend(config, spec)
+    return RayBackend(config, spec, restore)

@@ -9,6 +9,7 @@ go straight into ``learner.update``, so experience never passes through the driv
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -73,40 +74,65 @@ def learner_gpus(config: Config) -> float:
 
 
 class WorkerFailuresExceeded(RuntimeError):
-    """More rollout workers died than ``max_worker_failures`` allows."""
+    """More rollout workers died than ``max_worker_failures`` allows, or none is left."""
+
+
+class LearnerFailuresExceeded(RuntimeError):
+    """The learner died more often than ``learner_restarts`` allows."""
+
+
+# Returns the newest checkpoint's learner arrays and scalars, or None if there is none yet.
+LearnerRestore = Callable[[], tuple[dict[str, np.ndarray], dict] | None]
 
 
 class RayBackend:
     """Rollout workers and the learner as Ray actors.
 
-        A worker that dies (its process killed, its node lost) is found when the learner cannot
-        resolve its request: the request is dropped (one per restart, as each worker has one in
-    flight), the update goes on with the other
-        workers' data, and the worker is recreated at once (it receives fresh weights with its next
-        request). Beyond ``config.max_worker_failures`` restarts, :class:`WorkerFailuresExceeded`.
+    A worker that dies (its process killed, its node lost) is found when the learner cannot
+    resolve its request: the request is dropped (one per restart, as each worker has one in
+    flight), the update goes on with the other workers' data, and the worker is recreated at once
+    (it receives fresh weights with its next request). A replacement that cannot start within
+    ``worker_start_timeout`` (no room left, e.g. its node is gone) is given up: training goes on
+    with fewer workers. Beyond ``max_worker_failures`` restarts, :class:`WorkerFailuresExceeded`.
+
+    A learner that dies is recreated and loaded from ``restore`` (the newest checkpoint), up to
+    ``learner_restarts`` times; the requests in flight are dropped, and the version continues
+    above the last one published so that every worker accepts the restored weights.
     """
 
-    def __init__(self, config: Config, spec: EnvSpec) -> None:
+    def __init__(
+        self, config: Config, spec: EnvSpec, restore: LearnerRestore | None = None
+    ) -> None:
         learner_seed, worker_seeds = spawn_seeds(config.seed, config.workers)
-        gpus = learner_gpus(config)
+        self._config, self._spec, self._worker_seeds = config, spec, worker_seeds
+        self._learner_seed, self._restore = learner_seed, restore
+        self.learner = self._new_learner()
         # Actor classes and handles are dynamic proxies (method.remote(...)): typed as Any.
-        remote_learner: Any = ray.remote(LearnerHost)
-        self.learner = remote_learner.options(num_cpus=config.learner_cpus, num_gpus=gpus).remote(
-            config=config, spec=spec, seed=learner_seed, use_gpu=gpus > 0
-        )
         self._remote_worker: Any = ray.remote(worker_class(config)).options(
             num_cpus=config.worker_cpus, scheduling_strategy="SPREAD"
         )
-        self._config, self._spec, self._worker_seeds = config, spec, worker_seeds
         self.workers: list[Any] = [self._new_worker(i, seed) for i, seed in enumerate(worker_seeds)]
         self._owner: dict[ray.ObjectRef, int] = {}  # request -> the worker computing it
         self.worker_restarts = 0
+        self.learner_restarts = 0
+        self.dropped_requests = 0  # finished requests lost with a learner that died
         self._version = 0
         self.num_workers = len(self.workers)
         self.gradients = config.async_unit == "gradients"
         self.learner_device = ray.get(self.learner.ready.remote())
         ray.get([w.ready.remote() for w in self.workers])
         log.info("learner on %s, %d rollout workers ready", self.learner_device, self.num_workers)
+
+    def _new_learner(self) -> Any:
+        gpus = learner_gpus(self._config)
+        remote_learner: Any = ray.remote(LearnerHost)
+        return remote_learner.options(num_cpus=self._config.learner_cpus, num_gpus=gpus).remote(
+            config=self._config, spec=self._spec, seed=self._learner_seed, use_gpu=gpus > 0
+        )
+
+    def active_workers(self) -> list[int]:
+        """Indices of the workers still taking part (a worker given up on is None)."""
+        return [i for i, w in enumerate(self.workers) if w is not None]
 
     def initial_weights(self) -> ray.ObjectRef:
         (ref,) = ray.get(self.learner.weights_ref.remote())
@@ -141,7 +167,13 @@ class RayBackend:
             call = self.learner.update.remote(*handles)
         try:
             result, (weights,) = ray.get(call)
-        except ray.exceptions.RayError:
+        except ray.exceptions.RayError as error:
+            if isinstance(error, ray.exceptions.RayActorError) and not self._learner_alive():
+                for h in handles:  # offered to the learner that died: dropped, and counted
+                    self._owner.pop(h, None)
+                self.dropped_requests += len(handles)
+                self._restart_learner()
+                return self._nothing_learned(), ray.get(self.learner.weights_ref.remote())[0]
             live = self._drop_lost(handles)
             if len(live) == len(handles):
                 raise  # no worker was lost: the learner itself failed
@@ -151,8 +183,48 @@ class RayBackend:
         for h in handles:
             self._owner.pop(h, None)
         self._version = result.version
-        result.metrics["worker/restarts"] = float(self.worker_restarts)
+        result.metrics.update(self._fault_metrics())
         return result, weights
+
+    def _fault_metrics(self) -> dict[str, float]:
+        return {
+            "worker/restarts": float(self.worker_restarts),
+            "worker/active": float(len(self.active_workers())),
+            "learner/restarts": float(self.learner_restarts),
+            "learner/dropped_requests": float(self.dropped_requests),
+        }
+
+    def _learner_alive(self) -> bool:
+        try:
+            ray.get(self.learner.ready.remote())
+        except ray.exceptions.RayActorError:
+            return False
+        return True
+
+    def _restart_learner(self) -> None:
+        self.learner_restarts += 1
+        if self.learner_restarts > self._config.learner_restarts:
+            raise LearnerFailuresExceeded(
+                f"the learner died {self.learner_restarts} times, more than "
+                f"learner_restarts={self._config.learner_restarts}; stopping"
+            )
+        log.warning("the learner died; restarting it (restart %d)", self.learner_restarts)
+        ray.kill(self.learner)
+        self.learner = self._new_learner()
+        self.learner_device = ray.get(self.learner.ready.remote())
+        saved = self._restore() if self._restore is not None else None
+        if saved is None:
+            log.warning("no checkpoint to restore the learner from: it starts untrained")
+            arrays, scalars = ray.get(self.learner.state.remote(False))
+        else:
+            arrays, scalars = saved
+        # Workers only load versions newer than theirs: continue above the last one published.
+        restored = int(scalars["version"])
+        scalars = {**scalars, "version": max(restored, self._version) + 1}
+        ray.get(self.learner.load_state.remote(arrays, scalars))
+        self._version = scalars["version"]
+        log.warning("learner restored from the checkpoint at version %d (now version %d)",
+                    restored, self._version)  # fmt: skip
 
     def _drop_lost(self, handles: list[ray.ObjectRef]) -> list[ray.ObjectRef]:
         """The requests whose worker is alive; dead workers are recreated. Only on this failure
@@ -178,7 +250,19 @@ class RayBackend:
                     self.worker_restarts)  # fmt: skip
         ray.kill(self.workers[index])  # no-op if gone; frees its resources otherwise
         (seed,) = self._worker_seeds[index].spawn(1)  # a fresh stream for the new process
-        self.workers[index] = self._new_worker(index, seed)
+        worker = self._new_worker(index, seed)
+        started, _ = ray.wait([worker.ready.remote()], timeout=self._config.worker_start_timeout)
+        if started:
+            self.workers[index] = worker
+            return
+        ray.kill(worker)  # e.g. its node is gone and no other has room: go on without it
+        self.workers[index] = None
+        left = len(self.active_workers())
+        log.warning("rollout worker %d could not be restarted within %.0f s (no room in the "
+                    "cluster?); continuing with %d workers", index,
+                    self._config.worker_start_timeout, left)  # fmt: skip
+        if left == 0:
+            raise WorkerFailuresExceeded("no rollout worker is left; stopping")
 
     def _nothing_learned(self) -> UpdateResult:
         return UpdateResult(
@@ -186,7 +270,7 @@ class RayBackend:
             env_steps=0,
             episode_returns=np.zeros(0),
             episode_lengths=np.zeros(0, dtype=np.int64),
-            metrics={"worker/restarts": float(self.worker_restarts)},
+            metrics=self._fault_metrics(),
             applied=False,
         )
 
@@ -205,4 +289,5 @@ class RayBackend:
 
     def shutdown(self) -> None:
         for actor in [*self.workers, self.learner]:
-            ray.kill(actor)
+            if actor is not None:
+                ray.kill(actor)

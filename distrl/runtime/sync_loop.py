@@ -19,7 +19,7 @@ def run_sync(
     weights = backend.initial_weights()
     while True:
         # Every worker acts with the same version; the update waits for all of them.
-        fragments = [backend.submit(i, weights) for i in range(backend.num_workers)]
+        fragments = [backend.submit(i, weights) for i in backend.active_workers()]
         result, weights = backend.update(fragments)
         state.record(result)
         on_update(state)
