@@ -111,7 +111,9 @@ class DDPGConfig:
 
 @dataclass(frozen=True)
 class Config:
-    algo: str = _f("a2c", "algorithm: a2c (also A3C with mode async) or ddpg")
+    algo: str = _f(
+        "a2c", "algorithm: a2c (discrete actions; A3C with mode async) or ddpg (continuous actions)"
+    )
     mode: str = _f(
         "sync",
         "training loop: sync (all workers, one version, one update) or async (A3C-style: "

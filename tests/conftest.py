@@ -10,9 +10,34 @@ RAY_CPUS = 4  # 2 workers + learner + 1 spare, whatever the machine's core count
 
 
 @pytest.fixture(scope="session")
-def ray_cluster():
+def _ray_session():
+    yield
     import ray
 
-    ray.init(num_cpus=RAY_CPUS, include_dashboard=False, logging_level="WARNING")
-    yield ray
     ray.shutdown()
+
+
+@pytest.fixture
+def ray_cluster(_ray_session):
+    """The shared one-node Ray (started once; again after a multi-node test shut it down)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=RAY_CPUS, include_dashboard=False, logging_level="WARNING")
+    return ray
+
+
+@pytest.fixture
+def multinode_cluster(_ray_session):
+    """A ``ray.cluster_utils.Cluster``: a head with one CPU; tests add worker nodes. The driver
+    is connected to it for the test, then the shared one-node Ray comes back when asked for."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    ray.shutdown()
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    try:
+        yield cluster
+    finally:
+        ray.shutdown()
+        cluster.shutdown()

@@ -94,6 +94,13 @@ def test_bad_values_raise_config_error_naming_the_key(layer, message):
         (["--checkpoint-dir", "/proc/nope"], "checkpoint_dir '/proc/nope' is not writable"),
         (["--resume", "/nonexistent/ckpt"], "no checkpoint in '/nonexistent/ckpt'"),
         (["--checkpoint-every", "60"], "checkpoint_every needs checkpoint_dir"),
+        (["--learner-restarts", "2"], "learner_restarts restarts the learner from a checkpoint"),
+        (["--env-step-timeout", "0"], "env_step_timeout must be > 0 seconds; got 0.0"),
+        (["--nonfinite-limit", "0"], "nonfinite_limit must be >= 1; got 0"),
+        (["--nonfinite-action", "ignore"], "nonfinite_action must be one of lower_lr, stop"),
+        (["--max-worker-failures", "1.5"], "max_worker_failures must be an integer; got 1.5"),
+        (["--address", "localhost"], "address must be auto or HOST:PORT; got 'localhost'"),
+        (["--address", "127.0.0.1:1"], "cannot reach the Ray cluster at '127.0.0.1:1'"),
     ],
 )
 def test_cli_bad_input_exits_2_with_one_line(argv, message, capsys):

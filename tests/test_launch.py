@@ -6,12 +6,40 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 SUMMARY_KEYS = {
     "algo", "env", "mode", "workers", "envs_per_worker", "seed", "solved", "stop_reason",
     "env_steps", "learner_updates", "episodes", "startup_s", "wall_s", "steps_per_s",
-    "final_mean_return", "worker_restarts",
+    "final_mean_return", "worker_restarts", "learner_restarts",
 }  # fmt: skip
+
+
+def descendants(pid):
+    """The PIDs of every live process below ``pid`` (read from /proc: Linux, as Ray is)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+    except OSError:
+        return False
 
 
 def launch(*args, tmp_path):
@@ -143,3 +171,28 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path):
 
     checkpoint = read_checkpoint(tmp_path / "ckpt")
     assert checkpoint.counters["updates"] == data["learner_updates"] > 0
+
+
+def test_sigterm_leaves_no_ray_or_distrl_process_behind(tmp_path):
+    cmd, env, summary = launch(
+        "--workers", "2", "--envs-per-worker", "2", "--max-seconds", "600", tmp_path=tmp_path
+    )
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        assert proc.stdout is not None and "steps" in proc.stdout.readline()  # training
+        tree = descendants(proc.pid)  # Ray's GCS, raylet, workers and learner, ...
+        assert len(tree) >= 5, tree
+        proc.terminate()
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert json.loads(summary.read_text())["stop_reason"] == "interrupted"
+    deadline = time.monotonic() + 30
+    while any(alive(p) for p in tree) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = [p for p in tree if alive(p)]
+    assert not left, [Path(f"/proc/{p}/cmdline").read_bytes()[:100] for p in left]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 
 import ray
 
@@ -29,6 +30,7 @@ def start_ray(config: Config) -> None:
             log.info("embedded Ray: %d logical CPUs on %s cores", num_cpus, os.cpu_count())
         ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
         return
+    check_reachable(config.address)
     try:
         ray.init(address=config.address, logging_level=logging.WARNING)
     except (ConnectionError, ValueError, RuntimeError) as e:
@@ -43,6 +45,24 @@ def start_ray(config: Config) -> None:
             cpus,
             reserved,
         )
+
+
+def check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a ``HOST:PORT`` nothing listens on: ``ray.init`` would retry for minutes.
+
+    ``auto`` (and ``ray://`` client addresses) are left to Ray, which fails quickly for them.
+    """
+    if address == "auto" or "://" in address:
+        return
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"address must be auto or HOST:PORT; got {address!r}")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as e:
+        reason = e.strerror or type(e).__name__
+        raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {reason}") from None
 
 
 def stop_ray() -> None:
