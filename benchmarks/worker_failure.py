@@ -1,8 +1,11 @@
-"""Recovery from a rollout worker's death: detection and replacement time, throughput dip, and
-the final score against an undisturbed run with the same seed.
+"""Recovery from a rollout worker's or the learner's death: detection and replacement time,
+throughput dip, and the final score against an undisturbed run with the same seed.
 
 Two runs of sync A2C on CartPole-v1 to the same env-step budget in one Ray: one undisturbed,
-one where worker 0's process is SIGKILLed after ``--kill-at`` updates. Prints one JSON document.
+one where worker 0's process (``--kill worker``) or the learner's (``--kill learner``) is
+SIGKILLed after ``--kill-at`` updates. With ``--kill learner`` both runs keep the learner's state
+every ``--save-every`` updates, as ``--checkpoint-every-updates`` would, and the restarted
+learner loads the newest. Prints one JSON document.
 
     python -m benchmarks.worker_failure --workers 2 --envs-per-worker 16 --out result.json
 
@@ -28,22 +31,28 @@ from distrl.runtime import run_sync
 from distrl.runtime.ray_backend import RayBackend
 
 
-def run(config, spec, budget: int, kill_at: int | None) -> dict:
-    backend = RayBackend(config, spec)
+def run(config, spec, budget: int, kill_at: int | None, target: str, save_every: int) -> dict:
+    saved: dict[str, tuple] = {}
+    backend = RayBackend(config, spec, restore=lambda: saved.get("state"))
     marks: list[tuple[float, int]] = []  # (time, env steps) after every update
     events: dict[str, float] = {}
-    victim = ray.get(backend.workers[0].__ray_call__.remote(lambda self: os.getpid()))
+    actor = backend.workers[0] if target == "worker" else backend.learner
+    victim = ray.get(actor.__ray_call__.remote(lambda self: os.getpid()))
+    counter = "worker/restarts" if target == "worker" else "learner/restarts"
 
     def on_update(s: TrainingState) -> None:
         now = time.perf_counter()
         marks.append((now, s.env_steps))
+        if target == "learner" and s.updates % save_every == 0:
+            saved["state"] = backend.learner_state(False)  # what a checkpoint holds
         if kill_at is not None and s.updates == kill_at and "kill" not in events:
             os.kill(victim, signal.SIGKILL)
             events["kill"] = time.perf_counter()
-        if "kill" in events and "detected" not in events and s.metrics.get("worker/restarts"):
+        if "kill" in events and "detected" not in events and s.metrics.get(counter):
             events["detected"] = now
-            ray.get(backend.workers[0].ready.remote())  # the replacement is up
-            events["replaced"] = time.perf_counter()
+            if target == "worker":
+                ray.get(backend.workers[0].ready.remote())  # the replacement is up
+            events["replaced"] = time.perf_counter()  # a learner is restored within update
 
     state = TrainingState()
     try:
@@ -56,6 +65,7 @@ def run(config, spec, budget: int, kill_at: int | None) -> dict:
         "final_mean_return": state.mean_return,
         "steps_per_s": state.env_steps / state.elapsed,
         "worker_restarts": state.metrics.get("worker/restarts", 0.0),
+        "learner_restarts": state.metrics.get("learner/restarts", 0.0),
     }
     if "kill" in events:
         out["detect_s"] = events["detected"] - events["kill"]
@@ -79,17 +89,20 @@ def main() -> None:
     parser.add_argument("--envs-per-worker", type=int, default=16)
     parser.add_argument("--budget", type=int, default=150_000, help="env steps per run")
     parser.add_argument("--kill-at", type=int, default=60, help="updates before the kill")
+    parser.add_argument("--kill", choices=["worker", "learner"], default="worker")
+    parser.add_argument("--save-every", type=int, default=20, help="--kill learner: updates")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="also write the JSON document to this file")
     args = parser.parse_args()
     spec = env_spec("CartPole-v1")
     config = build_config(
-        {"workers": args.workers, "envs_per_worker": args.envs_per_worker, "seed": args.seed}
-    )
+        {"workers": args.workers, "envs_per_worker": args.envs_per_worker, "seed": args.seed,
+         "learner_restarts": 1, "checkpoint_dir": "unused"}
+    )  # fmt: skip
     ray.init(num_cpus=args.workers + 2, include_dashboard=False, logging_level="WARNING")
     try:
-        undisturbed = run(config, spec, args.budget, None)
-        disturbed = run(config, spec, args.budget, args.kill_at)
+        undisturbed = run(config, spec, args.budget, None, args.kill, args.save_every)
+        disturbed = run(config, spec, args.budget, args.kill_at, args.kill, args.save_every)
     finally:
         ray.shutdown()
     document = json.dumps(
@@ -100,8 +113,10 @@ def main() -> None:
             "envs_per_worker": args.envs_per_worker,
             "budget_env_steps": args.budget,
             "kill_at_update": args.kill_at,
+            "killed": args.kill,
+            "save_every_updates": args.save_every if args.kill == "learner" else None,
             "undisturbed": undisturbed,
-            "killed_worker_0": disturbed,
+            "killed_worker_0" if args.kill == "worker" else "killed_learner": disturbed,
         },
         indent=2,
     )
