@@ -161,6 +161,19 @@ class Config:
     checkpoint_keep: int = _f(3, "how many of the newest checkpoints to keep")
     checkpoint_replay: bool = _f(False, "include the replay buffer in checkpoints (DDPG)")
     resume: str | None = _f(None, "continue from this checkpoint (or the newest in this directory)")
+    serve: str | None = _f(
+        None,
+        "HOST:PORT: run the gRPC service beside training (external actors, acting, weights, "
+        "status); a non-loopback host needs --token. With workers 0 the learner then learns "
+        "only from what external actors push",
+    )
+    tls_cert: str | None = _f(None, "PEM certificate for the service (TLS; with tls_key)")
+    tls_key: str | None = _f(None, "PEM private key for the service (TLS; with tls_cert)")
+    serve_backlog: int = _f(
+        100_000,
+        "env steps of pushed experience that may wait for the learner; beyond, pushes are "
+        "refused with RESOURCE_EXHAUSTED",
+    )
     address: str | None = _f(None, "Ray cluster to join (auto or HOST:PORT); none: local Ray")
     learner_gpus: float | None = _f(
         None, "GPUs for the learner (default: 1 if the cluster has one)"
@@ -315,6 +328,12 @@ def _validate(c: Config) -> None:
     _check(
         c.worker_start_timeout > 0,
         f"worker_start_timeout must be > 0; got {c.worker_start_timeout}",
+    )
+    _check(c.serve_backlog >= 1, f"serve_backlog must be >= 1; got {c.serve_backlog}")
+    _check((c.tls_cert is None) == (c.tls_key is None), "TLS needs both tls_cert and tls_key")
+    _check(
+        c.serve is None or c.async_unit == "trajectories",
+        "serve takes experience as trajectories; async_unit gradients cannot use it",
     )
     _check(c.learner_restarts >= 0, f"learner_restarts must be >= 0; got {c.learner_restarts}")
     _check(

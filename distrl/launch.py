@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -67,6 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="override any key, e.g. --set a2c.lr=3e-4 --set model.hidden=[128,128]",
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("DISTRL_TOKEN"),
+        help="bearer token every service call must carry (default: $DISTRL_TOKEN); required "
+        "to --serve on a non-loopback address. Never written to the logdir or checkpoints",
+    )
+    parser.add_argument(
+        "--admin-token",
+        default=os.environ.get("DISTRL_ADMIN_TOKEN"),
+        help="token for the service's Checkpoint and Stop calls (default: $DISTRL_ADMIN_TOKEN; "
+        "without one they are refused)",
     )
     parser.add_argument("--list-presets", action="store_true", help="print the presets and exit")
     parser.add_argument(
@@ -163,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         if config.resume is not None:  # checked now, before any worker starts
             resume = read_checkpoint(config.resume)
             check_same_run(resume, config.to_dict())
+        serve = serve_options(config, args)
     except ConfigError as e:  # CheckpointError included
         print(f"distrl.launch: error: {e}", file=sys.stderr)
         return 2
@@ -178,7 +192,58 @@ def main(argv: list[str] | None = None) -> int:
     )
     if resume is not None:
         log.info("resuming from %s", resume.path)
-    return _train(config, spec, stop, logdir, launched, resume)
+    return _train(config, spec, stop, logdir, launched, resume, serve)
+
+
+def serve_options(config: Config, args: argparse.Namespace) -> Any:
+    """The service's options if ``--serve`` was given, checked (a refusal is a ConfigError)."""
+    if config.serve is None:
+        return None
+    from distrl.service.server import ServeOptions, check_options
+
+    options = ServeOptions(
+        listen=config.serve,
+        token=args.token or None,
+        admin_token=args.admin_token or None,
+        tls_cert=config.tls_cert,
+        tls_key=config.tls_key,
+        backlog_steps=config.serve_backlog,
+    )
+    check_options(options)
+    return options
+
+
+class _Service:
+    """The gRPC service beside training: started after the backend, fed by ``on_update``."""
+
+    def __init__(self, config: Config, spec: EnvSpec, backend: Any, options: Any,
+                 checkpointer: Checkpointer | None) -> None:  # fmt: skip
+        from distrl.service.server import DistrlService, start_server
+        from distrl.service.state import Inbox, RunControl, WeightsBoard
+
+        if config.workers > 0:
+            import ray
+
+            self.board = WeightsBoard(resolve=ray.get)
+        else:
+            self.board = WeightsBoard()
+        self.inbox = Inbox(config.serve_backlog)
+        save = None if checkpointer is None else (lambda s: str(checkpointer.save(s)))
+        self.control = RunControl(checkpoint=save)
+        self.backend = backend
+        service = DistrlService(config=config, spec=spec, board=self.board, options=options,
+                                inbox=self.inbox, control=self.control)  # fmt: skip
+        self.server, self.port = start_server(service, options)
+
+    def observe(self, state: TrainingState) -> None:
+        if state.version != self.board.version:
+            self.board.publish(state.version, self.backend.current_weights())
+        self.control.observe(state)  # may raise StopRequested
+
+    def close(self) -> None:
+        self.board.close()
+        self.control.fail_pending("the run has ended")
+        self.server.stop(grace=2.0)
 
 
 def _evaluator(config: Config, spec: EnvSpec, backend: Any) -> PeriodicEvaluator | None:
@@ -233,11 +298,13 @@ def _train(
     logdir: Path,
     launched: float,
     resume: Checkpoint | None,
+    serve: Any = None,
 ) -> int:
     from distrl.agents.guard import NonFiniteUpdates
     from distrl.runtime import LOOPS, make_backend
     from distrl.runtime.cluster import start_ray, stop_ray
     from distrl.runtime.ray_backend import LearnerFailuresExceeded, WorkerFailuresExceeded
+    from distrl.service.state import StopRequested
 
     state = TrainingState()
     startup_s: float | None = None
@@ -245,6 +312,7 @@ def _train(
     reporter: ProgressReporter | None = None
     checkpointer: Checkpointer | None = None
     metrics: MetricsLogger | None = None
+    service: _Service | None = None
     stop_reason, exit_code = "error", 1
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
@@ -273,8 +341,12 @@ def _train(
 
         metrics = MetricsLogger(logdir, interval=config.progress_interval)
         evaluator = _evaluator(config, spec, backend)
+        if serve is not None:
+            service = _Service(config, spec, backend, serve, checkpointer)
 
         def on_update(s: TrainingState) -> None:
+            if service is not None:
+                service.observe(s)
             reporter(s)
             metrics(s)
             returns = evaluator.maybe_run(s.updates) if evaluator is not None else None
@@ -287,8 +359,12 @@ def _train(
             if checkpointer is not None:
                 checkpointer.maybe_save(s)
 
-        stop_reason = LOOPS[config.mode](backend, state, stop, on_update)
+        inbox = service.inbox if service is not None else None
+        stop_reason = LOOPS[config.mode](backend, state, stop, on_update, inbox)
         exit_code = 0
+    except StopRequested:
+        log.info("stopped by the service's Stop call")
+        stop_reason, exit_code = "stopped", 0
     except KeyboardInterrupt:
         stop_reason, exit_code = "interrupted", 130
     except WorkerFailuresExceeded as e:
@@ -307,6 +383,8 @@ def _train(
         log.exception("training failed")
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if service is not None:
+            service.close()
         wall_s = state.elapsed if startup_s is not None else 0.0
         if reporter is not None:
             reporter.close(state)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from distrl.ops.tracking import StopRule, TrainingState
-from distrl.runtime.backend import Backend
+from distrl.runtime.backend import Backend, Experience
+from distrl.runtime.sync_loop import run_sync
 
 
 def run_async(
@@ -21,14 +22,24 @@ def run_async(
     state: TrainingState,
     stop: StopRule,
     on_update: Callable[[TrainingState], None] = lambda state: None,
+    inbox: Experience | None = None,
 ) -> str:
-    """Train until ``stop`` fires; returns its reason (``state`` is updated in place)."""
+    """Train until ``stop`` fires; returns its reason (``state`` is updated in place).
+
+    Experience in ``inbox`` (pushed from outside Ray) joins the next update. Without rollout
+    workers there is nothing to overlap: the synchronous loop learns from the inbox alone.
+    """
+    if not backend.active_workers():
+        return run_sync(backend, state, stop, on_update, inbox)
     weights = backend.initial_weights()
     in_flight = {i: backend.submit(i, weights) for i in backend.active_workers()}
     while True:
         workers = list(in_flight)
         ready = [workers[p] for p in backend.wait_ready([in_flight[w] for w in workers])]
-        result, weights = backend.update([in_flight.pop(w) for w in ready])
+        handles = [in_flight.pop(w) for w in ready]
+        if inbox is not None:
+            handles += [backend.external(r) for r in inbox.drain()]
+        result, weights = backend.update(handles)
         for w in backend.active_workers():  # the ready ones, or restarted ones, act again
             if w not in in_flight:
                 in_flight[w] = backend.submit(w, weights)

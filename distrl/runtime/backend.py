@@ -10,7 +10,13 @@ import numpy as np
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.rollout import GradientWorker, RolloutWorker
-from distrl.types import UpdateResult, WeightsMessage
+from distrl.types import Rollout, UpdateResult, WeightsMessage
+
+
+class Experience(Protocol):
+    """Experience from outside Ray, waiting for the learner (the service's inbox)."""
+
+    def drain(self, wait_s: float = 0.0) -> list[Rollout]: ...
 
 
 class Backend(Protocol):
@@ -27,6 +33,12 @@ class Backend(Protocol):
 
     def active_workers(self) -> list[int]:
         """The workers taking part now (fewer than ``num_workers`` once one was given up on)."""
+
+    def external(self, rollout: Rollout) -> Any:
+        """A handle for a fragment made outside the workers, to pass to ``update``."""
+
+    def current_weights(self) -> Any:
+        """A handle to the newest weights, safe to resolve from another thread (the service)."""
 
     def submit(self, worker: int, weights: Any) -> Any:
         """Start one request on worker ``worker`` with ``weights``; a handle to its result."""
@@ -66,7 +78,7 @@ def worker_class(config: Config) -> type[RolloutWorker] | type[GradientWorker]:
 class LocalBackend:
     """``--workers 0``: one worker and the learner in this process, called directly."""
 
-    def __init__(self, config: Config, spec: EnvSpec) -> None:
+    def __init__(self, config: Config, spec: EnvSpec, with_worker: bool = True) -> None:
         from distrl.agents import make_learner
         from distrl.tfsetup import configure_tensorflow
 
@@ -74,18 +86,30 @@ class LocalBackend:
         use_gpu = None if config.learner_gpus is None else config.learner_gpus > 0
         device = configure_tensorflow(threads=None, use_gpu=use_gpu)
         self.learner = make_learner(config=config, spec=spec, seed=learner_seed, device=device)
-        self.worker = worker_class(config)(
-            config=config, spec=spec, worker_index=0, seed=worker_seed, use_tf_threads=None
+        # Without its worker (serving with --workers 0) the learner learns only from outside.
+        self.worker = (
+            worker_class(config)(
+                config=config, spec=spec, worker_index=0, seed=worker_seed, use_tf_threads=None
+            )
+            if with_worker
+            else None
         )
-        self.num_workers = 1
+        self.num_workers = int(with_worker)
 
     def initial_weights(self) -> WeightsMessage:
         return self.learner.weights()
 
     def active_workers(self) -> list[int]:
-        return [0]
+        return [] if self.worker is None else [0]
+
+    def external(self, rollout: Rollout) -> Rollout:
+        return rollout
+
+    def current_weights(self) -> WeightsMessage:
+        return self.learner.weights()  # copies, taken in the training thread
 
     def submit(self, worker: int, weights: WeightsMessage) -> Any:
+        assert self.worker is not None, "no worker to submit to (see active_workers)"
         if isinstance(self.worker, GradientWorker):
             return self.worker.compute_gradients(weights)
         return self.worker.sample(weights)
@@ -114,7 +138,8 @@ class LocalBackend:
         return self.learner.weights()
 
     def shutdown(self) -> None:
-        self.worker.close()
+        if self.worker is not None:
+            self.worker.close()
 
 
 def make_backend(
@@ -123,9 +148,9 @@ def make_backend(
     restore: Callable[[], tuple[dict[str, np.ndarray], dict] | None] | None = None,
 ) -> Backend:
     """``restore`` gives a restarted learner its state (Ray only: in-process, the learner dies
-    with the driver)."""
+    with the driver). ``--workers 0`` with ``--serve``: the learner alone, fed by the service."""
     if config.workers == 0:
-        return LocalBackend(config, spec)
+        return LocalBackend(config, spec, with_worker=config.serve is None)
     from distrl.runtime.ray_backend import RayBackend
 
     return RayBackend(config, spec, restore)

@@ -18,7 +18,7 @@ import ray
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.runtime.backend import spawn_seeds, worker_class
-from distrl.types import Gradients, UpdateResult, WeightsMessage
+from distrl.types import Gradients, Rollout, UpdateResult, WeightsMessage
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,7 @@ class RayBackend:
         self.learner_restarts = 0
         self.dropped_requests = 0  # finished requests lost with a learner that died
         self._version = 0
+        self._weights: Any = None  # the newest weights' reference
         self.num_workers = len(self.workers)
         self.gradients = config.async_unit == "gradients"
         self.learner_device = ray.get(self.learner.ready.remote())
@@ -136,12 +137,19 @@ class RayBackend:
 
     def initial_weights(self) -> ray.ObjectRef:
         (ref,) = ray.get(self.learner.weights_ref.remote())
+        self._weights = ref
         return ref
+
+    def current_weights(self) -> ray.ObjectRef:
+        return self._weights  # an object-store reference: any thread may ray.get it
 
     def _new_worker(self, index: int, seed: Any) -> Any:
         return self._remote_worker.remote(
             config=self._config, spec=self._spec, worker_index=index, seed=seed
         )
+
+    def external(self, rollout: Rollout) -> ray.ObjectRef:
+        return ray.put(rollout)  # into the object store once; the learner resolves it
 
     def submit(self, worker: int, weights: ray.ObjectRef) -> ray.ObjectRef:
         actor = self.workers[worker]
@@ -173,7 +181,8 @@ class RayBackend:
                     self._owner.pop(h, None)
                 self.dropped_requests += len(handles)
                 self._restart_learner()
-                return self._nothing_learned(), ray.get(self.learner.weights_ref.remote())[0]
+                self._weights = ray.get(self.learner.weights_ref.remote())[0]
+                return self._nothing_learned(), self._weights
             live = self._drop_lost(handles)
             if len(live) == len(handles):
                 raise  # no worker was lost: the learner itself failed
@@ -182,7 +191,7 @@ class RayBackend:
             return self.update(live)
         for h in handles:
             self._owner.pop(h, None)
-        self._version = result.version
+        self._version, self._weights = result.version, weights
         result.metrics.update(self._fault_metrics())
         return result, weights
 

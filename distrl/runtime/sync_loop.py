@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from distrl.ops.tracking import StopRule, TrainingState
-from distrl.runtime.backend import Backend
+from distrl.runtime.backend import Backend, Experience
+
+IDLE_WAIT_S = 0.5  # with no workers: how long to wait for pushed experience between checks
 
 
 def run_sync(
@@ -13,15 +15,24 @@ def run_sync(
     state: TrainingState,
     stop: StopRule,
     on_update: Callable[[TrainingState], None] = lambda state: None,
+    inbox: Experience | None = None,
 ) -> str:
     """Train until ``stop`` fires; returns its reason. ``state`` is updated in place, so a caller
-    that catches KeyboardInterrupt still holds the counters so far."""
+    that catches KeyboardInterrupt still holds the counters so far.
+
+    ``inbox`` holds experience pushed from outside Ray (the gRPC service): whatever is queued
+    joins the next update. With no rollout workers the loop learns from the inbox alone.
+    """
     weights = backend.initial_weights()
     while True:
         # Every worker acts with the same version; the update waits for all of them.
         fragments = [backend.submit(i, weights) for i in backend.active_workers()]
-        result, weights = backend.update(fragments)
-        state.record(result)
+        if inbox is not None:
+            wait_s = 0.0 if fragments else IDLE_WAIT_S
+            fragments += [backend.external(r) for r in inbox.drain(wait_s)]
+        if fragments:
+            result, weights = backend.update(fragments)
+            state.record(result)
         on_update(state)
         reason = stop.check(state)
         if reason is not None:

@@ -1,0 +1,253 @@
+"""The gRPC service on a real loopback port with real clients: acting, validation, auth, TLS,
+backpressure."""
+
+import subprocess
+import sys
+import threading
+import time
+
+import grpc
+import numpy as np
+import pytest
+
+from distrl.config import ConfigError, build_config
+from distrl.rollout import RolloutWorker
+from distrl.service.arrays import to_proto
+from distrl.service.server import ServeOptions, check_options
+from distrl.service.v1 import distrl_pb2 as pb
+
+
+def fragment(served, seed=0):
+    worker = RolloutWorker(config=served.config, spec=served.spec, worker_index=0,
+                           seed=np.random.SeedSequence(seed))  # fmt: skip
+    return worker.sample(served.learner.weights())
+
+
+def test_spec_act_and_weights_match_the_learner(cartpole_service):
+    served = cartpole_service
+    with served.client() as client:
+        spec = client.spec()
+        assert spec.env_id == "CartPole-v1" and spec.algo == "a2c"
+        assert spec.observation_shape == (4,) and spec.action_kind == "discrete"
+        assert spec.rollout_len == 8 and spec.training
+        obs = np.random.default_rng(0).normal(size=(32, 4)).astype(np.float32)
+        actions, _, version = client.act(obs, deterministic=True)
+        assert version == 0
+        logits, _ = served.learner.model(obs)
+        np.testing.assert_array_equal(actions, np.argmax(np.asarray(logits), axis=-1))
+        actions, logp, _ = client.act(obs)  # sampled, with log-probs under the same logits
+        log_softmax = np.asarray(logits) - np.log(np.exp(np.asarray(logits)).sum(-1, keepdims=True))
+        np.testing.assert_allclose(logp, log_softmax[np.arange(32), actions], rtol=1e-5, atol=1e-5)
+        weights = client.weights()
+        for a, b in zip(weights.weights, served.learner.model.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_pushed_rollouts_reach_the_inbox_exactly(cartpole_service):
+    served = cartpole_service
+    rollout = fragment(served)
+    with served.client() as client:
+        assert client.push_rollout(rollout) == 16
+        assert client.push_rollout(rollout) == 16
+        assert client.status()["external_steps"] == 32
+    got = served.inbox.drain()
+    assert len(got) == 2 and got[0].worker_index == -1
+    for field in ("observations", "actions", "rewards", "terminated", "truncated",
+                  "behaviour_logp", "last_observations", "final_observations"):  # fmt: skip
+        np.testing.assert_array_equal(getattr(got[0], field), getattr(rollout, field))
+
+
+def bad_requests(served):
+    rollout = fragment(served)
+    good = pb.Rollout(
+        observations=to_proto(rollout.observations), actions=to_proto(rollout.actions),
+        rewards=to_proto(rollout.rewards), terminated=to_proto(rollout.terminated),
+        truncated=to_proto(rollout.truncated),
+        behaviour_log_probs=to_proto(rollout.behaviour_logp),
+        last_observations=to_proto(rollout.last_observations),
+        final_observations=to_proto(rollout.final_observations), policy_version=0,
+    )  # fmt: skip
+
+    def rollout_with(**fields):
+        r = pb.Rollout()
+        r.CopyFrom(good)
+        for k, v in fields.items():
+            if isinstance(v, pb.Array):
+                getattr(r, k).CopyFrom(v)
+            else:
+                setattr(r, k, v)
+        return ("PushRollout", pb.PushRolloutRequest(rollout=r))
+
+    obs = np.zeros((3, 4), np.float32)
+
+    def act(array):
+        return ("Act", pb.ActRequest(observations=array))
+
+    return {
+        "wrong dtype": (act(to_proto(obs.astype(np.float64))), "dtype float64"),
+        "wrong shape": (act(to_proto(np.zeros((3, 5), np.float32))), "shape [3, 5]"),
+        "NaN": (act(to_proto(np.full((3, 4), np.nan, np.float32))), "NaN or Inf"),
+        "Inf": (act(to_proto(np.full((3, 4), np.inf, np.float32))), "NaN or Inf"),
+        "oversized batch": (act(to_proto(np.zeros((5000, 4), np.float32))), "batch of 5000"),
+        "truncated bytes": (
+            act(pb.Array(dtype=pb.FLOAT32, shape=[3, 4], data=b"\0" * 47)), "47 bytes"),
+        "unknown dtype enum": (
+            act(pb.Array(dtype=42, shape=[3, 4], data=b"\0" * 48)), "unknown dtype enum"),
+        "empty batch": (act(to_proto(np.zeros((0, 4), np.float32))), "batch of 0"),
+        "missing observations": (("Act", pb.ActRequest()), "observations"),
+        "rollout of the wrong length": (
+            rollout_with(observations=to_proto(rollout.observations[:4])), "shape [4, 2, 4]"),
+        "action out of range": (
+            rollout_with(actions=to_proto(np.full_like(rollout.actions, 7))), "outside 0..1"),
+        "NaN reward": (
+            rollout_with(rewards=to_proto(np.full_like(rollout.rewards, np.nan))), "rewards"),
+        "final observations miscounted": (
+            rollout_with(final_observations=to_proto(np.zeros((99, 4), np.float32))),
+            "final_observations: shape [99, 4]"),
+        "future policy version": (rollout_with(policy_version=7), "policy_version 7"),
+        "positive log-probs": (
+            rollout_with(behaviour_log_probs=to_proto(np.ones((8, 2), np.float32))), "above 0"),
+        "missing rollout": (("PushRollout", pb.PushRolloutRequest()), "rollout: missing"),
+    }  # fmt: skip
+
+
+def test_every_malformed_input_is_invalid_argument_and_the_server_keeps_serving(
+    cartpole_service,
+):
+    served = cartpole_service
+    with served.client() as client:
+        for name, ((method, request), message) in bad_requests(served).items():
+            with pytest.raises(grpc.RpcError) as err:
+                getattr(client.stub, method)(request, timeout=10)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT, name
+            assert message in err.value.details(), (name, err.value.details())
+        assert client.act(np.zeros((3, 4), np.float32))[0].shape == (3,)  # still serving
+        assert served.inbox.accepted_steps == 0  # nothing bad got in
+
+
+def test_a_message_over_the_size_limit_is_refused(make_service):
+    served = make_service(build_config({}), max_message_bytes=1024)
+    with served.client() as client:
+        with pytest.raises(grpc.RpcError) as err:
+            client.act(np.zeros((100, 4), np.float32))  # 1.6 KB of data
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert client.act(np.zeros((2, 4), np.float32))[0].shape == (2,)
+
+
+def test_transitions_are_ddpg_only(cartpole_service):
+    with cartpole_service.client() as client, pytest.raises(grpc.RpcError) as err:
+        z = np.zeros((2, 4), np.float32)
+        client.push_transitions(z, np.zeros((2, 1), np.float32), np.zeros(2), z,
+                                np.zeros(2, bool), np.zeros(2, bool))  # fmt: skip
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_ddpg_transitions_become_a_one_step_fragment(make_service):
+    served = make_service(build_config({"algo": "ddpg", "env": "Pendulum-v1"}))
+    rng = np.random.default_rng(0)
+    obs, next_obs = rng.normal(size=(2, 5, 3)).astype(np.float32)
+    done = np.array([False, True, False, False, True])
+    with served.client() as client:
+        actions = rng.uniform(-2, 2, (5, 1)).astype(np.float32)
+        n = client.push_transitions(obs, actions, rng.normal(size=5), next_obs, done,
+                                    np.zeros(5, bool))  # fmt: skip
+        assert n == 5
+        with pytest.raises(grpc.RpcError) as err:  # outside the action box [-2, 2]
+            client.push_transitions(obs, np.full((5, 1), 3.0, np.float32), np.zeros(5),
+                                    next_obs, done, np.zeros(5, bool))  # fmt: skip
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    (rollout,) = served.inbox.drain()
+    np.testing.assert_array_equal(rollout.next_observations()[0], next_obs)  # s' kept as sent
+
+
+def test_tokens_unauthenticated_and_admin(make_service):
+    served = make_service(build_config({}), token="s3cret", admin_token="adm1n")
+    obs = np.zeros((1, 4), np.float32)
+    for token in (None, "wrong", "s3cret-but-longer"):
+        with served.client(token=token) as client, pytest.raises(grpc.RpcError) as err:
+            client.act(obs)
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with served.client(token="s3cret") as client:
+        assert client.act(obs)[0].shape == (1,)
+        with pytest.raises(grpc.RpcError) as err:
+            client.stop()  # the ordinary token is not the admin one
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with served.client(token="adm1n") as client:
+        client.stop()
+
+
+def test_admin_calls_are_refused_without_an_admin_token(cartpole_service):
+    with cartpole_service.client() as client, pytest.raises(grpc.RpcError) as err:
+        client.stop()
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_non_loopback_bind_without_a_token_refuses_to_start():
+    with pytest.raises(ConfigError, match=r"refusing to serve on '0\.0\.0\.0' without a token"):
+        check_options(ServeOptions(listen="0.0.0.0:50051"))
+    check_options(ServeOptions(listen="0.0.0.0:50051", token="t"))  # with one it may
+    proc = subprocess.run(
+        [sys.executable, "-m", "distrl.launch", "--workers", "0", "--serve", "0.0.0.0:0"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "distrl.launch: error: refusing to serve on '0.0.0.0' without a token: binding a "
+        "non-loopback address needs --token (or DISTRL_TOKEN)"
+    ]
+
+
+def test_tls(make_service, tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    served = make_service(build_config({}), tls_cert=str(cert), tls_key=str(key))
+    port = served.address.rsplit(":", 1)[1]
+    from distrl.service.client import Client
+
+    with Client(f"localhost:{port}", tls_ca=str(cert)) as client:
+        assert client.spec().env_id == "CartPole-v1"
+    with Client(f"localhost:{port}", timeout_s=5) as plain, pytest.raises(grpc.RpcError):
+        plain.spec()  # plaintext to a TLS port fails
+
+
+def test_32_concurrent_pushers_backpressure_bounds_memory_and_counts_are_exact(make_service):
+    served = make_service(build_config({"envs_per_worker": 2, "rollout_len": 8}),
+                          backlog_steps=160)  # fmt: skip  # 10 fragments
+    rollout = fragment(served)
+    accepted, refused, peak, consumed = [0] * 32, [0] * 32, [0], [0]
+    stop = threading.Event()
+
+    def learner():  # drains slowly, as a busy learner would
+        while not stop.is_set():
+            peak[0] = max(peak[0], served.inbox.backlog_steps)
+            consumed[0] += sum(r.env_steps for r in served.inbox.drain())
+            time.sleep(0.02)
+
+    def pusher(i):
+        with served.client() as client:
+            while not stop.is_set():
+                try:
+                    accepted[i] += client.push_rollout(rollout)
+                except grpc.RpcError as e:
+                    assert e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, e
+                    refused[i] += 1
+                    time.sleep(0.005)
+
+    threads = [threading.Thread(target=learner)] + [
+        threading.Thread(target=pusher, args=(i,)) for i in range(32)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(3.0)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    consumed[0] += sum(r.env_steps for r in served.inbox.drain())
+    assert sum(refused) > 0  # backpressure happened
+    assert peak[0] <= 160  # the backlog never outgrew its bound
+    assert sum(accepted) == served.inbox.accepted_steps == consumed[0] > 0  # none lost or doubled
