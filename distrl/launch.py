@@ -217,7 +217,7 @@ class _Service:
     """The gRPC service beside training: started after the backend, fed by ``on_update``."""
 
     def __init__(self, config: Config, spec: EnvSpec, backend: Any, options: Any,
-                 checkpointer: Checkpointer | None) -> None:  # fmt: skip
+                 checkpointer: Checkpointer | None, state: TrainingState) -> None:  # fmt: skip
         from distrl.service.server import DistrlService, start_server
         from distrl.service.state import Inbox, RunControl, WeightsBoard
 
@@ -231,6 +231,7 @@ class _Service:
         save = None if checkpointer is None else (lambda s: str(checkpointer.save(s)))
         self.control = RunControl(checkpoint=save)
         self.backend = backend
+        self.board.publish(state.version, backend.initial_weights())  # Act works from the start
         service = DistrlService(config=config, spec=spec, board=self.board, options=options,
                                 inbox=self.inbox, control=self.control)  # fmt: skip
         self.server, self.port = start_server(service, options)
@@ -342,7 +343,7 @@ def _train(
         metrics = MetricsLogger(logdir, interval=config.progress_interval)
         evaluator = _evaluator(config, spec, backend)
         if serve is not None:
-            service = _Service(config, spec, backend, serve, checkpointer)
+            service = _Service(config, spec, backend, serve, checkpointer, state)
 
         def on_update(s: TrainingState) -> None:
             if service is not None:
