@@ -18,8 +18,8 @@ class RunSummary:
     envs_per_worker: int
     seed: int
     solved: bool
-    # solved, max_steps, max_seconds, interrupted, worker_failures, learner_failures, nonfinite,
-    # error
+    # solved, max_steps, max_seconds, stopped, interrupted, worker_failures, learner_failures,
+    # nonfinite or error
     stop_reason: str
     env_steps: int
     learner_updates: int
