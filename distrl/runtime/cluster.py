@@ -13,6 +13,8 @@ from distrl.config import Config, ConfigError
 
 log = logging.getLogger(__name__)
 
+_connected = False  # whether start_ray connected this process (stop_ray undoes only that)
+
 
 def start_ray(config: Config) -> None:
     """``address`` unset: an embedded local Ray sized for the run; else join that cluster.
@@ -29,6 +31,7 @@ def start_ray(config: Config) -> None:
         if num_cpus > (os.cpu_count() or 1):
             log.info("embedded Ray: %d logical CPUs on %s cores", num_cpus, os.cpu_count())
         ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
+        _mark_connected()
         return
     check_reachable(config.address)
     try:
@@ -36,6 +39,7 @@ def start_ray(config: Config) -> None:
     except (ConnectionError, ValueError, RuntimeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConfigError(f"cannot join the Ray cluster at {config.address!r}: {first}") from None
+    _mark_connected()
     cpus = ray.cluster_resources().get("CPU", 0)
     reserved = config.workers * config.worker_cpus + config.learner_cpus
     if cpus < reserved:
@@ -65,6 +69,15 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
         raise ConfigError(f"cannot reach the Ray cluster at {address!r}: {reason}") from None
 
 
+def _mark_connected() -> None:
+    global _connected
+    _connected = True
+
+
 def stop_ray() -> None:
-    if ray.is_initialized():
+    """Disconnect (and stop an embedded Ray) if start_ray connected; a Ray this process was
+    already using, or a failed start, is left alone."""
+    global _connected
+    if _connected and ray.is_initialized():
         ray.shutdown()
+    _connected = False
