@@ -418,6 +418,7 @@ def _train(
         final_mean_return=state.mean_return,
         worker_restarts=int(state.metrics.get("worker/restarts", 0)),
         learner_restarts=int(state.metrics.get("learner/restarts", 0)),
+        worker_nodes=backend.worker_nodes if backend is not None else 0,
     )
     ret = "-" if summary.final_mean_return is None else f"{summary.final_mean_return:.1f}"
     log.info(

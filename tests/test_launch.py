@@ -11,7 +11,7 @@ from pathlib import Path
 SUMMARY_KEYS = {
     "algo", "env", "mode", "workers", "envs_per_worker", "seed", "solved", "stop_reason",
     "env_steps", "learner_updates", "episodes", "startup_s", "wall_s", "steps_per_s",
-    "final_mean_return", "worker_restarts", "learner_restarts",
+    "final_mean_return", "worker_restarts", "learner_restarts", "worker_nodes",
 }  # fmt: skip
 
 

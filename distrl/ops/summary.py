@@ -30,6 +30,7 @@ class RunSummary:
     final_mean_return: float | None  # mean return of the last 20 finished training episodes
     worker_restarts: int = 0  # rollout workers recreated after they died
     learner_restarts: int = 0  # learner restarts from the newest checkpoint
+    worker_nodes: int = 1  # Ray nodes the rollout workers started on
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

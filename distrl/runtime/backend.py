@@ -27,6 +27,7 @@ class Backend(Protocol):
     """
 
     num_workers: int
+    worker_nodes: int  # how many nodes the rollout workers started on
 
     def initial_weights(self) -> Any:
         """A handle to the learner's version-0 weights."""
@@ -95,6 +96,7 @@ class LocalBackend:
             else None
         )
         self.num_workers = int(with_worker)
+        self.worker_nodes = 1
 
     def initial_weights(self) -> WeightsMessage:
         return self.learner.weights()

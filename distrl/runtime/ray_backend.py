@@ -73,6 +73,11 @@ def learner_gpus(config: Config) -> float:
     return 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
 
 
+def node_of(actor: Any) -> ray.ObjectRef:
+    """The Ray node id an actor runs on (resolves to a hex string)."""
+    return actor.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id())
+
+
 class WorkerFailuresExceeded(RuntimeError):
     """More rollout workers died than ``max_worker_failures`` allows, or none is left."""
 
@@ -122,7 +127,9 @@ class RayBackend:
         self.gradients = config.async_unit == "gradients"
         self.learner_device = ray.get(self.learner.ready.remote())
         ray.get([w.ready.remote() for w in self.workers])
-        log.info("learner on %s, %d rollout workers ready", self.learner_device, self.num_workers)
+        self.worker_nodes = len(set(ray.get([node_of(w) for w in self.workers])))
+        log.info("learner on %s, %d rollout workers ready on %d node(s)", self.learner_device,
+                 self.num_workers, self.worker_nodes)  # fmt: skip
 
     def _new_learner(self) -> Any:
         gpus = learner_gpus(self._config)
