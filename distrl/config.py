@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-ALGOS = ("a2c", "ddpg")
+ALGOS = ("a2c", "ddpg", "pg")
 MODES = ("sync", "async")
 ASYNC_UNITS = ("trajectories", "gradients")
 CORRECTIONS = ("auto", "vtrace", "none")
@@ -33,7 +33,17 @@ OPTIMIZERS = ("adam", "rmsprop")
 ACTING = ("auto", "numpy", "tensorflow")
 # Activations the workers' NumPy forward pass implements (see distrl/models/numpy_forward.py).
 NUMPY_ACTIVATIONS = ("tanh", "relu", "linear", "sigmoid", "elu")
-MODEL_NAMES = ("mlp", "shared_mlp", "seed000_actor_critic", "seed004_actor_critic")
+MODEL_NAMES = (
+    "mlp",
+    "shared_mlp",
+    "seed000_actor_critic",
+    "seed004_actor_critic",
+    "nature_cnn",
+    "seed002_cnn",
+)
+CNN_MODELS = ("nature_cnn", "seed002_cnn")
+PREPROCESS = ("standard", "karpathy")
+PG_NORMALIZE = ("standardize", "std", "none")
 DDPG_NETWORKS = ("seed003", "seed001", "mlp")
 NOISES = ("ou", "gaussian")
 NONFINITE_ACTIONS = ("lower_lr", "stop")
@@ -55,6 +65,7 @@ class ModelConfig:
     name: str = _f(
         "mlp",
         "model builder: mlp, shared_mlp, seed000_actor_critic, seed004_actor_critic, "
+        "nature_cnn (Atari: 3 conv + 512 dense), seed002_cnn (2 conv, on frame differences), "
         "or package.module:function",
     )
     hidden: tuple[int, ...] = _f((64, 64), "hidden layer sizes of the policy (mlp, shared_mlp)")
@@ -80,6 +91,43 @@ class A2CConfig:
     normalize_advantages: bool = _f(True, "standardise advantages per update batch")
     vtrace_rho_bar: float = _f(1.0, "V-trace: clip of the importance weights rho (rho-bar)")
     vtrace_c_bar: float = _f(1.0, "V-trace: clip of the trace coefficients c (c-bar)")
+
+
+@dataclass(frozen=True)
+class PGConfig:
+    gamma: float = _f(0.99, "discount factor of the Monte Carlo returns")
+    lr: float = _f(1e-3, "learning rate (Adam)")
+    episodes_per_update: int = _f(1, "complete episodes per gradient step")
+    normalize: str = _f(
+        "standardize",
+        "returns per update: standardize (minus mean, over std), std (over the std of the "
+        "centred returns only, as seed 002), or none",
+    )
+    baseline: bool = _f(False, "subtract the value head's V(s) from the return (and train it)")
+    value_coef: float = _f(0.5, "weight of the value loss (baseline)")
+    entropy_coef: float = _f(0.0, "weight of the entropy bonus")
+    reset_at_reward: bool = _f(
+        False, "restart the discounted sum at every non-zero reward (Pong's points, seed 002)"
+    )
+    max_grad_norm: float | None = _f(None, "global-norm gradient clip (null disables)")
+    chunk: int = _f(4096, "steps per forward/backward pass; gradients are summed over chunks")
+
+
+@dataclass(frozen=True)
+class AtariConfig:
+    preprocess: str = _f(
+        "standard",
+        "standard (frame skip 4 with max-pool, no-op reset, 84x84 gray, frame stack) or "
+        "karpathy (seed 002: crop, downsample, binarise; the model takes frame differences)",
+    )
+    frame_skip: int = _f(4, "emulator frames per agent step (standard)")
+    frame_stack: int = _f(4, "frames stacked per observation (standard)")
+    noop_max: int = _f(30, "most random no-op actions at reset (standard)")
+    episodic_life: bool = _f(True, "training only: a lost life ends the episode (standard)")
+    clip_rewards: bool = _f(True, "training only: rewards clipped to their sign (standard)")
+    sticky_actions: float | None = _f(
+        None, "probability of repeating the last action (null: the env id's default)"
+    )
 
 
 @dataclass(frozen=True)
@@ -112,7 +160,9 @@ class DDPGConfig:
 @dataclass(frozen=True)
 class Config:
     algo: str = _f(
-        "a2c", "algorithm: a2c (discrete actions; A3C with mode async) or ddpg (continuous actions)"
+        "a2c",
+        "algorithm: a2c (discrete actions; A3C with mode async), pg (REINFORCE, discrete) or "
+        "ddpg (continuous actions)",
     )
     mode: str = _f(
         "sync",
@@ -221,6 +271,8 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig, metadata={"help": "model"})
     a2c: A2CConfig = field(default_factory=A2CConfig, metadata={"help": "A2C hyperparameters"})
     ddpg: DDPGConfig = field(default_factory=DDPGConfig, metadata={"help": "DDPG hyperparameters"})
+    pg: PGConfig = field(default_factory=PGConfig, metadata={"help": "REINFORCE hyperparameters"})
+    atari: AtariConfig = field(default_factory=AtariConfig, metadata={"help": "Atari envs"})
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -236,7 +288,13 @@ class Config:
         return self.correction == "vtrace"
 
 
-SECTIONS: dict[str, type] = {"model": ModelConfig, "a2c": A2CConfig, "ddpg": DDPGConfig}
+SECTIONS: dict[str, type] = {
+    "model": ModelConfig,
+    "a2c": A2CConfig,
+    "ddpg": DDPGConfig,
+    "pg": PGConfig,
+    "atari": AtariConfig,
+}
 
 
 def _plain(value: Any) -> Any:
@@ -357,7 +415,8 @@ def _validate(c: Config) -> None:
     _check(c.acting in ACTING, f"acting must be one of {', '.join(ACTING)}; got {c.acting!r}")
     m = c.model
     _check(
-        c.acting != "numpy" or (":" not in m.name and m.activation in NUMPY_ACTIVATIONS),
+        c.acting != "numpy"
+        or (":" not in m.name and m.name not in CNN_MODELS and m.activation in NUMPY_ACTIVATIONS),
         "acting numpy needs a built-in model with activation "
         f"{', '.join(NUMPY_ACTIVATIONS)}; use acting auto or tensorflow",
     )
@@ -401,6 +460,42 @@ def _validate(c: Config) -> None:
         f"a2c.max_grad_norm must be > 0 or null; got {a.max_grad_norm}",
     )
     _validate_ddpg(c.ddpg)
+    _validate_pg(c.pg)
+    _validate_atari(c.atari)
+
+
+def _validate_pg(p: PGConfig) -> None:
+    _check(0.0 <= p.gamma <= 1.0, f"pg.gamma must be in [0, 1]; got {p.gamma}")
+    _check(p.lr > 0, f"pg.lr must be > 0; got {p.lr}")
+    _check(
+        p.episodes_per_update >= 1,
+        f"pg.episodes_per_update must be >= 1; got {p.episodes_per_update}",
+    )
+    _check(
+        p.normalize in PG_NORMALIZE,
+        f"pg.normalize must be one of {', '.join(PG_NORMALIZE)}; got {p.normalize!r}",
+    )
+    _check(p.value_coef >= 0, f"pg.value_coef must be >= 0; got {p.value_coef}")
+    _check(p.entropy_coef >= 0, f"pg.entropy_coef must be >= 0; got {p.entropy_coef}")
+    _check(p.chunk >= 1, f"pg.chunk must be >= 1; got {p.chunk}")
+    _check(
+        p.max_grad_norm is None or p.max_grad_norm > 0,
+        f"pg.max_grad_norm must be > 0 or null; got {p.max_grad_norm}",
+    )
+
+
+def _validate_atari(t: AtariConfig) -> None:
+    _check(
+        t.preprocess in PREPROCESS,
+        f"atari.preprocess must be one of {', '.join(PREPROCESS)}; got {t.preprocess!r}",
+    )
+    _check(t.frame_skip >= 1, f"atari.frame_skip must be >= 1; got {t.frame_skip}")
+    _check(t.frame_stack >= 1, f"atari.frame_stack must be >= 1; got {t.frame_stack}")
+    _check(t.noop_max >= 0, f"atari.noop_max must be >= 0; got {t.noop_max}")
+    _check(
+        t.sticky_actions is None or 0.0 <= t.sticky_actions < 1.0,
+        f"atari.sticky_actions must be in [0, 1) or null; got {t.sticky_actions}",
+    )
 
 
 def _validate_ddpg(d: DDPGConfig) -> None:

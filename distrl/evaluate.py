@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from distrl.config import build_config
 from distrl.ops.checkpoint import CheckpointError, read_checkpoint
 
 
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     with EpisodeProgress(args.episodes) as show:
         returns = evaluate(
             act, env_id, episodes=args.episodes, seed=args.seed, video_dir=args.video,
-            on_episode=show,
+            on_episode=show, atari=build_config(checkpoint.config).atari,
         )  # fmt: skip
     print(
         f"{env_id}, {checkpoint.path.name}: mean return {returns.mean():.1f} "

@@ -52,7 +52,7 @@ from distrl.ops.tracking import StopRule, TrainingState
 log = logging.getLogger("distrl.launch")
 
 # Algorithms and the action spaces they can act in.
-SUPPORTED_ACTIONS = {"a2c": ("discrete",), "ddpg": ("continuous",)}
+SUPPORTED_ACTIONS = {"a2c": ("discrete",), "pg": ("discrete",), "ddpg": ("continuous",)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.print_config:
             print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
             return 0
-        spec = env_spec(config.env)
+        spec = env_spec(config.env, config.atari)
         check_compatible(config, spec)
         stop_reward = (
             config.stop_reward if config.stop_reward is not None else spec.reward_threshold
@@ -259,6 +259,7 @@ def _evaluator(config: Config, spec: EnvSpec, backend: Any) -> PeriodicEvaluator
         policy=make_policy(config=config, spec=spec, tf_threads=None, num_envs=1),
         weights=backend.latest_weights,
         seed=config.seed,
+        atari=config.atari,
     )
 
 

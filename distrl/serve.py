@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         check_options(options)
         checkpoint = read_checkpoint(args.checkpoint)
         config = build_config(checkpoint.config)
-        spec = env_spec(config.env)
+        spec = env_spec(config.env, config.atari)
     except ConfigError as e:  # CheckpointError included
         print(f"distrl.serve: error: {e}", file=sys.stderr)
         return 2

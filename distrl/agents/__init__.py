@@ -40,6 +40,10 @@ def make_learner(*, config: Config, spec: EnvSpec, seed: int, device: str = "/CP
         from distrl.agents.ddpg.learning import DDPGLearner
 
         return DDPGLearner(spec=spec, config=config, seed=seed, device=device)
+    if config.algo == "pg":
+        from distrl.agents.pg.learning import PGLearner
+
+        return PGLearner(spec=spec, config=config, seed=seed, device=device)
     from distrl.agents.a2c.learning import A2CLearner
 
     return A2CLearner(spec=spec, config=config, seed=seed, device=device)

@@ -10,7 +10,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from distrl.config import ConfigError
+from distrl.config import AtariConfig, ConfigError
+from distrl.envs.atari import is_atari, make_atari_env
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,15 @@ class EnvSpec:
     action_high: tuple[float, ...] = ()
 
 
-def env_spec(env_id: str) -> EnvSpec:
-    """Describe ``env_id`` by building one copy; unknown or unsupported ids raise ConfigError."""
+def env_spec(env_id: str, atari: AtariConfig | None = None) -> EnvSpec:
+    """Describe ``env_id`` by building one copy, preprocessed as the workers will see it (Atari:
+    ``atari``, default settings if None); unknown or unsupported ids raise ConfigError."""
+    atari_id = is_atari(env_id)  # registers ale-py's ids first
     try:
         registered = gym.spec(env_id)
     except gym.error.Error as e:
         raise ConfigError(f"unknown env id {env_id!r}: {e}") from None
-    env = gym.make(env_id)
+    env = make_one(env_id, atari, training=False) if atari_id else gym.make(env_id)
     try:
         obs_space, act_space = env.observation_space, env.action_space
     finally:
@@ -77,17 +80,42 @@ class StepDelay(gym.vector.VectorWrapper):
         return self.env.step(actions)
 
 
-def make_vector_env(env_id: str, num_envs: int, step_delay: float = 0.0) -> gym.vector.VectorEnv:
+def make_one(
+    env_id: str, atari: AtariConfig | None, *, training: bool, render_mode: str | None = None
+) -> gym.Env:
+    """One env copy: Atari ids preprocessed (distrl/envs/atari.py), others as registered."""
+    if is_atari(env_id):
+        return make_atari_env(
+            env_id, atari or AtariConfig(), training=training, render_mode=render_mode
+        )
+    return gym.make(env_id, render_mode=render_mode)
+
+
+def make_vector_env(
+    env_id: str,
+    num_envs: int,
+    step_delay: float = 0.0,
+    *,
+    atari: AtariConfig | None = None,
+    training: bool = True,
+) -> gym.vector.VectorEnv:
     """A synchronous vector env that resets finished copies within the same ``step`` call.
 
     With SAME_STEP autoreset the returned observation of a finished copy is already the first of
     its next episode, and the true final observation is in ``info["final_obs"]``: the worker keeps
-    the latter for bootstrapping truncated steps, never the reset observation.
+    the latter for bootstrapping truncated steps, never the reset observation. ``training``
+    turns on Atari's training-only signals (episodic life, reward clipping).
     """
-    envs = gym.make_vec(
-        env_id,
-        num_envs=num_envs,
-        vectorization_mode="sync",
-        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
-    )
+    if is_atari(env_id):
+        envs: gym.vector.VectorEnv = gym.vector.SyncVectorEnv(
+            [lambda: make_one(env_id, atari, training=training)] * num_envs,
+            autoreset_mode=AutoresetMode.SAME_STEP,
+        )
+    else:
+        envs = gym.make_vec(
+            env_id,
+            num_envs=num_envs,
+            vectorization_mode="sync",
+            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+        )
     return StepDelay(envs, step_delay) if step_delay > 0 else envs

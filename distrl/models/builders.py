@@ -33,7 +33,7 @@ def _tower(x: keras.KerasTensor, sizes: Sequence[int], activation: str, name: st
     return x
 
 
-def _heads(policy_x, value_x, spec: EnvSpec):
+def heads(policy_x, value_x, spec: EnvSpec):
     if spec.action_kind != "discrete":
         raise ConfigError(
             f"the actor-critic models need a discrete action space; {spec.env_id} "
@@ -56,7 +56,7 @@ def build_from_plan(spec: EnvSpec, plan: DensePlan) -> keras.Model:
     obs, x = observation_input(spec)
     policy_x = _tower(x, plan.policy_hidden, plan.activation, plan.tower_name)
     value_x = policy_x if plan.shared else _tower(x, plan.value_hidden, plan.activation, "value")
-    logits, value = _heads(policy_x, value_x, spec)
+    logits, value = heads(policy_x, value_x, spec)
     return keras.Model(obs, [logits, value], name="actor_critic")
 
 
@@ -78,8 +78,15 @@ def resolve_builder(name: str) -> Builder:
 
 def build_model(spec: EnvSpec, config: ModelConfig) -> keras.Model:
     """The Keras model for ``config``: outputs ``[logits [N, A], value [N, 1]]``."""
+    from distrl.models.cnn import CNN_BUILDERS
+
     plan = dense_plan(config)
-    model = build_from_plan(spec, plan) if plan else resolve_builder(config.name)(spec, config)
+    if plan is not None:
+        model = build_from_plan(spec, plan)
+    elif config.name in CNN_BUILDERS:
+        model = CNN_BUILDERS[config.name](spec, config)
+    else:
+        model = resolve_builder(config.name)(spec, config)
     if not isinstance(model, keras.Model) or len(model.outputs) != 2:
         raise ConfigError(
             f"model builder {config.name!r} must return a keras.Model with outputs [logits, value]"

@@ -25,13 +25,19 @@ def evaluate(
     seed: int = 0,
     video_dir: str | Path | None = None,
     on_episode: Callable[[int, float, int], None] | None = None,
+    atari: Any = None,
 ) -> np.ndarray:
     """Run ``episodes`` episodes of ``env_id`` with ``act``; their returns.
 
     With ``video_dir``, every episode is recorded there as MP4 (gymnasium's RecordVideo).
     ``on_episode(index, return, length)`` is called after each one (progress display).
     """
-    env = gym.make(env_id, render_mode="rgb_array" if video_dir is not None else None)
+    from distrl.envs.factory import make_one
+
+    # Atari: the same observation preprocessing as training, none of its training signals
+    # (no episodic life, no reward clipping), so the returns are raw full-game scores.
+    render_mode = "rgb_array" if video_dir is not None else None
+    env = make_one(env_id, atari, training=False, render_mode=render_mode)
     if video_dir is not None:
         env = gym.wrappers.RecordVideo(
             env, str(video_dir), episode_trigger=lambda _: True, disable_logger=True
@@ -73,9 +79,10 @@ class PeriodicEvaluator:
         policy: Any,
         weights: Callable[[], Any],
         seed: int,
+        atari: Any = None,
     ) -> None:
         self.env_id, self.every, self.episodes = env_id, every, episodes
-        self.policy, self.weights, self.seed = policy, weights, seed
+        self.policy, self.weights, self.seed, self.atari = policy, weights, seed, atari
         self._next = every
 
     def maybe_run(self, updates: int) -> np.ndarray | None:
@@ -84,7 +91,8 @@ class PeriodicEvaluator:
             return None
         self._next = updates + self.every
         self.policy.set_weights(self.weights())
-        return evaluate(self._act, self.env_id, episodes=self.episodes, seed=self.seed + updates)
+        return evaluate(self._act, self.env_id, episodes=self.episodes, seed=self.seed + updates,
+                        atari=self.atari)  # fmt: skip
 
     def _act(self, obs: np.ndarray, rng: np.random.Generator) -> Any:
         return self.policy.act_greedy(obs[None])[0]

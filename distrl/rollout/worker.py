@@ -9,6 +9,7 @@ import numpy as np
 
 from distrl.config import Config
 from distrl.envs import EnvSpec, make_vector_env
+from distrl.envs.atari import is_atari
 from distrl.rollout.deadline import Deadline
 from distrl.types import Rollout, WeightsMessage
 
@@ -64,7 +65,11 @@ class RolloutWorker:
         self.step_delay = config.straggler_delay if worker_index == 0 else 0.0
         self.env_errors = 0  # env exceptions since the last fragment was returned
         self.deadline = Deadline(config.env_step_timeout)  # a hung step/reset is an env error
-        self.envs = make_vector_env(self.env_id, self.num_envs, step_delay=self.step_delay)
+        self.atari = config.atari
+        self.envs = self._make_envs()
+        # Atari envs report the raw full-game score at a game's real end (their training
+        # episodes may end at each lost life, with clipped rewards): log that, not our sums.
+        self.raw_scores = is_atari(self.env_id)
         self._start_episodes(self.env_seed.generate_state(self.num_envs).tolist())
 
     def _start_episodes(self, env_seeds: Any) -> None:
@@ -81,12 +86,17 @@ class RolloutWorker:
             log.debug("closing a failed env raised", exc_info=True)
         (fresh,) = self.env_seed.spawn(1)
         try:
-            self.envs = make_vector_env(self.env_id, self.num_envs, step_delay=self.step_delay)
+            self.envs = self._make_envs()
             with self.deadline.armed():
                 self._start_episodes(fresh.generate_state(self.num_envs).tolist())
         except Exception as e:
             raise EnvFailure(e) from e
         self.policy.episodes_ended(np.ones(self.num_envs, dtype=bool))
+
+    def _make_envs(self) -> Any:
+        return make_vector_env(
+            self.env_id, self.num_envs, step_delay=self.step_delay, atari=self.atari
+        )
 
     def ready(self) -> int:
         """Returns the worker index once constructed (lets the runtime wait for start-up)."""
@@ -161,8 +171,14 @@ class RolloutWorker:
                 # observation for these copies; the true last one is in info["final_obs"].
                 for b in np.flatnonzero(done):
                     final_obs.append(info["final_obs"][b])
-                    ep_returns.append(float(self._episode_return[b]))
-                    ep_lengths.append(int(self._episode_length[b]))
+                    if not self.raw_scores:
+                        ep_returns.append(float(self._episode_return[b]))
+                        ep_lengths.append(int(self._episode_length[b]))
+                if self.raw_scores:
+                    final_info = info.get("final_info", {})
+                    for b in np.flatnonzero(final_info.get("_raw_return", ())):
+                        ep_returns.append(float(final_info["raw_return"][b]))
+                        ep_lengths.append(int(final_info["raw_length"][b]))
                 self._episode_return[done] = 0.0
                 self._episode_length[done] = 0
                 self.policy.episodes_ended(done)

@@ -1,0 +1,1 @@
+"""REINFORCE (``--algo pg``): Monte Carlo policy gradient on complete episodes."""

@@ -1,0 +1,232 @@
+"""The REINFORCE learner: gathers complete episodes from fragments, then one policy-gradient step.
+
+Usage (what the runtime does, in one process or across Ray)::
+
+    learner = PGLearner(spec=spec, config=config, seed=seed)
+    result = learner.update([rollout, ...])   # stores the steps; trains once enough episodes
+    weights = learner.weights()               # a new version after each gradient step
+
+Workers send fixed-length fragments, so an episode usually spans several. The learner keeps the
+unfinished part of each (worker, env copy) stream and, once ``pg.episodes_per_update`` episodes
+are complete, takes one gradient step on all of them:
+``-sum_t A_t log pi(a_t | s_t)`` with ``A_t`` the normalised Monte Carlo return (minus V(s_t)
+with ``pg.baseline``), plus the value loss and an entropy bonus, over chunks of ``pg.chunk``
+steps whose gradients are summed, so a long Atari episode never needs one huge batch.
+
+A truncated episode is treated as ended (its return is not bootstrapped). Steps of a worker that
+recreated its envs (``Rollout.env_errors``) do not continue the episodes it had under way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from distrl.agents.guard import NonFiniteGuard
+from distrl.agents.pg.returns import discounted_returns, normalize_returns
+from distrl.agents.state import assign_arrays, keras_file_bytes, variables_to_arrays
+from distrl.config import Config
+from distrl.envs import EnvSpec
+from distrl.models.builders import build_model
+from distrl.types import Rollout, UpdateResult, WeightsMessage
+
+Segment = tuple[np.ndarray, np.ndarray, np.ndarray]  # observations, actions, rewards of one run
+
+
+def _joined(parts: list[Segment]) -> Segment:
+    obs, actions, rewards = zip(*parts, strict=True)
+    return np.concatenate(obs), np.concatenate(actions), np.concatenate(rewards)
+
+
+class PGLearner:
+    def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
+        self.spec, self.config, self.device = spec, config.pg, device
+        self.version = 0
+        self.env_errors = 0
+        self.episodes_trained = 0
+        keras.utils.set_random_seed(seed)
+        with tf.device(device):
+            self.model = build_model(spec, config.model)
+            self.optimizer = keras.optimizers.Adam(learning_rate=self.config.lr)
+            self.optimizer.build(self.model.trainable_variables)
+        self.guard = NonFiniteGuard(
+            limit=config.nonfinite_limit,
+            action=config.nonfinite_action,
+            variables=self._variables,
+            optimizers=[self.optimizer],
+        )
+        self._weight_names = tuple(v.path for v in self.model.weights)
+        self._partial: dict[tuple[int, int], list[Segment]] = {}  # unfinished episodes
+        self._complete: list[Segment] = []  # finished, waiting for the next gradient step
+        obs = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
+        scalar = tf.TensorSpec([], tf.float32)
+        self._chunk_grads = tf.function(
+            self._chunk_grads_impl,
+            input_signature=[
+                obs,
+                tf.TensorSpec([None], tf.int64),
+                tf.TensorSpec([None], tf.float32),
+                scalar,
+            ],
+        )
+        grads = [tf.TensorSpec(v.shape, v.dtype) for v in self.model.trainable_variables]
+        self._apply = tf.function(self._apply_impl, input_signature=[grads])
+
+    def weights(self) -> WeightsMessage:
+        return WeightsMessage(
+            version=self.version, names=self._weight_names, weights=self.model.get_weights()
+        )
+
+    # --- checkpoints ----------------------------------------------------------------------------
+
+    def _variables(self) -> dict[str, list]:
+        return {"model": self.model.weights, "optimizer": self.optimizer.variables}
+
+    def state(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+        """Weights, optimizer slots and counters (unfinished episodes are not kept)."""
+        scalars = {"version": self.version, "env_errors": self.env_errors,
+                   "episodes_trained": self.episodes_trained, **self.guard.state()}  # fmt: skip
+        return variables_to_arrays(self._variables()), scalars
+
+    def load_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+        assign_arrays(self._variables(), arrays)
+        self.version = int(scalars["version"])
+        self.env_errors = int(scalars.get("env_errors", 0))
+        self.episodes_trained = int(scalars.get("episodes_trained", 0))
+        self.guard.load_state(scalars)
+
+    def policy_bytes(self) -> bytes:
+        return keras_file_bytes(self.model)
+
+    # --- the compiled parts -------------------------------------------------------------------
+
+    def _chunk_grads_impl(
+        self, obs: tf.Tensor, actions: tf.Tensor, targets: tf.Tensor, total: tf.Tensor
+    ) -> tuple[list[tf.Tensor], dict[str, tf.Tensor]]:
+        """Gradients of this chunk's share of the batch loss (sums divided by ``total``)."""
+        c = self.config
+        with tf.GradientTape() as tape:
+            logits, value = self.model(obs, training=True)
+            value = tf.squeeze(value, -1)
+            logp_all = tf.nn.log_softmax(logits)
+            logp = tf.gather(logp_all, actions, batch_dims=1)
+            advantages = targets - tf.stop_gradient(value) if c.baseline else targets
+            policy_loss = -tf.reduce_sum(advantages * logp) / total
+            entropy = -tf.reduce_sum(tf.exp(logp_all) * logp_all, -1)
+            loss = policy_loss - c.entropy_coef * tf.reduce_sum(entropy) / total
+            value_loss = tf.reduce_sum(tf.square(targets - value)) / total
+            if c.baseline:
+                loss += c.value_coef * value_loss
+        grads = tape.gradient(loss, self.model.trainable_variables)
+        grads = [tf.zeros_like(v) if g is None else g
+                 for g, v in zip(grads, self.model.trainable_variables, strict=True)]  # fmt: skip
+        stats = {"learner/policy_loss": policy_loss, "learner/value_loss": value_loss,
+                 "learner/entropy": tf.reduce_sum(entropy) / total}  # fmt: skip
+        return grads, stats
+
+    def _apply_impl(self, grads: list[tf.Tensor]) -> tf.Tensor:
+        """Clip and apply, unless the gradient holds a NaN/Inf; returns the unclipped norm."""
+        norm = tf.linalg.global_norm(grads)
+
+        def step() -> tf.Tensor:
+            clipped = grads
+            if self.config.max_grad_norm is not None:
+                clipped, _ = tf.clip_by_global_norm(grads, self.config.max_grad_norm, norm)
+            self.optimizer.apply_gradients(
+                zip(clipped, self.model.trainable_variables, strict=True)
+            )
+            return tf.constant(True)
+
+        tf.cond(tf.math.is_finite(norm), step, lambda: tf.constant(False))
+        return norm
+
+    # --- bookkeeping --------------------------------------------------------------------------
+
+    def _collect(self, rollout: Rollout) -> None:
+        """Split ``rollout``'s env streams at episode ends; keep the finished episodes."""
+        w = rollout.worker_index
+        if rollout.env_errors:  # its envs were recreated: the old episodes will not finish
+            for key in [k for k in self._partial if k[0] == w]:
+                del self._partial[key]
+        done = rollout.terminated | rollout.truncated
+        for b in range(rollout.rewards.shape[1]):
+            start = 0
+            for t in [*np.flatnonzero(done[:, b]), None]:
+                end = None if t is None else t + 1
+                seg = (rollout.observations[start:end, b], rollout.actions[start:end, b],
+                       rollout.rewards[start:end, b])  # fmt: skip
+                if len(seg[2]):
+                    self._partial.setdefault((w, b), []).append(seg)
+                if t is not None:
+                    parts = self._partial.pop((w, b), [])
+                    if parts:
+                        self._complete.append(_joined(parts))
+                    start = t + 1
+
+    def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
+        start = time.perf_counter()
+        self.env_errors += sum(r.env_errors for r in rollouts)
+        lags = [self.version - r.policy_version for r in rollouts]
+        for r in rollouts:
+            self._collect(r)
+        metrics: dict[str, float] = {}
+        applied = False
+        if len(self._complete) >= self.config.episodes_per_update:
+            metrics = self._train(self._complete)
+            self.episodes_trained += len(self._complete)
+            self._complete = []
+            finite = bool(np.isfinite(metrics["learner/grad_norm"]))
+            applied = self.guard.record(finite=finite) or finite
+        self.version += int(applied)
+        metrics.update(self.guard.metrics())
+        metrics["learner/episodes_trained"] = float(self.episodes_trained)
+        metrics["learner/learning_rate"] = float(np.asarray(self.optimizer.learning_rate))
+        metrics["learner/pending_episodes"] = float(len(self._partial))
+        metrics["learner/policy_lag_mean"] = float(np.mean(lags))
+        metrics["learner/policy_lag_max"] = float(np.max(lags))
+        metrics["worker/env_errors"] = float(self.env_errors)
+        metrics["timing/update_s"] = time.perf_counter() - start
+        return UpdateResult(
+            version=self.version,
+            env_steps=sum(r.env_steps for r in rollouts),
+            episode_returns=np.concatenate([r.episode_returns for r in rollouts]),
+            episode_lengths=np.concatenate([r.episode_lengths for r in rollouts]),
+            episode_workers=np.concatenate(
+                [np.full(len(r.episode_returns), r.worker_index) for r in rollouts]
+            ).astype(np.int64),
+            metrics=metrics,
+            applied=applied,
+        )
+
+    def _train(self, episodes: list[Segment]) -> dict[str, float]:
+        c = self.config
+        returns = np.concatenate(
+            [discounted_returns(rew, c.gamma, c.reset_at_reward) for _, _, rew in episodes]
+        )
+        targets = normalize_returns(returns, c.normalize).astype(np.float32)
+        obs = np.concatenate([o for o, _, _ in episodes])
+        actions = np.concatenate([a for _, a, _ in episodes]).astype(np.int64)
+        total = tf.constant(float(len(targets)))
+        summed: list[tf.Tensor] | None = None
+        stats: dict[str, float] = {}
+        with tf.device(self.device):
+            for i in range(0, len(targets), c.chunk):
+                part = slice(i, i + c.chunk)
+                grads, chunk_stats = self._chunk_grads(
+                    obs[part], actions[part], targets[part], total
+                )
+                summed = (
+                    grads if summed is None else [s + g for s, g in zip(summed, grads, strict=True)]
+                )
+                for k, v in chunk_stats.items():
+                    stats[k] = stats.get(k, 0.0) + float(v)
+            assert summed is not None
+            stats["learner/grad_norm"] = float(self._apply(summed))
+        stats["learner/batch_size"] = float(len(targets))
+        stats["learner/episodes_per_update"] = float(len(episodes))
+        stats["learner/return_mean"] = float(returns.mean())
+        return stats
