@@ -89,20 +89,23 @@ class TrainingSignals(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
-class KarpathyFrames(gym.ObservationWrapper):
+def karpathy_frame(frame: np.ndarray) -> np.ndarray:
     """Seed 002's preprocessing of one 210x160 RGB frame to an 80x80 0/1 ``uint8`` image."""
+    image = frame[35:195:2, ::2, 0].copy()  # crop, downsample by 2, red channel
+    for background in (144, 109):  # Pong's two background colours
+        image[image == background] = 0
+    return (image != 0).astype(np.uint8)  # paddles and ball
 
-    BACKGROUND = (144, 109)
+
+class KarpathyFrames(gym.ObservationWrapper):
+    """Each frame through :func:`karpathy_frame`."""
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
         self.observation_space = gym.spaces.Box(0, 1, (80, 80), np.uint8)
 
     def observation(self, frame: np.ndarray) -> np.ndarray:
-        image = frame[35:195:2, ::2, 0].copy()  # crop, downsample by 2, red channel
-        for colour in self.BACKGROUND:
-            image[image == colour] = 0
-        return (image != 0).astype(np.uint8)
+        return karpathy_frame(frame)
 
 
 def make_atari_env(
