@@ -99,6 +99,12 @@ def test_bad_values_raise_config_error_naming_the_key(layer, message):
         (["--nonfinite-limit", "0"], "nonfinite_limit must be >= 1; got 0"),
         (["--nonfinite-action", "ignore"], "nonfinite_action must be one of lower_lr, stop"),
         (["--max-worker-failures", "1.5"], "max_worker_failures must be an integer; got 1.5"),
+        (["--algo", "pg", "--env", "Pendulum-v1"], "algo pg needs a discrete action space"),
+        (
+            ["--set", "atari.preprocess=deepmind"],
+            "atari.preprocess must be one of standard, karpathy",
+        ),
+        (["--set", "pg.normalize=zscore"], "pg.normalize must be one of standardize, std, none"),
         (["--address", "localhost"], "address must be auto or HOST:PORT; got 'localhost'"),
         (["--address", "127.0.0.1:1"], "cannot reach the Ray cluster at '127.0.0.1:1'"),
     ],
