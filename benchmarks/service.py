@@ -1,6 +1,7 @@
 """The gRPC service's costs: ``Act`` latency and ``PushRollout`` throughput, on loopback.
 
-A real server (the same one ``--serve`` starts) with the CartPole MLP at its initial weights;
+A real server (the same one ``--serve`` starts) with the CartPole MLP at its initial weights
+(and one with the pong-a2c preset's Nature CNN, for ``Act`` on 4x84x84 uint8 frames);
 clients in this process's threads, each with its own channel. ``Act``: p50/p99 over
 ``--calls`` calls for batches of 1 and 32 observations. Push: env steps/s accepted with 1, 8
 and 32 concurrent clients pushing 16 x 8 fragments for ``--seconds`` each, while one thread
@@ -20,7 +21,7 @@ import numpy as np
 
 from benchmarks.common import machine
 from distrl.agents import make_learner
-from distrl.config import build_config
+from distrl.config import build_config, load_preset
 from distrl.envs import env_spec
 from distrl.rollout import RolloutWorker
 from distrl.service.client import Client
@@ -28,8 +29,12 @@ from distrl.service.server import DistrlService, ServeOptions, start_server
 from distrl.service.state import Inbox, RunControl, WeightsBoard
 
 
-def act_latency(address: str, batch: int, calls: int) -> dict:
-    obs = np.random.default_rng(0).normal(size=(batch, 4)).astype(np.float32)
+def act_latency(address: str, batch: int, calls: int, spec=None) -> dict:
+    rng = np.random.default_rng(0)
+    if spec is None:
+        obs = rng.normal(size=(batch, 4)).astype(np.float32)
+    else:  # pixels
+        obs = rng.integers(0, 256, (batch, *spec.observation_shape)).astype(np.uint8)
     times = []
     with Client(address) as client:
         for _ in range(20):  # warm-up
@@ -89,13 +94,27 @@ def main() -> None:
     address = f"127.0.0.1:{port}"
     rollout = RolloutWorker(config=config, spec=spec, worker_index=0,
                             seed=np.random.SeedSequence(0)).sample(learner.weights())  # fmt: skip
+    pong = build_config(load_preset("pong-a2c"))
+    pong_spec = env_spec(pong.env, pong.atari)
+    pong_board = WeightsBoard()
+    pong_board.publish(0, make_learner(config=pong, spec=pong_spec, seed=0).weights())
+    pong_options = ServeOptions(listen="127.0.0.1:0")
+    pong_server, pong_port = start_server(
+        DistrlService(config=pong, spec=pong_spec, board=pong_board, options=pong_options),
+        pong_options,
+    )
     try:
         act = [act_latency(address, b, args.calls) for b in (1, 32)]
+        act_pong = [act_latency(f"127.0.0.1:{pong_port}", b, args.calls // 4, pong_spec)
+                    for b in (1, 32)]  # fmt: skip
         push = [push_throughput(address, inbox, rollout, c, args.seconds) for c in (1, 8, 32)]
     finally:
         board.close()
+        pong_board.close()
         server.stop(grace=None)
+        pong_server.stop(grace=None)
     document = json.dumps({"benchmark": "service", "machine": machine(), "act_cartpole_mlp": act,
+                           "act_pong_nature_cnn": act_pong,
                            "push_rollout_16x8": push}, indent=2)  # fmt: skip
     print(document)
     if args.out:
