@@ -18,14 +18,13 @@ ratio.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
 import numpy as np
 import ray
 
-from benchmarks.common import machine, median
+from benchmarks.common import emit, machine, median
 from benchmarks.sampling_throughput import measure
 from distrl.config import build_config, load_preset
 from distrl.envs import env_spec
@@ -74,16 +73,12 @@ def main() -> None:
         ray.shutdown()
         ale.close()
     medians = {k: round(median(v), 1) for k, v in rates.items()}
-    document = json.dumps({
+    emit({
         "benchmark": "atari_throughput", "machine": machine(), "env": config.env,
         "workers": args.workers, "envs": args.envs, "rollout_len": args.rollout_len,
         "steps_per_s": medians, "windows": rates,
         "ratio_distrl_to_ale_vector": round(medians["distrl"] / medians["ale_vector"], 3),
-    }, indent=2)  # fmt: skip
-    print(document)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(document + "\n")
+    }, args.out)  # fmt: skip
 
 
 if __name__ == "__main__":

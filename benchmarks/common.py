@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
@@ -29,3 +30,12 @@ def machine() -> dict[str, Any]:
 
 def median(values: list[float]) -> float:
     return float(statistics.median(values)) if values else float("nan")
+
+
+def emit(document: dict[str, Any], out: str | None) -> None:
+    """Print the JSON document; also write it to ``out`` (Ray may print to stdout too)."""
+    text = json.dumps(document, indent=2)
+    print(text)
+    if out:
+        with open(out, "w") as f:
+            f.write(text + "\n")

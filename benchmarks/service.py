@@ -13,13 +13,12 @@ drains the inbox as the training loop would. Prints one JSON document.
 from __future__ import annotations
 
 import argparse
-import json
 import threading
 import time
 
 import numpy as np
 
-from benchmarks.common import machine
+from benchmarks.common import emit, machine
 from distrl.agents import make_learner
 from distrl.config import build_config, load_preset
 from distrl.envs import env_spec
@@ -113,13 +112,8 @@ def main() -> None:
         pong_board.close()
         server.stop(grace=None)
         pong_server.stop(grace=None)
-    document = json.dumps({"benchmark": "service", "machine": machine(), "act_cartpole_mlp": act,
-                           "act_pong_nature_cnn": act_pong,
-                           "push_rollout_16x8": push}, indent=2)  # fmt: skip
-    print(document)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(document + "\n")
+    emit({"benchmark": "service", "machine": machine(), "act_cartpole_mlp": act,
+          "act_pong_nature_cnn": act_pong, "push_rollout_16x8": push}, args.out)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -16,14 +16,13 @@ JSON document to a file as well.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import time
 
 import ray
 
-from benchmarks.common import machine
+from benchmarks.common import emit, machine
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.ops.tracking import StopRule, TrainingState
@@ -105,7 +104,7 @@ def main() -> None:
         disturbed = run(config, spec, args.budget, args.kill_at, args.kill, args.save_every)
     finally:
         ray.shutdown()
-    document = json.dumps(
+    emit(
         {
             "benchmark": "worker_failure",
             "machine": machine(),
@@ -118,12 +117,8 @@ def main() -> None:
             "undisturbed": undisturbed,
             "killed_worker_0" if args.kill == "worker" else "killed_learner": disturbed,
         },
-        indent=2,
+        args.out,
     )
-    print(document)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(document + "\n")
 
 
 if __name__ == "__main__":
