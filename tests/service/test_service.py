@@ -251,3 +251,25 @@ def test_32_concurrent_pushers_backpressure_bounds_memory_and_counts_are_exact(m
     assert sum(refused) > 0  # backpressure happened
     assert peak[0] <= 160  # the backlog never outgrew its bound
     assert sum(accepted) == served.inbox.accepted_steps == consumed[0] > 0  # none lost or doubled
+
+
+def test_get_weights_waits_for_a_version_and_watch_streams_new_ones(cartpole_service):
+    served = cartpole_service
+    with served.client() as client:
+        with pytest.raises(grpc.RpcError) as err:
+            client.weights(min_version=1, timeout_s=0.2)  # not published yet
+        assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+        stream = client.watch_weights(min_version=0)
+        assert next(stream).version == 0
+        got = []
+        waiter = threading.Thread(target=lambda: got.append(client.weights(1, timeout_s=10)))
+        waiter.start()
+        newer = served.learner.weights()
+        newer = type(newer)(version=1, names=newer.names,
+                            weights=[w + 1 for w in newer.weights])  # fmt: skip
+        served.board.publish(1, newer)
+        waiter.join(timeout=10)
+        assert got and got[0].version == 1
+        pushed = next(stream)
+        assert pushed.version == 1
+        np.testing.assert_array_equal(pushed.weights[0], newer.weights[0])
