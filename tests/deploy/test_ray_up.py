@@ -25,15 +25,22 @@ def listening(port):
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+def apt_install(*packages):
+    assert os.geteuid() == 0, f"needs {' and '.join(packages)}, or root to install them"
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(command, capture_output=True, env=env).returncode != 0:
+        subprocess.run(["apt-get", "update"], check=True, capture_output=True, env=env)
+        subprocess.run(command, check=True, capture_output=True, env=env)
+
+
 def ensure_ssh_server():
     """An sshd on 127.0.0.1:22 (started here if none is running); returns the process we
     started, or None."""
-    if shutil.which("sshd") is None and not Path("/usr/sbin/sshd").exists():
-        assert os.geteuid() == 0, "needs openssh-server and rsync, or root to install them"
-        subprocess.run(["apt-get", "install", "-y", "--no-install-recommends",
-                        "openssh-server", "rsync"], check=True, capture_output=True)  # fmt: skip
+    if not Path("/usr/sbin/sshd").exists():
+        apt_install("openssh-server")
     if shutil.which("rsync") is None:
-        subprocess.run(["apt-get", "install", "-y", "rsync"], check=True, capture_output=True)
+        apt_install("rsync")
     if listening(22):
         return None
     subprocess.run(["ssh-keygen", "-A"], check=True, capture_output=True)  # host keys
