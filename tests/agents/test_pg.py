@@ -86,3 +86,24 @@ def test_reinforce_learns_cartpole():
     reason = run_sync(backend, state, StopRule(300, 200_000, None))
     assert reason == "solved", (state.env_steps, state.mean_return)
     assert state.metrics["learner/episodes_trained"] >= 8
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_reinforce_on_ray_workers_joins_each_workers_streams(ray_cluster, mode):
+    from distrl.runtime import LOOPS
+    from distrl.runtime.ray_backend import RayBackend
+
+    config = build_config(
+        {"algo": "pg", "mode": mode, "workers": 2, "envs_per_worker": 4, "rollout_len": 16,
+         "pg": {"episodes_per_update": 4, "lr": 0.01}}
+    )  # fmt: skip
+    backend = RayBackend(config, SPEC)
+    state = TrainingState()
+    try:
+        LOOPS[mode](backend, state, StopRule(None, 30_000, None))
+    finally:
+        backend.shutdown()
+    trained = state.metrics["learner/episodes_trained"]
+    assert state.updates >= 5 and trained >= 4 * state.updates
+    assert trained <= state.episodes  # only finished episodes were trained on
+    assert state.mean_return > 40  # learning (random play: about 20)
