@@ -54,7 +54,8 @@ class RemotePolicy:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m distrl.actor", description=__doc__.split("\n")[0]
+        prog="python -m distrl.actor",
+        description="An external actor that trains through the service.",
     )
     parser.add_argument("--server", required=True, help="the service's HOST:PORT")
     parser.add_argument("--env", help="gymnasium env id (default: the service's)")

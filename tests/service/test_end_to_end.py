@@ -100,3 +100,18 @@ def test_serve_command_acts_like_the_exported_keras_model(tmp_path):
         if server.poll() is None:
             server.kill()
     assert server.returncode == 0
+
+
+def test_serve_command_bad_input_is_one_line_and_exit_2(tmp_path):
+    for args, message in [
+        (["--checkpoint", str(tmp_path / "none")], "no checkpoint in"),
+        (["--checkpoint", str(tmp_path), "--listen", "0.0.0.0:0"], "refusing to serve"),
+        (["--checkpoint", str(tmp_path), "--tls-cert", "/nonexistent.pem"], "TLS needs both"),
+    ]:
+        proc = subprocess.run([sys.executable, "-m", "distrl.serve", *args],
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert (
+            len(lines) == 1 and lines[0].startswith("distrl.serve: error: ") and message in lines[0]
+        )
