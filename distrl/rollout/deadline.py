@@ -12,10 +12,11 @@ import logging
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from types import FrameType
 
 log = logging.getLogger(__name__)
+_OFF = nullcontext()
 
 
 class EnvStepTimeout(TimeoutError):
@@ -49,13 +50,14 @@ class Deadline:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
 
+    def armed(self) -> AbstractContextManager[None]:
+        """One call's time limit (inside ``installed``). Off, it is one shared no-op context:
+        the rollout loop enters it on every env step, so it must cost nothing then."""
+        return _OFF if self.seconds is None else self._armed(self.seconds)
+
     @contextmanager
-    def armed(self) -> Iterator[None]:
-        """One call's time limit (inside ``installed``)."""
-        if self.seconds is None:
-            yield
-            return
-        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+    def _armed(self, seconds: float) -> Iterator[None]:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
         try:
             yield
         finally:
