@@ -1,0 +1,224 @@
+"""Peer libraries trained under distrl's stop rule, one run per process.
+
+Each peer is one function that trains with published settings and stops when the mean return
+of its last 20 finished training episodes reaches the threshold (the rule ``distrl.launch``
+uses), or at ``--max-seconds``/``--max-steps``. It prints one JSON document shaped like a
+distrl launch summary (``solved``, ``wall_s``, ``env_steps``, ``startup_s``, ...). A peer whose
+library is not installed prints ``{"skipped": "<why>"}`` and exits 0: it is never faked.
+
+    python -m benchmarks.peers sb3-a2c-cartpole --seed 0
+    python -m benchmarks.peers sb3-ddpg-pendulum --seed 0
+    python -m benchmarks.peers rllib-ppo-cartpole --seed 0
+
+Settings:
+
+- ``sb3-a2c-cartpole``: Stable-Baselines3 A2C with the rl-baselines3-zoo CartPole-v1 entry
+  (8 envs in a DummyVecEnv, MlpPolicy, ent_coef 0; SB3 defaults otherwise: n_steps 5,
+  RMSprop lr 7e-4).
+- ``sb3-ddpg-pendulum``: Stable-Baselines3 DDPG with the zoo's Pendulum entry (gamma 0.98,
+  buffer 200k, learning_starts 10k, Gaussian noise 0.1, lr 1e-3, net_arch [400, 300], one
+  gradient step per env step).
+- ``rllib-ppo-cartpole``: RLlib PPO (RLlib no longer ships A2C or DDPG) with the settings of
+  RLlib's own tuned CartPole example, on a local Ray with 2 CPUs; the smoothing window of its
+  episode-return metric is set to 20 episodes, so the rule is the same.
+
+``wall_s`` runs from the first env step of training to the stop (SB3: the ``learn`` call;
+RLlib: the first ``train`` call); ``startup_s`` is what came before it in the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+STOP_WINDOW = 20
+_START = time.perf_counter()
+
+
+def missing(*modules: str) -> str | None:
+    """Why a peer cannot run (one of its modules does not import), or None.
+
+    Importing, not just finding, the modules: Ray's wheel always contains ``ray.rllib``, but it
+    only imports with RLlib's own dependencies installed.
+    """
+    absent = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # ImportError, or a broken install raising something else
+            absent.append(name)
+    return f"not installed: {', '.join(absent)} (see BENCHMARKS.md, peers)" if absent else None
+
+
+def summary(
+    *,
+    solved: bool,
+    wall_s: float,
+    env_steps: int,
+    returns: list[float],
+    startup_s: float,
+    **extra: Any,
+) -> dict[str, Any]:
+    last = returns[-STOP_WINDOW:]
+    return {
+        "solved": solved,
+        "wall_s": round(wall_s, 2),
+        "env_steps": int(env_steps),
+        "episodes": len(returns),
+        "startup_s": round(startup_s, 2),
+        "steps_per_s": round(env_steps / wall_s, 1) if wall_s > 0 else None,
+        "final_mean_return": round(sum(last) / len(last), 2) if last else None,
+        **extra,
+    }
+
+
+def _sb3_run(model: Any, threshold: float, args: argparse.Namespace) -> dict[str, Any]:
+    """Train an SB3 model until the last-20 mean reaches ``threshold`` or a budget ends."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    returns: list[float] = []
+
+    class StopAtThreshold(BaseCallback):
+        def _on_step(self) -> bool:
+            for info in self.locals.get("infos", []):
+                if "episode" in info:  # Monitor's record of a finished episode
+                    returns.append(float(info["episode"]["r"]))
+            solved = len(returns) >= STOP_WINDOW and (
+                sum(returns[-STOP_WINDOW:]) / STOP_WINDOW >= threshold
+            )
+            self.solved = solved
+            out_of_time = time.perf_counter() - start > args.max_seconds
+            return not (solved or out_of_time)
+
+    callback = StopAtThreshold()
+    callback.solved = False
+    startup = time.perf_counter() - _START
+    start = time.perf_counter()
+    model.learn(total_timesteps=args.max_steps, callback=callback)
+    wall = time.perf_counter() - start
+    return summary(
+        solved=callback.solved,
+        wall_s=wall,
+        env_steps=model.num_timesteps,
+        returns=returns,
+        startup_s=startup,
+    )
+
+
+def sb3_a2c_cartpole(args: argparse.Namespace) -> dict[str, Any]:
+    from stable_baselines3 import A2C
+    from stable_baselines3.common.env_util import make_vec_env
+
+    env = make_vec_env("CartPole-v1", n_envs=8, seed=args.seed)
+    model = A2C("MlpPolicy", env, ent_coef=0.0, seed=args.seed, device="cpu")
+    result = _sb3_run(model, 475.0, args)
+    return {"peer": "stable-baselines3 A2C", "env": "CartPole-v1", "threshold": 475.0, **result}
+
+
+def sb3_ddpg_pendulum(args: argparse.Namespace) -> dict[str, Any]:
+    import numpy as np
+    from stable_baselines3 import DDPG
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    env = make_vec_env("Pendulum-v1", n_envs=1, seed=args.seed)
+    noise = NormalActionNoise(mean=np.zeros(1), sigma=0.1 * np.ones(1))
+    model = DDPG(
+        "MlpPolicy",
+        env,
+        gamma=0.98,
+        buffer_size=200_000,
+        learning_starts=10_000,
+        action_noise=noise,
+        gradient_steps=1,
+        train_freq=1,
+        learning_rate=1e-3,
+        policy_kwargs={"net_arch": [400, 300]},
+        seed=args.seed,
+        device="cpu",
+    )
+    result = _sb3_run(model, -200.0, args)
+    return {"peer": "stable-baselines3 DDPG", "env": "Pendulum-v1", "threshold": -200.0, **result}
+
+
+def rllib_ppo_cartpole(args: argparse.Namespace) -> dict[str, Any]:
+    import ray
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR")
+    config = (
+        PPOConfig()
+        .environment("CartPole-v1")
+        .env_runners(num_env_runners=1)
+        .training(lr=0.0003, num_epochs=6, vf_loss_coeff=0.01)
+        .rl_module(
+            model_config=DefaultModelConfig(
+                fcnet_hiddens=[32], fcnet_activation="linear", vf_share_layers=True
+            )
+        )
+        .reporting(metrics_num_episodes_for_smoothing=STOP_WINDOW)
+        .debugging(seed=args.seed)
+    )
+    algo = config.build_algo()
+    startup = time.perf_counter() - _START
+    start, solved, steps, mean = time.perf_counter(), False, 0, float("nan")
+    iterations = 0
+    while time.perf_counter() - start < args.max_seconds and steps < args.max_steps:
+        result = algo.train()
+        iterations += 1
+        runners = result.get("env_runners", {})
+        mean = float(runners.get("episode_return_mean", float("nan")))
+        steps = int(
+            result.get(
+                "num_env_steps_sampled_lifetime", runners.get("num_env_steps_sampled_lifetime", 0)
+            )
+        )
+        if mean >= 475.0:
+            solved = True
+            break
+    wall = time.perf_counter() - start
+    algo.stop()
+    ray.shutdown()
+    return {
+        "peer": "RLlib PPO",
+        "env": "CartPole-v1",
+        "threshold": 475.0,
+        **summary(
+            solved=solved,
+            wall_s=wall,
+            env_steps=steps,
+            returns=[],
+            startup_s=startup,
+            iterations=iterations,
+        ),
+        "final_mean_return": round(mean, 2),
+    }
+
+
+PEERS: dict[str, tuple[tuple[str, ...], Callable[[argparse.Namespace], dict[str, Any]]]] = {
+    "sb3-a2c-cartpole": (("stable_baselines3", "torch"), sb3_a2c_cartpole),
+    "sb3-ddpg-pendulum": (("stable_baselines3", "torch"), sb3_ddpg_pendulum),
+    "rllib-ppo-cartpole": (("torch", "ray.rllib.algorithms.ppo"), rllib_ppo_cartpole),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("peer", choices=sorted(PEERS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max-seconds", type=float, default=300.0)
+    parser.add_argument("--max-steps", type=int, default=1_000_000)
+    args = parser.parse_args(argv)
+    modules, train = PEERS[args.peer]
+    why = missing(*modules)
+    document = {"skipped": why} if why else train(args)
+    print(json.dumps({"peer_id": args.peer, "seed": args.seed, **document}))
+
+
+if __name__ == "__main__":
+    main()

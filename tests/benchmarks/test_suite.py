@@ -1,0 +1,154 @@
+"""The benchmark suite's own logic: stop-rule statistics, the report, skipped peers, and the
+measurements it takes from /proc and a real Ray (tiny sizes; the numbers are not checked)."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from benchmarks import peers, run, scaling
+
+
+def _run(solved, wall, steps, updates=None, startup=5.0):
+    r = {
+        "solved": solved,
+        "wall_s": wall,
+        "env_steps": steps,
+        "startup_s": startup,
+        "final_mean_return": 0.0,
+    }
+    if updates is not None:
+        r["learner_updates"] = updates
+    return r
+
+
+def test_solve_stats_count_an_unsolved_run_with_its_capped_wall():
+    stats = run.solve_stats(
+        [_run(True, 10, 1000, 10), _run(False, 120, 9000, 90), _run(True, 20, 3000, 40)]
+    )
+    assert stats["solved"] == "2/3" and not stats["all_solved"]
+    assert stats["wall_s"] == 20 and stats["env_steps"] == 3000
+    assert stats["steps_per_s"] == pytest.approx(100.0)  # 1000/10, 75, 150 -> median 100
+    assert stats["updates_per_s"] == pytest.approx(1.0)
+
+
+def _results():
+    distrl = {
+        "name": "distrl A2C sync",
+        "env": "CartPole-v1",
+        "runs": [_run(True, 4.0, 80_000, 160), _run(True, 5.0, 100_000, 200)],
+    }
+    sb3 = {
+        "name": "stable-baselines3 A2C",
+        "env": "CartPole-v1",
+        "runs": [_run(True, 16.0, 120_000), _run(True, 20.0, 160_000)],
+    }
+    rllib = {
+        "name": "rllib-ppo-cartpole",
+        "env": "CartPole-v1",
+        "runs": [{"skipped": "not installed: torch"}],
+    }
+    return {
+        "solve": {"rows": [distrl]},
+        "peers": {"rows": [sb3, rllib]},
+        "startup": {
+            "workers": 16,
+            "median_startup_s": 11.0,
+            "runs": [{"startup_s": 11.0}, {"startup_s": 12.5}],
+        },
+        "broadcast": {
+            "repeats": 5,
+            "rows": [
+                {"hidden": 64, "weights_mib": 0.02, "workers": 1, "median_ms": 1.5},
+                {"hidden": 64, "weights_mib": 0.02, "workers": 2, "median_ms": 2.5},
+            ],
+        },
+        "machine": {
+            "cpus": 2,
+            "memory_gib": 23.5,
+            "python": "3.11",
+            "ray": "2",
+            "keras": "3",
+            "tensorflow": "2",
+            "gymnasium": "1",
+        },
+        "generated": "2026-11-22",
+    }
+
+
+def test_report_compares_with_each_peer_and_names_the_skipped_one(tmp_path):
+    block = run.render(_results(), tmp_path, draw=False)
+    assert block.startswith(run.BEGIN) and block.endswith(run.END)
+    # distrl: median wall 4.5 s, 20,000 steps/s; SB3: 18 s, median of 7,500 and 8,000 steps/s
+    assert "training wall = **0.25x**" in block
+    assert "env steps/s = **2.6x**" in block  # 20,000 / 7,750
+    assert "rllib-ppo-cartpole on CartPole-v1: not run (not installed: torch)" in block
+    assert "| rllib-ppo-cartpole | CartPole-v1 | skipped: not installed: torch |" in block
+    assert "median **11.0 s**" in block
+    assert "| MLP 64x64, 0.02 MiB | 1.5 ms | 2.5 ms |" in block
+
+
+def test_report_draws_the_plots(tmp_path):
+    block = run.render(_results(), tmp_path)
+    assert (tmp_path / "time_to_solve.png").stat().st_size > 1000
+    assert "time_to_solve.png)" in block
+
+
+def test_the_generated_block_replaces_only_itself():
+    block = f"{run.BEGIN}\nnew\n{run.END}"
+    document = f"# Benchmarks\nhand written\n\n{run.BEGIN}\nold\n{run.END}\n\n## Later\nkept\n"
+    replaced = run.replace_block(document, block)
+    assert "old" not in replaced and "new" in replaced
+    assert replaced.startswith("# Benchmarks\nhand written") and replaced.endswith("kept\n")
+    assert run.replace_block(replaced, block) == replaced
+    appended = run.replace_block("# Benchmarks\n", block)
+    assert appended == f"# Benchmarks\n\n{block}\n"
+
+
+def test_a_missing_peer_is_reported_as_skipped_never_run(monkeypatch, capsys):
+    def must_not_train(args):
+        raise AssertionError("a peer without its library must not train")
+
+    monkeypatch.setitem(peers.PEERS, "ghost", (("no_such_module_for_distrl",), must_not_train))
+    with pytest.raises(SystemExit):  # argparse rejects a name outside PEERS...
+        peers.main(["nobody"])
+    capsys.readouterr()
+    peers.main(["ghost", "--seed", "3"])  # ...and skips a known one whose library is absent
+    document = json.loads(capsys.readouterr().out)
+    assert document["peer_id"] == "ghost" and document["seed"] == 3
+    assert document["skipped"].startswith("not installed: no_such_module_for_distrl")
+    assert "solved" not in document and "wall_s" not in document
+
+
+def test_the_last_json_line_is_taken_from_chatty_output():
+    out = 'Ray says hello\n{"a": 1}\n(pid=3) {not json}\n{"peer_id": "x", "solved": true}\n'
+    assert run._last_json(out) == {"peer_id": "x", "solved": True}
+    with pytest.raises(ValueError):
+        run._last_json("no json here\n")
+
+
+def test_memory_is_read_from_proc_for_the_whole_process_tree():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        deadline = time.time() + 10
+        while child.pid not in scaling.descendants(os.getpid()) and time.time() < deadline:
+            time.sleep(0.05)
+        assert child.pid in scaling.descendants(os.getpid())
+        own, childs = scaling.pss_mib(os.getpid()), scaling.pss_mib(child.pid)
+        assert own > 1 and childs > 1  # MiB: this interpreter and a bare one both use some
+        assert scaling.tree_pss_mib(os.getpid()) >= own + childs - 0.5
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_broadcast_reaches_every_worker_on_a_real_ray(ray_cluster):
+    document = scaling.broadcast([1, 2], [16, 64], repeats=2)
+    rows = document["rows"]
+    assert [(r["hidden"], r["workers"]) for r in rows] == [(16, 1), (16, 2), (64, 1), (64, 2)]
+    small, large = rows[0]["weights_mib"], rows[2]["weights_mib"]
+    assert 0 < small < large  # the 64-unit MLP's weights are bigger
+    assert all(r["median_ms"] > 0 and len(r["runs_ms"]) == 2 for r in rows)
