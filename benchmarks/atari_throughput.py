@@ -5,9 +5,11 @@ Both on the same cores, their timed windows alternating (so they see the same ma
 - ``ale_vector``: ale-py's C++ ``AtariVectorEnv`` with the same preprocessing (frame skip 4
   with max-pool, 30 no-ops, 84x84 gray, 4-frame stack) and ``--envs`` envs on as many threads
   as there are cores, stepped with random actions: no policy, no transfer; the ceiling.
-- ``distrl``: ``--workers`` Ray rollout workers with ``--envs`` envs in all (the pong-a2c
-  preset), acting with the Nature CNN and shipping uint8 fragments through the object store;
-  each keeps one request in flight, no learner updates.
+- ``distrl_ale`` / ``distrl_gymnasium``: ``--workers`` Ray rollout workers with ``--envs``
+  envs in all (the pong-a2c preset), stepping ale-py's C++ vector env or gymnasium's wrappers
+  (``atari.vectorizer``), acting with the Nature CNN and shipping uint8 fragments through the
+  object store; each keeps one request in flight, no learner updates. Only one group samples
+  at a time.
 
 Prints one JSON document with the median env steps/s of ``--repeats`` windows each and their
 ratio.
@@ -47,6 +49,12 @@ def main() -> None:
     parser.add_argument("--rollout-len", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--vectorizers",
+        nargs="+",
+        default=["ale", "gymnasium"],
+        help="the workers' atari.vectorizer settings to measure, side by side",
+    )
     parser.add_argument("--out", help="also write the JSON document to this file")
     args = parser.parse_args()
     from ale_py.vector_env import AtariVectorEnv
@@ -55,21 +63,28 @@ def main() -> None:
                          maxpool=True, noop_max=30, img_height=84, img_width=84,
                          grayscale=True, stack_num=4, repeat_action_probability=0.0)  # fmt: skip
     ale.reset(seed=0)
-    config = build_config(load_preset("pong-a2c"), {"workers": args.workers,
-                          "envs_per_worker": args.envs // args.workers,
-                          "rollout_len": args.rollout_len})  # fmt: skip
-    ray.init(num_cpus=args.workers + 1, include_dashboard=False, logging_level="WARNING")
-    backend = RayBackend(config, env_spec(config.env, config.atari))
-    weights = backend.initial_weights()
-    measure(backend, weights, 3.0)  # warm-up: XLA compilation, first resets
+    groups = {}
+    ray.init(num_cpus=(args.workers + 1) * len(args.vectorizers), include_dashboard=False,
+             logging_level="WARNING")  # fmt: skip
+    for vectorizer in args.vectorizers:
+        config = build_config(load_preset("pong-a2c"), {"workers": args.workers,
+                              "envs_per_worker": args.envs // args.workers,
+                              "rollout_len": args.rollout_len,
+                              "atari": {"vectorizer": vectorizer}})  # fmt: skip
+        backend = RayBackend(config, env_spec(config.env, config.atari))
+        weights = backend.initial_weights()
+        measure(backend, weights, 3.0)  # warm-up: XLA compilation, first resets
+        groups[f"distrl_{vectorizer}"] = (backend, weights)
     ale_vector_rate(ale, 1.0)
-    rates: dict[str, list[float]] = {"ale_vector": [], "distrl": []}
+    rates: dict[str, list[float]] = {"ale_vector": [], **{name: [] for name in groups}}
     try:
         for _ in range(args.repeats):
             rates["ale_vector"].append(ale_vector_rate(ale, args.seconds))
-            rates["distrl"].append(measure(backend, weights, args.seconds))
+            for name, (backend, weights) in groups.items():
+                rates[name].append(measure(backend, weights, args.seconds))
     finally:
-        backend.shutdown()
+        for backend, _ in groups.values():
+            backend.shutdown()
         ray.shutdown()
         ale.close()
     medians = {k: round(median(v), 1) for k, v in rates.items()}
@@ -77,7 +92,8 @@ def main() -> None:
         "benchmark": "atari_throughput", "machine": machine(), "env": config.env,
         "workers": args.workers, "envs": args.envs, "rollout_len": args.rollout_len,
         "steps_per_s": medians, "windows": rates,
-        "ratio_distrl_to_ale_vector": round(medians["distrl"] / medians["ale_vector"], 3),
+        "ratio_to_ale_vector": {name: round(medians[name] / medians["ale_vector"], 3)
+                                for name in groups},
     }, args.out)  # fmt: skip
 
 

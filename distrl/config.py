@@ -43,6 +43,7 @@ MODEL_NAMES = (
 )
 CNN_MODELS = ("nature_cnn", "seed002_cnn")
 PREPROCESS = ("standard", "karpathy")
+VECTORIZERS = ("auto", "ale", "gymnasium")
 PG_NORMALIZE = ("standardize", "std", "none")
 DDPG_NETWORKS = ("seed003", "seed001", "mlp")
 NOISES = ("ou", "gaussian")
@@ -127,6 +128,11 @@ class AtariConfig:
     clip_rewards: bool = _f(True, "training only: rewards clipped to their sign (standard)")
     sticky_actions: float | None = _f(
         None, "probability of repeating the last action (null: the env id's default)"
+    )
+    vectorizer: str = _f(
+        "auto",
+        "how workers step their envs: ale (ale-py's C++ vector env; standard preprocessing "
+        "only), gymnasium (Python wrappers), or auto (ale for standard, else gymnasium)",
     )
 
 
@@ -495,6 +501,14 @@ def _validate_atari(t: AtariConfig) -> None:
     _check(
         t.sticky_actions is None or 0.0 <= t.sticky_actions < 1.0,
         f"atari.sticky_actions must be in [0, 1) or null; got {t.sticky_actions}",
+    )
+    _check(
+        t.vectorizer in VECTORIZERS,
+        f"atari.vectorizer must be one of {', '.join(VECTORIZERS)}; got {t.vectorizer!r}",
+    )
+    _check(
+        t.vectorizer != "ale" or t.preprocess == "standard",
+        f"atari.vectorizer ale needs atari.preprocess standard; got {t.preprocess!r}",
     )
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from distrl.config import AtariConfig, ConfigError
+from distrl.envs.ale_vector import AleVectorEnv
 from distrl.envs.atari import is_atari, make_atari_env
 
 
@@ -91,6 +92,13 @@ def make_one(
     return gym.make(env_id, render_mode=render_mode)
 
 
+def uses_ale_vector(atari: AtariConfig) -> bool:
+    """Whether Atari workers step ale-py's C++ vector env (else gymnasium's wrappers)."""
+    if atari.vectorizer == "auto":
+        return atari.preprocess == "standard"
+    return atari.vectorizer == "ale"
+
+
 def make_vector_env(
     env_id: str,
     num_envs: int,
@@ -106,8 +114,12 @@ def make_vector_env(
     the latter for bootstrapping truncated steps, never the reset observation. ``training``
     turns on Atari's training-only signals (episodic life, reward clipping).
     """
-    if is_atari(env_id):
-        envs: gym.vector.VectorEnv = gym.vector.SyncVectorEnv(
+    if is_atari(env_id) and uses_ale_vector(atari or AtariConfig()):
+        envs: gym.vector.VectorEnv = AleVectorEnv(
+            env_id, num_envs, atari or AtariConfig(), training=training
+        )
+    elif is_atari(env_id):
+        envs = gym.vector.SyncVectorEnv(
             [lambda: make_one(env_id, atari, training=training)] * num_envs,
             autoreset_mode=AutoresetMode.SAME_STEP,
         )

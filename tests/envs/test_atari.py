@@ -9,8 +9,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from distrl.config import AtariConfig, build_config
+from distrl.config import AtariConfig, ConfigError, build_config
 from distrl.envs import env_spec, make_vector_env
+from distrl.envs.ale_vector import AleVectorEnv
 from distrl.envs.atari import TrainingSignals, is_atari, karpathy_frame, make_atari_env
 
 
@@ -27,8 +28,9 @@ def test_atari_ids_are_recognised():
     assert not is_atari("CartPole-v1") and not is_atari("NoSuchEnv-v0")
 
 
-def test_standard_preprocessing_shapes_dtypes_and_ranges():
-    config = build_config({"env": "ALE/Pong-v5"})
+@pytest.mark.parametrize("vectorizer", ["ale", "gymnasium"])
+def test_standard_preprocessing_shapes_dtypes_and_ranges(vectorizer):
+    config = build_config({"env": "ALE/Pong-v5", "atari.vectorizer": vectorizer})
     spec = env_spec(config.env, config.atari)
     assert spec.observation_shape == (4, 84, 84) and spec.observation_dtype == "uint8"
     assert spec.action_kind == "discrete" and spec.num_actions == 6
@@ -40,11 +42,13 @@ def test_standard_preprocessing_shapes_dtypes_and_ranges():
     assert frames.dtype == np.uint8 and frames.max() > frames.min()  # real gray pixels
     rewards = np.concatenate([s[1] for s in steps])
     assert set(np.unique(rewards)) <= {-1.0, 0.0, 1.0}  # clipped for training
+    assert isinstance(envs, AleVectorEnv) == (vectorizer == "ale")
     envs.close()
 
 
-def test_frame_stack_is_oldest_first_and_shifts_by_one():
-    envs = make_vector_env("ALE/Pong-v5", 1, atari=AtariConfig())
+@pytest.mark.parametrize("vectorizer", ["ale", "gymnasium"])
+def test_frame_stack_is_oldest_first_and_shifts_by_one(vectorizer):
+    envs = make_vector_env("ALE/Pong-v5", 1, atari=AtariConfig(vectorizer=vectorizer))
     prev, _ = envs.reset(seed=3)
     for obs, _, terminated, truncated, _ in random_steps(envs, 40):
         if not (terminated[0] or truncated[0]):
@@ -101,6 +105,64 @@ def test_episodic_life_and_clipping_never_change_the_logged_raw_score():
     for raw, probed, clipped_sum in games:
         assert raw == probed  # the logged score is the raw game score, all lives
         assert raw >= clipped_sum  # Breakout's 4- and 7-point bricks count 1 when clipped
+
+
+def test_ale_vector_env_steps_four_frames_and_one_layer_of_skipping():
+    envs = AleVectorEnv("PongNoFrameskip-v4", 2, AtariConfig(), training=True)
+    _, info = envs.reset(seed=[0, 1])
+    before = info["episode_frame_number"].copy()
+    for _, _, terminated, truncated, info in random_steps(envs, 30):
+        assert not (terminated.any() or truncated.any())
+        np.testing.assert_array_equal(info["episode_frame_number"] - before, 4)
+        before = info["episode_frame_number"].copy()
+    envs.close()
+
+
+def test_ale_vector_env_life_loss_ends_training_episodes_but_not_the_game():
+    # Two copies of the same Breakout games (same seeds, same actions): one with the training
+    # signals, one without. The emulators must see the same games, frame for frame, and
+    # report the same raw scores; only the training copy ends episodes at lost lives.
+    config = AtariConfig(sticky_actions=0.0)
+    train = AleVectorEnv("ALE/Breakout-v5", 2, config, training=True)
+    plain = AleVectorEnv("ALE/Breakout-v5", 2, config, training=False)
+    obs_t, _ = train.reset(seed=[5, 6])
+    obs_p, _ = plain.reset(seed=[5, 6])
+    rng = np.random.default_rng(0)
+    ends = {"train": 0, "plain": 0}
+    scores = {"train": [], "plain": []}
+    clipped, raw = np.zeros(2), np.zeros(2)
+    while len(scores["plain"]) < 3:
+        actions = rng.integers(0, 4, 2)
+        obs_t, r_t, term_t, trunc_t, info_t = train.step(actions)
+        obs_p, r_p, term_p, trunc_p, info_p = plain.step(actions)
+        np.testing.assert_array_equal(obs_t, obs_p)  # the same game underneath
+        assert set(np.unique(r_t)) <= {-1.0, 0.0, 1.0}
+        clipped += r_t
+        raw += r_p
+        ends["train"] += int((term_t | trunc_t).sum())
+        ends["plain"] += int((term_p | trunc_p).sum())
+        for name, info in (("train", info_t), ("plain", info_p)):
+            final = info.get("final_info", {})
+            for b in np.flatnonzero(final.get("_raw_return", ())):
+                scores[name].append(float(final["raw_return"][b]))
+        for b in np.flatnonzero(term_p | trunc_p):  # a whole game ended (both copies)
+            assert raw[b] >= clipped[b]  # 4- and 7-point bricks count 1 when clipped
+            raw[b] = clipped[b] = 0.0
+    assert scores["train"] == scores["plain"]  # raw full-game scores, all lives
+    assert ends["train"] >= 5 * ends["plain"]  # Breakout: 5 lives per game
+    train.close()
+    plain.close()
+
+
+def test_the_ale_vectorizer_needs_standard_preprocessing():
+    with pytest.raises(ConfigError, match=r"atari\.vectorizer ale needs atari\.preprocess"):
+        build_config({"atari.vectorizer": "ale", "atari.preprocess": "karpathy"})
+    with pytest.raises(ConfigError, match=r"atari\.vectorizer must be one of"):
+        build_config({"atari.vectorizer": "envpool"})
+    karpathy = build_config({"env": "ALE/Pong-v5", "atari.preprocess": "karpathy"})
+    envs = make_vector_env(karpathy.env, 1, atari=karpathy.atari)  # auto: the Python wrappers
+    assert not isinstance(envs, AleVectorEnv)
+    envs.close()
 
 
 def test_karpathy_frames_match_seed_002():
