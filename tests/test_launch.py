@@ -8,30 +8,13 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.scaling import descendants  # read from /proc: Linux, as Ray is
+
 SUMMARY_KEYS = {
     "algo", "env", "mode", "workers", "envs_per_worker", "seed", "solved", "stop_reason",
     "env_steps", "learner_updates", "episodes", "startup_s", "wall_s", "steps_per_s",
     "final_mean_return", "worker_restarts", "learner_restarts", "worker_nodes",
 }  # fmt: skip
-
-
-def descendants(pid):
-    """The PIDs of every live process below ``pid`` (read from /proc: Linux, as Ray is)."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue  # gone meanwhile
-            children.setdefault(ppid, []).append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def alive(pid):
@@ -182,8 +165,8 @@ def test_sigterm_leaves_no_ray_or_distrl_process_behind(tmp_path):
     )
     try:
         assert proc.stdout is not None and "steps" in proc.stdout.readline()  # training
-        tree = descendants(proc.pid)  # Ray's GCS, raylet, workers and learner, ...
-        assert len(tree) >= 5, tree
+        tree = descendants(proc.pid)  # itself, Ray's GCS, raylet, workers, learner, ...
+        assert len(tree) >= 6, tree  # the launcher and at least 5 below it
         proc.terminate()
         proc.wait(timeout=120)
     finally:
