@@ -72,6 +72,7 @@ class AleVectorEnv(gym.vector.VectorEnv):
         self.episodic_life = training and config.episodic_life
         self.clip_rewards = training and config.clip_rewards
         self._lives = np.zeros(num_envs, dtype=np.int64)
+        self._no_loss = np.zeros(num_envs, dtype=bool)  # episodic life off: never a lost life
         self._raw_return = np.zeros(num_envs, dtype=np.float64)
         self._raw_length = np.zeros(num_envs, dtype=np.int64)
 
@@ -86,23 +87,22 @@ class AleVectorEnv(gym.vector.VectorEnv):
         return obs, info
 
     def step(self, actions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
-        obs, raw, terminated, truncated, info = self.envs.step(np.asarray(actions, dtype=np.int64))
+        step = self.envs.step(np.asarray(actions, dtype=np.int64))
+        obs, raw, terminated, truncated = step[:4]
+        info: dict[str, Any] = step[4]  # the emulator's arrays; the final_* entries are added
         self._raw_return += raw
         self._raw_length += 1
         game_over = terminated | truncated
-        lives = np.asarray(info["lives"], dtype=np.int64)
-        life_lost = (lives < self._lives) & ~game_over
-        if not self.episodic_life:
-            life_lost[:] = False
+        lives = info["lives"]
+        life_lost = (lives < self._lives) & ~game_over if self.episodic_life else self._no_loss
         self._lives = lives  # for an ended game, the lives of the one that has begun
-        rewards = np.sign(raw) if self.clip_rewards else raw.astype(np.float64)
-        out: dict[str, Any] = dict(info)
+        rewards = (np.sign(raw) if self.clip_rewards else raw).astype(np.float32)
         if game_over.any() or life_lost.any():
-            final_obs = np.array(info["final_obs"]) if "final_obs" in info else obs.copy()
+            final_obs = info["final_obs"] if "final_obs" in info else obs.copy()
             final_obs[life_lost] = obs[life_lost]  # the game goes on from this very frame
-            out["final_obs"], out["_final_obs"] = final_obs, game_over | life_lost
+            info["final_obs"], info["_final_obs"] = final_obs, game_over | life_lost
         if game_over.any():
-            out["final_info"] = {
+            info["final_info"] = {
                 "raw_return": np.where(game_over, self._raw_return, 0.0),
                 "_raw_return": game_over,
                 "raw_length": np.where(game_over, self._raw_length, 0),
@@ -110,7 +110,7 @@ class AleVectorEnv(gym.vector.VectorEnv):
             }
             self._raw_return[game_over] = 0.0
             self._raw_length[game_over] = 0
-        return obs, rewards.astype(np.float32), terminated | life_lost, truncated, out
+        return obs, rewards, terminated | life_lost, truncated, info
 
     def close(self, **kwargs: Any) -> None:
         self.envs.close()

@@ -114,15 +114,16 @@ def make_vector_env(
     the latter for bootstrapping truncated steps, never the reset observation. ``training``
     turns on Atari's training-only signals (episodic life, reward clipping).
     """
-    if is_atari(env_id) and uses_ale_vector(atari or AtariConfig()):
-        envs: gym.vector.VectorEnv = AleVectorEnv(
-            env_id, num_envs, atari or AtariConfig(), training=training
-        )
-    elif is_atari(env_id):
-        envs = gym.vector.SyncVectorEnv(
-            [lambda: make_one(env_id, atari, training=training)] * num_envs,
-            autoreset_mode=AutoresetMode.SAME_STEP,
-        )
+    envs: gym.vector.VectorEnv
+    if is_atari(env_id):
+        atari = atari or AtariConfig()
+        if uses_ale_vector(atari):
+            envs = AleVectorEnv(env_id, num_envs, atari, training=training)
+        else:
+            envs = gym.vector.SyncVectorEnv(
+                [lambda: make_one(env_id, atari, training=training)] * num_envs,
+                autoreset_mode=AutoresetMode.SAME_STEP,
+            )
     else:
         envs = gym.make_vec(
             env_id,
