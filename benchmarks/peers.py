@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -59,19 +60,20 @@ def summary(
     solved: bool,
     wall_s: float,
     env_steps: int,
-    returns: list[float],
+    episodes: int,
+    final_mean_return: float | None,
     startup_s: float,
     **extra: Any,
 ) -> dict[str, Any]:
-    last = returns[-STOP_WINDOW:]
+    """One run, in the shape of a ``distrl.launch`` JSON summary."""
     return {
         "solved": solved,
         "wall_s": round(wall_s, 2),
         "env_steps": int(env_steps),
-        "episodes": len(returns),
+        "episodes": int(episodes),
         "startup_s": round(startup_s, 2),
         "steps_per_s": round(env_steps / wall_s, 1) if wall_s > 0 else None,
-        "final_mean_return": round(sum(last) / len(last), 2) if last else None,
+        "final_mean_return": None if final_mean_return is None else round(final_mean_return, 2),
         **extra,
     }
 
@@ -100,11 +102,13 @@ def _sb3_run(model: Any, threshold: float, args: argparse.Namespace) -> dict[str
     start = time.perf_counter()
     model.learn(total_timesteps=args.max_steps, callback=callback)
     wall = time.perf_counter() - start
+    last = returns[-STOP_WINDOW:]
     return summary(
         solved=callback.solved,
         wall_s=wall,
         env_steps=model.num_timesteps,
-        returns=returns,
+        episodes=len(returns),
+        final_mean_return=sum(last) / len(last) if last else None,
         startup_s=startup,
     )
 
@@ -166,7 +170,7 @@ def rllib_ppo_cartpole(args: argparse.Namespace) -> dict[str, Any]:
     )
     algo = config.build_algo()
     startup = time.perf_counter() - _START
-    start, solved, steps, mean = time.perf_counter(), False, 0, float("nan")
+    start, solved, steps, episodes, mean = time.perf_counter(), False, 0, 0, float("nan")
     iterations = 0
     while time.perf_counter() - start < args.max_seconds and steps < args.max_steps:
         result = algo.train()
@@ -178,6 +182,7 @@ def rllib_ppo_cartpole(args: argparse.Namespace) -> dict[str, Any]:
                 "num_env_steps_sampled_lifetime", runners.get("num_env_steps_sampled_lifetime", 0)
             )
         )
+        episodes = int(runners.get("num_episodes_lifetime", 0))
         if mean >= 475.0:
             solved = True
             break
@@ -192,11 +197,11 @@ def rllib_ppo_cartpole(args: argparse.Namespace) -> dict[str, Any]:
             solved=solved,
             wall_s=wall,
             env_steps=steps,
-            returns=[],
+            episodes=episodes,
+            final_mean_return=None if math.isnan(mean) else mean,
             startup_s=startup,
             iterations=iterations,
         ),
-        "final_mean_return": round(mean, 2),
     }
 
 

@@ -1,6 +1,6 @@
 """Every benchmark in one command: runs, prints a table, writes JSON, regenerates BENCHMARKS.md.
 
-    python -m benchmarks.run                         # everything (about 40 minutes on 2 cores)
+    python -m benchmarks.run                         # everything (17 min on the 2-core machine)
     python -m benchmarks.run --parts solve peers     # some parts only
     python -m benchmarks.run --report-only           # re-render from the JSON already written
     python -m benchmarks.run --quick                 # 1 seed, few workers: checks the plumbing
@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
+import math
 import subprocess
 import sys
 import tempfile
@@ -29,9 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import machine, median
+from benchmarks.common import ROOT, launch, machine, median, python_env
 
-ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- benchmarks.run: begin (generated; edit benchmarks/run.py, not this block) -->"
 END = "<!-- benchmarks.run: end -->"
 PARTS = ["solve", "peers", "throughput", "broadcast", "startup"]
@@ -63,14 +62,10 @@ PEER_SCENARIOS: list[tuple[str, str]] = [
 
 def _python_m(python: str, module: str, *args: str, timeout: float) -> str:
     """Run ``python -m module args`` from the repo root; its stdout (stderr shown on failure)."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
     done = subprocess.run(
         [python, "-m", module, *args],
         cwd=ROOT,
-        env=env,
+        env=python_env(),
         text=True,
         capture_output=True,
         timeout=timeout,
@@ -93,25 +88,17 @@ def run_solve(seeds: list[int]) -> dict[str, Any]:
     for name, env, launch_args, cap in DISTRL_SCENARIOS:
         runs = []
         for seed in seeds:
+            args = [
+                *launch_args,
+                "--seed",
+                str(seed),
+                "--max-seconds",
+                str(cap),
+                "--progress-interval",
+                "1000",
+            ]
             with tempfile.TemporaryDirectory() as tmp:
-                summary = Path(tmp) / "summary.json"
-                _python_m(
-                    sys.executable,
-                    "distrl.launch",
-                    *launch_args,
-                    "--seed",
-                    str(seed),
-                    "--max-seconds",
-                    str(cap),
-                    "--logdir",
-                    str(Path(tmp) / "run"),
-                    "--json-summary",
-                    str(summary),
-                    "--progress-interval",
-                    "1000",
-                    timeout=cap + 300,
-                )
-                runs.append(json.loads(summary.read_text()))
+                runs.append(launch(args, Path(tmp), timeout=cap + 300))
             _progress(f"solve {name} {env} seed {seed}: {_brief(runs[-1])}")
         rows.append({"name": name, "env": env, "launch_args": launch_args, "runs": runs})
     return {"part": "solve", "rows": rows}
@@ -123,17 +110,22 @@ def run_peers(seeds: list[int], rllib_python: str | None, cap: float) -> dict[st
         python = rllib_python if peer.startswith("rllib") and rllib_python else sys.executable
         runs = []
         for seed in seeds:
-            stdout = _python_m(
-                python,
-                "benchmarks.peers",
-                peer,
-                "--seed",
-                str(seed),
-                "--max-seconds",
-                str(cap),
-                timeout=cap + 300,
-            )
-            runs.append(_last_json(stdout))
+            try:
+                stdout = _python_m(
+                    python,
+                    "benchmarks.peers",
+                    peer,
+                    "--seed",
+                    str(seed),
+                    "--max-seconds",
+                    str(cap),
+                    timeout=cap + 300,
+                )
+                runs.append(_last_json(stdout))
+            except (RuntimeError, ValueError, subprocess.TimeoutExpired) as e:
+                # A peer's own failure is reported, not fatal: the other peers' runs stay.
+                last = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+                runs.append({"peer_id": peer, "seed": seed, "skipped": f"run failed: {last}"})
             _progress(f"peers {peer} seed {seed}: {_brief(runs[-1])}")
             if "skipped" in runs[-1]:
                 break  # the same for every seed
@@ -211,7 +203,7 @@ def solve_table(results: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
         if "skipped" in r:
             lines.append(f"| {r['name']} | {r['env']} | skipped: {r['skipped']} |" + " |" * 5)
             continue
-        ups = "" if r["updates_per_s"] != r["updates_per_s"] else f"{r['updates_per_s']:.1f}"
+        ups = "" if math.isnan(r["updates_per_s"]) else f"{r['updates_per_s']:.1f}"  # peers
         lines.append(
             f"| {r['name']} | {r['env']} | {r['solved']} | {r['wall_s']:.1f} s "
             f"| {r['env_steps']:,.0f} | {r['steps_per_s']:,.0f} | {ups} "
@@ -413,19 +405,26 @@ def load_results(out: Path) -> dict[str, Any]:
     return results
 
 
-def _peer_versions(rllib_python: str | None) -> dict[str, str]:
+def _rllib_version(python: str) -> str | None:
+    """``"<ray> (torch <torch>)"`` from ``python``, or None when it cannot import them."""
+    code = "import ray, torch; print(ray.__version__, torch.__version__)"
+    try:
+        done = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=120)
+    except OSError:  # not there, not executable
+        return None
+    words = done.stdout.split()
+    return f"{words[0]} (torch {words[1]})" if done.returncode == 0 and len(words) == 2 else None
+
+
+def _peer_versions(rllib: str | None) -> dict[str, str]:
     from importlib import metadata
 
     versions = {}
     for name in ("stable-baselines3", "torch"):
         with contextlib.suppress(metadata.PackageNotFoundError):  # a peer not installed
             versions[name] = metadata.version(name)
-    if rllib_python:
-        code = "import ray, torch; print(ray.__version__, torch.__version__)"
-        ray_v, torch_v = subprocess.run(
-            [rllib_python, "-c", code], capture_output=True, text=True, check=True
-        ).stdout.split()
-        versions["RLlib"] = f"{ray_v} (torch {torch_v})"
+    if rllib:
+        versions["RLlib"] = rllib
     return versions
 
 
@@ -453,12 +452,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--peer-max-seconds", type=float, default=300.0)
     parser.add_argument("--report-only", action="store_true")
     args = parser.parse_args(argv)
+    # Bad input stops here, before any part has run, with argparse's one-line error (exit 2).
+    rllib = None
+    if args.rllib_python and not args.report_only:
+        rllib = _rllib_version(args.rllib_python)
+        if rllib is None:
+            parser.error(f"--rllib-python {args.rllib_python}: cannot import ray and torch")
+    if str(args.markdown) != "-" and not args.markdown.is_file():
+        parser.error(f"--markdown {args.markdown}: no such file ('-' writes none)")
+    if args.peer_max_seconds <= 0:
+        parser.error(f"--peer-max-seconds must be > 0; got {args.peer_max_seconds}")
     seeds = args.seeds[:1] if args.quick else args.seeds
     out = args.results.resolve()
     out.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         meta = {
-            "machine": {**machine(), "peers": _peer_versions(args.rllib_python)},
+            "machine": {**machine(), "peers": _peer_versions(rllib)},
             "generated": time.strftime("%Y-%m-%d"),
             "seeds": seeds,
             "quick": args.quick,

@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +28,7 @@ from typing import Any
 
 import ray
 
-from benchmarks.common import emit, machine, median
+from benchmarks.common import emit, launch, machine, median
 from benchmarks.sampling_throughput import measure
 from distrl.config import build_config, load_preset
 from distrl.envs import env_spec
@@ -187,25 +185,10 @@ def startup(workers: int, repeats: int) -> dict[str, Any]:
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):
-            out = Path(tmp) / f"summary-{i}.json"
-            cmd = [
-                sys.executable,
-                "-m",
-                "distrl.launch",
-                "--workers",
-                str(workers),
-                "--max-steps",
-                "1",
-                "--logdir",
-                str(Path(tmp) / f"run-{i}"),
-                "--json-summary",
-                str(out),
-            ]
             begin = time.perf_counter()
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            summary = launch(["--workers", str(workers), "--max-steps", "1"], Path(tmp) / str(i))
             total = time.perf_counter() - begin
-            startup_s = json.loads(out.read_text())["startup_s"]
-            runs.append({"startup_s": startup_s, "process_s": round(total, 2)})
+            runs.append({"startup_s": summary["startup_s"], "process_s": round(total, 2)})
     return {
         "part": "startup",
         "workers": workers,
@@ -219,16 +202,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("part", choices=["throughput", "broadcast", "startup"])
     parser.add_argument("--workers", type=int, nargs="+", default=WORKER_COUNTS)
     parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="windows / broadcasts / launches per point (default 3 / 5 / 3)",
+    )
     parser.add_argument("--hidden", type=int, nargs="+", default=[64, 512, 2048])
     parser.add_argument("--out", help="also write the JSON document to this file")
     args = parser.parse_args(argv)
     if args.part == "throughput":
-        document = throughput(args.workers, args.seconds, args.repeats)
+        document = throughput(args.workers, args.seconds, args.repeats or 3)
     elif args.part == "broadcast":
-        document = broadcast(args.workers, args.hidden, max(args.repeats, 5))
+        document = broadcast(args.workers, args.hidden, args.repeats or 5)
     else:
-        document = startup(max(args.workers), args.repeats)
+        document = startup(max(args.workers), args.repeats or 3)
     emit({"benchmark": "scaling", "machine": machine(), **document}, args.out)
 
 

@@ -16,30 +16,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import machine, median
+from benchmarks.common import launch, machine, median
 
 
 def run_once(args: argparse.Namespace, seed: int, tmp: Path) -> dict:
-    summary = tmp / f"summary-{seed}.json"
-    cmd = [
-        sys.executable, "-m", "distrl.launch",
-        "--workers", str(args.workers),
-        "--seed", str(seed),
-        "--max-seconds", str(args.max_seconds),
-        "--logdir", str(tmp / f"run-{seed}"),
-        "--json-summary", str(summary),
-        "--progress-interval", "1000",
-    ]  # fmt: skip
+    launch_args = [
+        "--workers",
+        str(args.workers),
+        "--seed",
+        str(seed),
+        "--max-seconds",
+        str(args.max_seconds),
+        "--progress-interval",
+        "1000",
+    ]
     if args.envs_per_worker is not None:
-        cmd += ["--envs-per-worker", str(args.envs_per_worker)]
-    cmd += args.launch_args
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return json.loads(summary.read_text())
+        launch_args += ["--envs-per-worker", str(args.envs_per_worker)]
+    return launch([*launch_args, *args.launch_args], tmp / f"seed-{seed}")
 
 
 def main() -> None:

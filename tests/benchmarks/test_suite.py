@@ -152,3 +152,35 @@ def test_broadcast_reaches_every_worker_on_a_real_ray(ray_cluster):
     small, large = rows[0]["weights_mib"], rows[2]["weights_mib"]
     assert 0 < small < large  # the 64-unit MLP's weights are bigger
     assert all(r["median_ms"] > 0 and len(r["runs_ms"]) == 2 for r in rows)
+
+
+def test_bad_options_stop_before_anything_runs(tmp_path, capsys):
+    cases = [
+        (["--rllib-python", str(tmp_path / "no-python")], "cannot import ray and torch"),
+        (["--markdown", str(tmp_path / "missing.md")], "no such file"),
+        (["--peer-max-seconds", "0"], "must be > 0"),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as stop:
+            run.main([*argv, "--results", str(tmp_path / "results")])
+        assert stop.value.code == 2
+        error = capsys.readouterr().err.strip().splitlines()[-1]
+        assert error.startswith("usage: ") is False and message in error
+    assert not (tmp_path / "results" / "meta.json").exists()  # nothing was run or written
+
+
+def test_a_failing_peer_is_recorded_and_the_others_still_run(monkeypatch):
+    calls = []
+
+    def fake_python_m(python, module, *args, timeout):
+        calls.append(args[0])
+        if args[0] == "sb3-a2c-cartpole":
+            raise RuntimeError("benchmarks.peers failed:\nTraceback ...\nOSError: out of memory")
+        return json.dumps({"peer_id": args[0], "peer": "x", **_run(True, 1.0, 10)}) + "\n"
+
+    monkeypatch.setattr(run, "_python_m", fake_python_m)
+    document = run.run_peers([0, 1], None, 10.0)
+    first, *others = document["rows"]
+    assert first["runs"][0]["skipped"] == "run failed: OSError: out of memory"
+    assert len(first["runs"]) == 1  # a failed peer is not retried for every seed
+    assert all(r["runs"][0]["solved"] for r in others) and len(calls) == 1 + 2 * len(others)
