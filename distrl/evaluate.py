@@ -4,8 +4,9 @@
     python -m distrl.evaluate --checkpoint runs/ckpt --episodes 3 --video videos/
 
 The env is the plain gymnasium env of the run (no exploration noise, no training wrappers), so
-returns are raw full-episode returns. A2C samples from its policy unless ``--deterministic``
-(then it takes the most likely action); DDPG's actor is deterministic either way. Prints one
+returns are raw full-episode returns. It acts with the algorithm's own acting policy: A2C and
+REINFORCE sample from it unless ``--deterministic`` (then the most likely action); DDPG's actor
+acts without noise either way. Prints one
 line per episode and then the mean and standard deviation. Exit status 2 for a missing or
 damaged checkpoint.
 """
@@ -21,8 +22,8 @@ from typing import Any
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from distrl.config import build_config
 from distrl.ops.checkpoint import CheckpointError, read_checkpoint
+from distrl.policy import Policy
 
 
 class EpisodeProgress:
@@ -82,30 +83,21 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as e:
             print(f"distrl.evaluate: error: --video {args.video!r}: {e.strerror}", file=sys.stderr)
             return 2
-    algo, env_id = checkpoint.config["algo"], checkpoint.config["env"]
-
-    from distrl.tfsetup import configure_tensorflow
-
-    configure_tensorflow(threads=None, use_gpu=None)
-    import keras
-
-    model = keras.models.load_model(policy_file)
+    env_id = checkpoint.config["env"]
+    # The algorithm's own acting policy, as the workers and the service act with it.
+    policy = Policy.from_checkpoint(checkpoint.path, seed=args.seed)
+    # A deterministic actor (DDPG) is evaluated without its exploration noise either way.
+    deterministic = args.deterministic or not policy.algorithm.stochastic
 
     def act(obs: np.ndarray, rng: np.random.Generator) -> Any:
-        out = model(obs[None], training=False)
-        if algo == "ddpg":
-            return np.asarray(out)[0]  # the actor's action, in the env's units
-        logits = np.asarray(out[0])[0].astype(np.float64)
-        if args.deterministic:
-            return int(np.argmax(logits))
-        return int(np.argmax(logits + rng.gumbel(size=logits.shape)))  # a softmax sample
+        return policy.act(obs, deterministic=deterministic)
 
     from distrl.ops.evaluation import evaluate
 
     with EpisodeProgress(args.episodes) as show:
         returns = evaluate(
             act, env_id, episodes=args.episodes, seed=args.seed, video_dir=args.video,
-            on_episode=show, atari=build_config(checkpoint.config).atari,
+            on_episode=show, atari=policy.config.atari,
         )  # fmt: skip
     print(
         f"{env_id}, {checkpoint.path.name}: mean return {returns.mean():.1f} "

@@ -41,13 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(source, args.keras)
         print(f"wrote {args.keras}")
     if args.savedmodel:
-        from distrl.tfsetup import configure_tensorflow
+        from distrl.agents.state import write_savedmodel
 
-        configure_tensorflow(threads=None, use_gpu=False)
-        import keras
-
-        model = keras.models.load_model(source)
-        model.export(args.savedmodel, format="tf_saved_model", verbose=False)
+        write_savedmodel(source, args.savedmodel)
         print(f"wrote {args.savedmodel}")
     return 0
 

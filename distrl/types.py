@@ -1,4 +1,4 @@
-"""The messages that travel between rollout workers, the learner and the driver.
+"""The vocabulary: what an env looks like, and the messages between workers, learner and driver.
 
 Everything here is NumPy arrays in small typed containers: cheap to serialise through Ray's
 object store (arrays are zero-copy there) and free of framework objects.
@@ -9,6 +9,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class EnvSpec:
+    """What models and losses need to know about an environment's spaces."""
+
+    env_id: str
+    observation_shape: tuple[int, ...]
+    observation_dtype: str  # numpy dtype name, e.g. "float32", "uint8"
+    action_kind: str  # "discrete" or "continuous"
+    num_actions: int  # discrete: number of actions; continuous: action dimensions
+    reward_threshold: float | None  # the env's "solved" return, if it registers one
+    max_episode_steps: int | None
+    action_low: tuple[float, ...] = ()  # continuous: per-dimension bounds (flattened)
+    action_high: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,7 @@
-"""Algorithms. Each folder has the same files: returns/losses, ``acting.py``, ``learning.py``.
+"""Algorithms: one folder each (``config.py``, ``acting.py``, ``learning.py``, ...) and one entry
+in the registry (``registry.py``). The functions here build what the runtime needs for
+``config.algo`` by asking its entry; pass ``algorithm`` where the entry travelled with the
+call (Ray workers get it pickled, so algorithms registered only in the driver work there too).
 
 The factories import TensorFlow lazily, so a process that only wires the run (the Ray driver),
 or a worker acting with a NumPy policy, never pays for it.
@@ -6,91 +9,53 @@ or a worker acting with a NumPy policy, never pays for it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from distrl.types import WeightsMessage
+from distrl.agents.registry import Algorithm, Policy
 
 if TYPE_CHECKING:
-    from distrl.agents.a2c.losses import A2CLoss
     from distrl.config import Config
-    from distrl.envs import EnvSpec
+    from distrl.types import EnvSpec
+
+__all__ = ["Algorithm", "Policy", "make_learner", "make_policy", "make_worker_loss"]
 
 
-class Policy(Protocol):
-    """What a rollout worker acts with (``agents/<algo>/acting.py``)."""
-
-    def set_weights(self, message: WeightsMessage) -> None: ...
-
-    def act(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``obs`` [B, *obs] -> ``(actions [B, ...], behaviour log-probs [B])``."""
-        ...
-
-    def act_greedy(self, obs: np.ndarray) -> np.ndarray:
-        """The policy's best action for each observation, without exploration (evaluation)."""
-        ...
-
-    def episodes_ended(self, envs: np.ndarray) -> None:
-        """Episodes ended (and restarted) in the env copies flagged in ``envs`` [B]."""
+def _entry(config: Config, algorithm: Algorithm | None) -> Algorithm:
+    return algorithm if algorithm is not None else config.algorithm
 
 
-def make_learner(*, config: Config, spec: EnvSpec, seed: int, device: str = "/CPU:0") -> Any:
-    if config.algo == "ddpg":
-        from distrl.agents.ddpg.learning import DDPGLearner
-
-        return DDPGLearner(spec=spec, config=config, seed=seed, device=device)
-    if config.algo == "pg":
-        from distrl.agents.pg.learning import PGLearner
-
-        return PGLearner(spec=spec, config=config, seed=seed, device=device)
-    from distrl.agents.a2c.learning import A2CLearner
-
-    return A2CLearner(spec=spec, config=config, seed=seed, device=device)
+def make_learner(
+    *,
+    config: Config,
+    spec: EnvSpec,
+    seed: int,
+    device: str = "/CPU:0",
+    algorithm: Algorithm | None = None,
+) -> Any:
+    return _entry(config, algorithm).make_learner(
+        spec=spec, config=config, seed=seed, device=device
+    )
 
 
 def make_policy(
-    *, config: Config, spec: EnvSpec, tf_threads: int | None = 1, num_envs: int | None = None
+    *,
+    config: Config,
+    spec: EnvSpec,
+    tf_threads: int | None = 1,
+    num_envs: int | None = None,
+    algorithm: Algorithm | None = None,
 ) -> Policy:
-    """A policy for acting, with its own weights (they arrive from the learner).
-
-    ``config.acting``: ``numpy`` and ``auto`` (for the built-in MLPs and DDPG's actors) act
-    without TensorFlow; otherwise the Keras model runs on the CPU with ``tf_threads`` threads.
-    """
-    from distrl.agents.a2c.acting import CategoricalPolicy
-    from distrl.models.numpy_forward import NumpyForward, numpy_forward_for
-
-    if config.algo == "ddpg":
-        from distrl.agents.ddpg.acting import NoisyDeterministicPolicy
-        from distrl.models.plan import actor_layers
-
-        # DDPG's actors are built-in Dense chains with NumPy activations: always NumPy.
-        envs = num_envs if num_envs is not None else config.envs_per_worker
-        actor = NumpyForward(actor_layers(config.ddpg))
-        return NoisyDeterministicPolicy(actor, spec, config.ddpg, envs)
-
-    forward = numpy_forward_for(config.model) if config.acting != "tensorflow" else None
-    if forward is not None:
-        return CategoricalPolicy(forward)
-    from distrl.tfsetup import configure_tensorflow
-
-    configure_tensorflow(threads=tf_threads, use_gpu=False)
-    from distrl.models.builders import build_model
-    from distrl.models.keras_forward import KerasForward
-
-    model = build_model(spec, config.model)
-    return CategoricalPolicy(KerasForward(model, spec, jit=config.jit_acting))
+    """The algorithm's acting policy, with its own weights (they arrive from the learner)."""
+    return _entry(config, algorithm).make_policy(
+        spec=spec, config=config, tf_threads=tf_threads, num_envs=num_envs
+    )
 
 
-def make_worker_loss(*, config: Config, spec: EnvSpec, tf_threads: int | None = 1) -> A2CLoss:
-    """The loss on a worker's own model copy, for workers that send gradients (A3C).
-
-    The model's initial weights do not matter: the worker loads the learner's before use.
-    """
-    from distrl.tfsetup import configure_tensorflow
-
-    configure_tensorflow(threads=tf_threads, use_gpu=False)
-    from distrl.agents.a2c.losses import A2CLoss
-    from distrl.models.builders import build_model
-
-    return A2CLoss(build_model(spec, config.model), spec, config)
+def make_worker_loss(
+    *, config: Config, spec: EnvSpec, tf_threads: int | None = 1, algorithm: Algorithm | None = None
+) -> Any:
+    """The loss a gradient-sending (A3C) worker differentiates on its own model copy."""
+    entry = _entry(config, algorithm)
+    if entry.make_worker_loss is None:
+        raise ValueError(f"algo {entry.name} has no gradient workers")
+    return entry.make_worker_loss(spec=spec, config=config, tf_threads=tf_threads)

@@ -36,3 +36,26 @@ def keras_file_bytes(model: keras.Model) -> bytes:
         model.save(path)
         with open(path, "rb") as f:
             return f.read()
+
+
+def keras_file_weights(path: str | os.PathLike[str]) -> tuple[tuple[str, ...], list[np.ndarray]]:
+    """The variable paths and values of a ``.keras`` file's model (a checkpoint's policy or an
+    exported one), for a policy to act with; TensorFlow runs on the CPU only."""
+    from distrl.tfsetup import configure_tensorflow
+
+    configure_tensorflow(threads=None, use_gpu=False)
+    import keras
+
+    model = keras.models.load_model(path, compile=False)
+    return tuple(v.path for v in model.weights), [np.asarray(v.numpy()) for v in model.weights]
+
+
+def write_savedmodel(keras_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> None:
+    """A ``.keras`` policy as a TensorFlow SavedModel serving the same function."""
+    from distrl.tfsetup import configure_tensorflow
+
+    configure_tensorflow(threads=None, use_gpu=False)
+    import keras
+
+    model = keras.models.load_model(keras_path)
+    model.export(str(out_dir), format="tf_saved_model", verbose=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -13,21 +12,7 @@ from gymnasium.vector import AutoresetMode
 from distrl.config import AtariConfig, ConfigError
 from distrl.envs.ale_vector import AleVectorEnv
 from distrl.envs.atari import is_atari, make_atari_env
-
-
-@dataclass(frozen=True)
-class EnvSpec:
-    """What models and losses need to know about an environment's spaces."""
-
-    env_id: str
-    observation_shape: tuple[int, ...]
-    observation_dtype: str  # numpy dtype name, e.g. "float32", "uint8"
-    action_kind: str  # "discrete" or "continuous"
-    num_actions: int  # discrete: number of actions; continuous: action dimensions
-    reward_threshold: float | None  # the env's "solved" return, if it registers one
-    max_episode_steps: int | None
-    action_low: tuple[float, ...] = ()  # continuous: per-dimension bounds (flattened)
-    action_high: tuple[float, ...] = ()
+from distrl.types import EnvSpec
 
 
 def env_spec(env_id: str, atari: AtariConfig | None = None) -> EnvSpec:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import keras
 
 from distrl.config import ModelConfig
-from distrl.envs import EnvSpec
+from distrl.models.layers import heads
+from distrl.types import EnvSpec
 
 
 def _pixels(spec: EnvSpec) -> keras.KerasTensor:
@@ -26,8 +27,6 @@ def _relu_init() -> keras.initializers.Initializer:
 
 
 def nature_cnn(spec: EnvSpec, config: ModelConfig) -> keras.Model:
-    from distrl.models.builders import heads
-
     obs = _pixels(spec)  # [N, stack, 84, 84]
     x = keras.ops.cast(obs, "float32") / 255.0
     x = keras.layers.Permute((2, 3, 1), name="frames_last")(x)  # channels last for Conv2D
@@ -42,8 +41,6 @@ def nature_cnn(spec: EnvSpec, config: ModelConfig) -> keras.Model:
 
 
 def seed002_cnn(spec: EnvSpec, config: ModelConfig) -> keras.Model:
-    from distrl.models.builders import heads
-
     obs = _pixels(spec)  # [N, 2, 80, 80] of 0/1: the previous and the current frame
     frames = keras.ops.cast(obs, "float32")
     x = keras.ops.expand_dims(frames[:, -1] - frames[:, -2], -1)  # [N, 80, 80, 1]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from distrl.config import NUMPY_ACTIVATIONS, DDPGConfig, ModelConfig
+from distrl.config import NUMPY_ACTIVATIONS, ModelConfig
 
-__all__ = ["NUMPY_ACTIVATIONS", "DensePlan", "actor_hidden", "actor_layers", "dense_plan"]
+__all__ = ["NUMPY_ACTIVATIONS", "DensePlan", "dense_plan"]
 
 
 @dataclass(frozen=True)
@@ -47,20 +47,3 @@ def dense_plan(config: ModelConfig) -> DensePlan | None:
     if config.name == "seed000_actor_critic":  # seed 000: actor 3 x 320, critic 3 x 640, ReLU
         return DensePlan(False, (320, 320, 320), (640, 640, 640), "relu")
     return None
-
-
-# --- DDPG's actor (its Keras builder is distrl/models/ddpg.py) -----------------------------
-
-
-def actor_hidden(config: DDPGConfig) -> tuple[int, ...]:
-    if config.network == "seed003":
-        return (256, 256)
-    if config.network == "seed001":
-        return (320, 320, 320)
-    return config.actor_hidden
-
-
-def actor_layers(config: DDPGConfig) -> list[tuple[str, str]]:
-    """``(layer name, activation)`` from the observation to the tanh output, in order."""
-    hidden = [(f"actor_{i}", "relu") for i in range(len(actor_hidden(config)))]
-    return [*hidden, ("actor_out", "tanh")]

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from distrl.config import ConfigError
+from distrl.config import Config, ConfigError
 from distrl.ops.tracking import TrainingState
 
 FORMAT_VERSION = 1
@@ -144,21 +144,21 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     )
 
 
-def check_same_run(checkpoint: Checkpoint, config: dict[str, Any]) -> None:
+def check_same_run(checkpoint: Checkpoint, config: Config) -> None:
     """The checkpoint trained the same algorithm on the same env as ``config``, and its replay
     buffer (if it holds one) fits this run's; else one line."""
     for key in ("algo", "env"):
-        if checkpoint.config.get(key) != config[key]:
+        if checkpoint.config.get(key) != getattr(config, key):
             raise CheckpointError(
                 f"{checkpoint.path}: incompatible with this run: its {key} is "
-                f"{checkpoint.config.get(key)!r}, the run's is {config[key]!r}"
+                f"{checkpoint.config.get(key)!r}, the run's is {getattr(config, key)!r}"
             )
     stored = checkpoint.scalars.get("replay", {}).get("size", 0)
-    capacity = config.get("ddpg", {}).get("buffer_size", 0)
+    capacity = config.algorithm.replay_capacity(config)
     if stored > capacity:
         raise CheckpointError(
             f"{checkpoint.path}: holds {stored} replay transitions, more than this run's "
-            f"ddpg.buffer_size {capacity}"
+            f"{config.algorithm.replay_capacity_key or 'replay capacity'} {capacity}"
         )
 
 

@@ -14,6 +14,11 @@ from distrl.types import UpdateResult
 RETURN_WINDOW = 20  # episodes in the "mean return" used for stopping and reporting
 
 
+class StopRequested(Exception):
+    """Someone asked the run to end (the service's admin Stop, ``Trainer.stop``, a callback):
+    it ends as if its stop rule fired, with stop reason "stopped"."""
+
+
 @dataclass
 class TrainingState:
     """What the driver knows about a run: counters, recent returns and the last metrics."""

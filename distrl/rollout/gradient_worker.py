@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.rollout.worker import RolloutWorker
 from distrl.types import Gradients, WeightsMessage
+
+if TYPE_CHECKING:
+    from distrl.agents.registry import Algorithm
 
 
 class GradientWorker:
@@ -33,6 +38,7 @@ class GradientWorker:
         worker_index: int,
         seed: np.random.SeedSequence,
         use_tf_threads: int | None = 1,
+        algorithm: Algorithm | None = None,
     ) -> None:
         from distrl.agents import make_worker_loss
 
@@ -42,8 +48,11 @@ class GradientWorker:
             worker_index=worker_index,
             seed=seed,
             use_tf_threads=use_tf_threads,
+            algorithm=algorithm,
         )
-        self.loss = make_worker_loss(config=config, spec=spec, tf_threads=use_tf_threads)
+        self.loss = make_worker_loss(
+            config=config, spec=spec, tf_threads=use_tf_threads, algorithm=algorithm
+        )
         self.loss_version = -1  # the weights version loaded into self.loss.model
 
     def ready(self) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,6 +12,9 @@ from distrl.envs import EnvSpec, make_vector_env
 from distrl.envs.atari import is_atari
 from distrl.rollout.deadline import Deadline
 from distrl.types import Rollout, WeightsMessage
+
+if TYPE_CHECKING:
+    from distrl.agents.registry import Algorithm
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,7 @@ class RolloutWorker:
         worker_index: int,
         seed: np.random.SeedSequence,
         use_tf_threads: int | None = 1,
+        algorithm: Algorithm | None = None,
     ) -> None:
         # Imported here, not at module level: the driver references this class for Ray and
         # must not import TensorFlow through it.
@@ -53,7 +57,9 @@ class RolloutWorker:
         self.worker_index = worker_index
         self.rollout_len = config.rollout_len
         self.num_envs = config.envs_per_worker
-        self.policy = make_policy(config=config, spec=spec, tf_threads=use_tf_threads)
+        self.policy = make_policy(
+            config=config, spec=spec, tf_threads=use_tf_threads, algorithm=algorithm
+        )
         continuous = spec.action_kind == "continuous"
         self.action_shape = (spec.num_actions,) if continuous else ()
         self.action_dtype = np.float32 if continuous else np.int64

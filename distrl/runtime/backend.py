@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -62,6 +61,9 @@ class Backend(Protocol):
 
     def latest_weights(self) -> WeightsMessage:
         """The learner's current weights, fetched to this process (for evaluation)."""
+
+    def resolve_weights(self, handle: Any) -> WeightsMessage:
+        """The weights a handle from ``current_weights`` stands for (any thread may call it)."""
 
     def shutdown(self) -> None: ...
 
@@ -139,20 +141,9 @@ class LocalBackend:
     def latest_weights(self) -> WeightsMessage:
         return self.learner.weights()
 
+    def resolve_weights(self, handle: WeightsMessage) -> WeightsMessage:
+        return handle
+
     def shutdown(self) -> None:
         if self.worker is not None:
             self.worker.close()
-
-
-def make_backend(
-    config: Config,
-    spec: EnvSpec,
-    restore: Callable[[], tuple[dict[str, np.ndarray], dict] | None] | None = None,
-) -> Backend:
-    """``restore`` gives a restarted learner its state (Ray only: in-process, the learner dies
-    with the driver). ``--workers 0`` with ``--serve``: the learner alone, fed by the service."""
-    if config.workers == 0:
-        return LocalBackend(config, spec, with_worker=config.serve is None)
-    from distrl.runtime.ray_backend import RayBackend
-
-    return RayBackend(config, spec, restore)

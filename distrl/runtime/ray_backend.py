@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import ray
 
+from distrl.agents.registry import Algorithm
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.runtime.backend import spawn_seeds, worker_class
@@ -30,12 +31,15 @@ class LearnerHost:
     itself rather than resolving it.
     """
 
-    def __init__(self, *, config: Config, spec: EnvSpec, seed: int, use_gpu: bool) -> None:
-        from distrl.agents import make_learner
+    def __init__(
+        self, *, config: Config, spec: EnvSpec, seed: int, use_gpu: bool, algorithm: Algorithm
+    ) -> None:
         from distrl.tfsetup import configure_tensorflow
 
         self.device = configure_tensorflow(threads=None, use_gpu=use_gpu)
-        self.learner = make_learner(config=config, spec=spec, seed=seed, device=self.device)
+        self.learner = algorithm.make_learner(
+            spec=spec, config=config, seed=seed, device=self.device
+        )
         self._weights_ref = ray.put(self.learner.weights())
 
     def ready(self) -> str:
@@ -135,7 +139,11 @@ class RayBackend:
         gpus = learner_gpus(self._config)
         remote_learner: Any = ray.remote(LearnerHost)
         return remote_learner.options(num_cpus=self._config.learner_cpus, num_gpus=gpus).remote(
-            config=self._config, spec=self._spec, seed=self._learner_seed, use_gpu=gpus > 0
+            config=self._config,
+            spec=self._spec,
+            seed=self._learner_seed,
+            use_gpu=gpus > 0,
+            algorithm=self._config.algorithm,  # pickled: registered in the driver is enough
         )
 
     def active_workers(self) -> list[int]:
@@ -152,7 +160,11 @@ class RayBackend:
 
     def _new_worker(self, index: int, seed: Any) -> Any:
         return self._remote_worker.remote(
-            config=self._config, spec=self._spec, worker_index=index, seed=seed
+            config=self._config,
+            spec=self._spec,
+            worker_index=index,
+            seed=seed,
+            algorithm=self._config.algorithm,
         )
 
     def external(self, rollout: Rollout) -> ray.ObjectRef:
@@ -302,6 +314,9 @@ class RayBackend:
     def latest_weights(self) -> WeightsMessage:
         (ref,) = ray.get(self.learner.weights_ref.remote())
         return ray.get(ref)
+
+    def resolve_weights(self, handle: ray.ObjectRef) -> WeightsMessage:
+        return ray.get(handle)
 
     def shutdown(self) -> None:
         for actor in [*self.workers, self.learner]:

@@ -29,6 +29,7 @@ import numpy as np
 
 from distrl.config import Config, ConfigError
 from distrl.envs import EnvSpec
+from distrl.policy import Policy
 from distrl.service.arrays import BadArray, dtype_enum, from_proto, to_proto
 from distrl.service.state import Inbox, RunControl, WeightsBoard
 from distrl.service.v1 import distrl_pb2 as pb
@@ -90,21 +91,15 @@ def check_options(options: ServeOptions) -> None:
 
 
 class ServedPolicy:
-    """Acts for ``Act`` with the board's newest weights, in NumPy for the built-in models.
-
-    A2C samples from its softmax (or takes the argmax when deterministic) and reports the
-    log-probabilities; DDPG returns the actor's action, plus Gaussian noise of ``noise_sigma``
-    half-widths unless deterministic, clipped to the action box (uniformly random actions while
-    the actor is untrained, version 0, as the rollout workers do).
-    """
+    """Acts for ``Act`` with the board's newest weights: the algorithm's own acting policy
+    (:class:`distrl.Policy`), so a served actor explores exactly as the rollout workers do
+    (A2C samples from its softmax; DDPG adds its configured noise, OU or Gaussian, per row, and
+    acts uniformly at random while the actor is untrained, version 0)."""
 
     def __init__(self, config: Config, spec: EnvSpec, board: WeightsBoard, seed: int = 0) -> None:
-        from distrl.agents import make_policy
-
-        self.config, self.spec, self.board = config, spec, board
-        self.policy = make_policy(config=config, spec=spec, tf_threads=None, num_envs=1)
-        self.version = -1
-        self.rng = np.random.default_rng(seed)
+        self.board = board
+        self.config, self.spec, self.seed = config, spec, seed
+        self.policy: Policy | None = None
         self._lock = threading.Lock()
 
     def act(
@@ -113,27 +108,16 @@ class ServedPolicy:
         weights = self.board.get(0)
         if weights is None:
             raise LookupError("no weights published yet")
-        with self._lock:  # one policy object; NumPy releases the GIL only in short spells
-            if weights.version != self.version:
+        with self._lock:
+            if self.policy is None:
+                self.policy = Policy(
+                    config=self.config, spec=self.spec, weights=weights, seed=self.seed
+                )
+            elif weights.version != self.policy.version:
                 self.policy.set_weights(weights)
-                self.version = weights.version
-            if self.config.algo == "ddpg":
-                return self._ddpg(obs, deterministic), None, self.version
-            if deterministic:
-                return self.policy.act_greedy(obs), None, self.version
-            actions, logp = self.policy.act(obs, self.rng)
-            return actions, logp, self.version
-
-    def _ddpg(self, obs: np.ndarray, deterministic: bool) -> np.ndarray:
-        low = np.asarray(self.spec.action_low, np.float32)
-        high = np.asarray(self.spec.action_high, np.float32)
-        if not deterministic and self.version == 0:  # untrained, as the workers: uniform
-            return self.rng.uniform(low, high, size=(len(obs), low.size)).astype(np.float32)
-        actions = self.policy.act_greedy(obs)
-        if not deterministic:
-            sigma = self.config.ddpg.noise_sigma * (high - low) / 2
-            actions = actions + self.rng.normal(size=actions.shape) * sigma
-        return np.clip(actions, low, high).astype(np.float32)
+            policy = self.policy
+        actions, logp = policy.act_with_log_probs(obs, deterministic)
+        return actions, logp, policy.version
 
 
 class DistrlService(pb_grpc.DistrlServicer):
@@ -267,7 +251,7 @@ class DistrlService(pb_grpc.DistrlServicer):
     ) -> pb.PushResponse:
         self._authorize(context)
         self._accepting(context)
-        if self.config.algo != "ddpg":
+        if not self.config.algorithm.replay:
             context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"algo {self.config.algo} learns on-policy from whole fragments: use PushRollout",
@@ -395,13 +379,13 @@ class DistrlService(pb_grpc.DistrlServicer):
         rewards = self._array(context, m.rewards, "rewards", "float32", lead)
         terminated = self._array(context, m.terminated, "terminated", "bool", lead)
         truncated = self._array(context, m.truncated, "truncated", "bool", lead)
-        if self.config.algo == "a2c":
+        if self.config.algorithm.behaviour_log_probs:
             logp = self._array(
                 context, m.behaviour_log_probs, "behaviour_log_probs", "float32", lead
             )
             if (logp > 0).any():
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, "behaviour_log_probs: above 0")
-        else:  # a deterministic actor has none
+        else:  # the learner does not use them
             logp = np.zeros(lead, np.float32)
         last = self._array(context, m.last_observations, "last_observations",
                            self.spec.observation_dtype, (B, *self.obs_shape))  # fmt: skip

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from distrl.ops.tracking import TrainingState
+__all__ = ["Inbox", "RunControl", "StopRequested", "WeightsBoard"]
+
+from distrl.ops.tracking import StopRequested, TrainingState
 from distrl.types import Rollout, WeightsMessage
 
 
@@ -103,10 +105,6 @@ class WeightsBoard:
             if self._cached is None or message.version > self._cached.version:
                 self._cached = message
         return message
-
-
-class StopRequested(Exception):
-    """The service's admin Stop was called: the run ends as if its stop rule fired."""
 
 
 class RunControl:

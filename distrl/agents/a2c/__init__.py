@@ -1,1 +1,44 @@
-"""Advantage actor-critic: returns (returns.py), acting (acting.py), learning (learning.py)."""
+"""Advantage actor-critic (A2C; A3C with ``mode: async``): ``config.py``, ``returns.py``,
+``losses.py``, ``acting.py``, ``learning.py``, and its registry entry below."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from distrl.agents.a2c.acting import categorical_policy
+from distrl.agents.a2c.config import A2CConfig
+from distrl.agents.registry import Algorithm, register
+
+
+def _learner(**kwargs: Any) -> Any:
+    from distrl.agents.a2c.learning import A2CLearner
+
+    return A2CLearner(**kwargs)
+
+
+def _worker_loss(*, spec: Any, config: Any, tf_threads: int | None = 1) -> Any:
+    """The loss on a worker's own model copy, for workers that send gradients (A3C).
+
+    The model's initial weights do not matter: the worker loads the learner's before use.
+    """
+    from distrl.tfsetup import configure_tensorflow
+
+    configure_tensorflow(threads=tf_threads, use_gpu=False)
+    from distrl.agents.a2c.losses import A2CLoss
+    from distrl.models.builders import build_model
+
+    return A2CLoss(build_model(spec, config.model), spec, config)
+
+
+A2C = register(
+    Algorithm(
+        name="a2c",
+        summary="advantage actor-critic (A3C with mode async); discrete actions",
+        action_kinds=("discrete",),
+        make_learner=_learner,
+        make_policy=categorical_policy,
+        config=A2CConfig,
+        corrects_lag=True,
+        make_worker_loss=_worker_loss,
+    )
+)

@@ -1,17 +1,20 @@
 """Acting with a categorical policy on a local copy of the model (rollout workers).
 
 No framework import here: the forward pass is either NumPy (built-in MLPs) or a compiled Keras
-call (any other model), chosen by :func:`distrl.agents.make_policy`.
+call (any other model), chosen by :func:`categorical_policy`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from distrl.types import WeightsMessage
+from distrl.types import EnvSpec, WeightsMessage
+
+if TYPE_CHECKING:
+    from distrl.config import Config
 
 
 class Forward(Protocol):
@@ -52,3 +55,26 @@ class CategoricalPolicy:
 
     def episodes_ended(self, envs: np.ndarray) -> None:
         """Nothing carries over between episodes of a categorical policy."""
+
+
+def categorical_policy(
+    *, spec: EnvSpec, config: Config, tf_threads: int | None = 1, num_envs: int | None = None
+) -> CategoricalPolicy:
+    """A2C's and REINFORCE's acting policy, with its own weights (they arrive from the learner).
+
+    ``config.acting``: ``numpy`` and ``auto`` (for the built-in MLPs) act without TensorFlow;
+    otherwise the Keras model runs on the CPU with ``tf_threads`` threads.
+    """
+    from distrl.models.numpy_forward import numpy_forward_for
+
+    forward = numpy_forward_for(config.model) if config.acting != "tensorflow" else None
+    if forward is not None:
+        return CategoricalPolicy(forward)
+    from distrl.tfsetup import configure_tensorflow
+
+    configure_tensorflow(threads=tf_threads, use_gpu=False)
+    from distrl.models.builders import build_model
+    from distrl.models.keras_forward import KerasForward
+
+    model = build_model(spec, config.model)
+    return CategoricalPolicy(KerasForward(model, spec, jit=config.jit_acting))

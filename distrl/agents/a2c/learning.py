@@ -18,10 +18,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from distrl.agents.a2c.config import A2CConfig
 from distrl.agents.a2c.losses import A2CLoss
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.state import assign_arrays, keras_file_bytes, variables_to_arrays
-from distrl.config import A2CConfig, Config
+from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
 from distrl.types import Gradients, Rollout, UpdateResult, WeightsMessage

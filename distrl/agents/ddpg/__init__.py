@@ -1,1 +1,32 @@
-"""DDPG: exploration noise (noise.py), acting (acting.py), networks and learning (learning.py)."""
+"""DDPG: ``config.py``, exploration ``noise.py``, ``acting.py``, ``networks.py``, ``learning.py``,
+and its registry entry below."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from distrl.agents.ddpg.acting import noisy_actor_policy
+from distrl.agents.ddpg.config import DDPGConfig
+from distrl.agents.registry import Algorithm, register
+
+
+def _learner(**kwargs: Any) -> Any:
+    from distrl.agents.ddpg.learning import DDPGLearner
+
+    return DDPGLearner(**kwargs)
+
+
+DDPG = register(
+    Algorithm(
+        name="ddpg",
+        summary="deep deterministic policy gradient from replay; continuous actions",
+        action_kinds=("continuous",),
+        make_learner=_learner,
+        make_policy=noisy_actor_policy,
+        config=DDPGConfig,
+        replay=True,
+        stochastic=False,  # a deterministic actor plus noise: no log-probs
+        behaviour_log_probs=False,
+        replay_capacity_key="ddpg.buffer_size",
+    )
+)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from distrl.agents.a2c.acting import Forward
+from distrl.agents.ddpg.config import DDPGConfig
 from distrl.agents.ddpg.noise import GaussianNoise, OrnsteinUhlenbeckNoise
-from distrl.config import DDPGConfig
-from distrl.envs import EnvSpec
-from distrl.types import WeightsMessage
+from distrl.types import EnvSpec, WeightsMessage
+
+if TYPE_CHECKING:
+    from distrl.config import Config
 
 
 class NoisyDeterministicPolicy:
@@ -50,7 +54,7 @@ class NoisyDeterministicPolicy:
         else:
             tanh_out = self.forward.logits(obs)  # [B, A] in [-1, 1]
             mu = tanh_out * self.half_width + self.centre
-            actions = mu + self.noise(rng) * self.half_width
+            actions = mu + self.noise(rng, B) * self.half_width
         return np.clip(actions, self.low, self.high).astype(np.float32), np.zeros(B, np.float32)
 
     def act_greedy(self, obs: np.ndarray) -> np.ndarray:
@@ -60,3 +64,31 @@ class NoisyDeterministicPolicy:
     def episodes_ended(self, envs: np.ndarray) -> None:
         """A new episode starts in the env copies flagged in ``envs``: restart their noise."""
         self.noise.reset(envs)
+
+
+def noisy_actor_policy(
+    *, spec: EnvSpec, config: Config, tf_threads: int | None = 1, num_envs: int | None = None
+) -> NoisyDeterministicPolicy:
+    """DDPG's acting policy: its built-in Dense actor in NumPy, always (no TensorFlow)."""
+    from distrl.models.numpy_forward import NumpyForward
+
+    envs = num_envs if num_envs is not None else config.envs_per_worker
+    actor = NumpyForward(actor_layers(config.ddpg))
+    return NoisyDeterministicPolicy(actor, spec, config.ddpg, envs)
+
+
+# --- the actor's layer plan: read by the NumPy forward pass here and by networks.py ---------
+
+
+def actor_hidden(config: DDPGConfig) -> tuple[int, ...]:
+    if config.network == "seed003":
+        return (256, 256)
+    if config.network == "seed001":
+        return (320, 320, 320)
+    return config.actor_hidden
+
+
+def actor_layers(config: DDPGConfig) -> list[tuple[str, str]]:
+    """``(layer name, activation)`` from the observation to the tanh output, in order."""
+    hidden = [(f"actor_{i}", "relu") for i in range(len(actor_hidden(config)))]
+    return [*hidden, ("actor_out", "tanh")]

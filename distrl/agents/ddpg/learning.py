@@ -18,11 +18,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from distrl.agents.ddpg.networks import build_actor, build_critic
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.state import assign_arrays, keras_file_bytes, variables_to_arrays
 from distrl.config import Config
 from distrl.envs import EnvSpec
-from distrl.models.ddpg import build_actor, build_critic
 from distrl.replay import ReplayBuffer
 from distrl.types import Rollout, UpdateResult, WeightsMessage
 

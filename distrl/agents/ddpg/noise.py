@@ -18,15 +18,22 @@ class OrnsteinUhlenbeckNoise:
         self.theta, self.mu, self.sigma, self.dt = theta, mu, sigma, dt
         self.state = np.full(shape, mu, dtype=np.float64)  # [B, A]
 
-    def __call__(self, rng: np.random.Generator) -> np.ndarray:
-        self.state += self.theta * (self.mu - self.state) * self.dt + self.sigma * np.sqrt(
+    def __call__(self, rng: np.random.Generator, rows: int | None = None) -> np.ndarray:
+        """The next noise of env copies ``0..rows-1`` (default: all); more rows than the
+        process has start new ones at ``mu`` (the service acts for batches of any size)."""
+        n = len(self.state) if rows is None else rows
+        if n > len(self.state):
+            extra = np.full((n - len(self.state), self.state.shape[1]), self.mu)
+            self.state = np.concatenate([self.state, extra])
+        x = self.state[:n]
+        x += self.theta * (self.mu - x) * self.dt + self.sigma * np.sqrt(
             self.dt
-        ) * rng.standard_normal(self.state.shape)
-        return self.state.copy()
+        ) * rng.standard_normal(x.shape)
+        return x.copy()
 
     def reset(self, envs: np.ndarray) -> None:
         """Restart the processes of the env copies flagged in ``envs`` ([B] bool)."""
-        self.state[envs] = self.mu
+        self.state[: len(envs)][envs] = self.mu
 
 
 class GaussianNoise:
@@ -35,8 +42,9 @@ class GaussianNoise:
     def __init__(self, *, shape: tuple[int, int], mu: float, sigma: float) -> None:
         self.shape, self.mu, self.sigma = shape, mu, sigma
 
-    def __call__(self, rng: np.random.Generator) -> np.ndarray:
-        return self.mu + self.sigma * rng.standard_normal(self.shape)
+    def __call__(self, rng: np.random.Generator, rows: int | None = None) -> np.ndarray:
+        shape = self.shape if rows is None else (rows, self.shape[1])
+        return self.mu + self.sigma * rng.standard_normal(shape)
 
     def reset(self, envs: np.ndarray) -> None:
         pass

@@ -1,6 +1,6 @@
 """DDPG's deterministic actor and Q critic (seeds 003 and 001, or plain MLPs).
 
-The actor's layer names come from ``plan.actor_layers``, which the workers' NumPy forward pass
+The actor's layer names come from ``acting.actor_layers``, which the workers' NumPy forward pass
 also reads, so acting needs no TensorFlow. The actor outputs actions in the env's units: tanh,
 then scaled to ``[low, high]`` inside the model (a standard ``Rescaling`` layer).
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from distrl.config import DDPGConfig
-from distrl.envs import EnvSpec
-from distrl.models.builders import observation_input
-from distrl.models.plan import actor_hidden, actor_layers
+from distrl.agents.ddpg.acting import actor_hidden, actor_layers
+from distrl.agents.ddpg.config import DDPGConfig
+from distrl.models.layers import observation_input
+from distrl.types import EnvSpec
 
 # Seed 003 (and the DDPG paper): a small final layer keeps the first actions away from tanh's
 # flat ends, where the actor's gradient would vanish.

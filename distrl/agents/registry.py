@@ -1,0 +1,202 @@
+"""The algorithm registry: one :class:`Algorithm` entry per algorithm, and nothing else names one.
+
+Config validation, the runtime, the service, evaluation and checkpoints ask the entry of
+``config.algo`` what to build and what is allowed; no module outside ``agents/<algo>/`` compares
+algorithm names. Adding an algorithm is one folder plus one :func:`register` call::
+
+    from distrl.agents.registry import Algorithm, register
+
+    register(Algorithm(
+        name="myalgo",
+        summary="my algorithm (discrete actions)",
+        action_kinds=("discrete",),
+        make_learner=lambda *, spec, config, seed, device: MyLearner(spec, config, seed),
+        make_policy=lambda *, spec, config, tf_threads=1, num_envs=None: MyPolicy(spec),
+    ))
+
+The built-in algorithms (``a2c``, ``pg``, ``ddpg``) register themselves in their package's
+``__init__.py``, imported on first use. Nothing here imports a framework.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from distrl.types import EnvSpec, Gradients, Rollout, UpdateResult, WeightsMessage
+
+if TYPE_CHECKING:
+    from distrl.config import Config
+
+BUILTIN = ("distrl.agents.a2c", "distrl.agents.pg", "distrl.agents.ddpg")
+ACTION_KINDS = ("discrete", "continuous")
+
+
+class Policy(Protocol):
+    """What acts, everywhere: rollout workers, the service's ``Act``, evaluation and
+    :class:`distrl.Policy` all use the policy an algorithm's ``make_policy`` builds."""
+
+    def set_weights(self, message: WeightsMessage) -> None: ...
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``obs`` [B, *obs] -> ``(actions [B, ...], behaviour log-probs [B])``, exploring."""
+        ...
+
+    def act_greedy(self, obs: np.ndarray) -> np.ndarray:
+        """The policy's best action for each observation, without exploration (evaluation)."""
+        ...
+
+    def episodes_ended(self, envs: np.ndarray) -> None:
+        """Episodes ended (and restarted) in the env copies flagged in ``envs`` [B]."""
+
+
+class Learner(Protocol):
+    """What the runtime drives; see ``distrl.agents.learner.LearnerBase`` for the shared part."""
+
+    version: int
+
+    def weights(self) -> WeightsMessage: ...
+
+    def update(self, rollouts: Sequence[Rollout]) -> UpdateResult: ...
+
+    def state(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]: ...
+
+    def load_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None: ...
+
+    def policy_bytes(self) -> bytes | None:
+        """The policy as a ``.keras`` file, or None for a learner without a Keras model."""
+        ...
+
+
+class GradientLearner(Learner, Protocol):
+    def apply_gradients(self, gradients: Gradients) -> UpdateResult: ...
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """Everything the rest of distrl needs to know about one algorithm.
+
+    The factories are called with keyword arguments only:
+    ``make_learner(spec=, config=, seed=, device=)`` and
+    ``make_policy(spec=, config=, tf_threads=, num_envs=)`` (``num_envs``: the env copies
+    the policy keeps per-env state for, such as exploration noise; None: the config's).
+    The entry itself travels to Ray workers (pickled), so an algorithm defined in a script or
+    a test module works there too.
+    """
+
+    name: str
+    summary: str  # one line: what it is and which action spaces (for --help and the docs)
+    action_kinds: tuple[str, ...]  # of ACTION_KINDS
+    make_learner: Callable[..., Any]
+    make_policy: Callable[..., Policy]
+    # Its hyperparameters: a frozen dataclass whose fields carry help texts (see
+    # distrl.config.fields.setting), read as ``config.<section>``; None: no section.
+    config: type | None = None
+    section: str | None = None  # default: the algorithm's name
+    # Learns from single transitions out of a replay buffer: the service also takes
+    # PushTransitions, and fragments need no behaviour log-probs.
+    replay: bool = False
+    # The policy samples its actions and reports their log-probs (Act returns them).
+    stochastic: bool = True
+    # The learner uses the behaviour log-probs of fragments (PushRollout must carry them).
+    behaviour_log_probs: bool = True
+    # Bounds and corrects policy lag (max_policy_lag, stale_data, V-trace).
+    corrects_lag: bool = False
+    # A3C-style workers that send gradients (async_unit gradients): the loss they differentiate,
+    # ``make_worker_loss(spec=, config=, tf_threads=)``, or None.
+    make_worker_loss: Callable[..., Any] | None = None
+    # The config key that caps the replay buffer (a resumed checkpoint's must fit), e.g.
+    # "ddpg.buffer_size"; None: no replay buffer.
+    replay_capacity_key: str | None = None
+
+    @property
+    def section_name(self) -> str | None:
+        if self.config is None:
+            return None
+        return self.section or self.name
+
+    def replay_capacity(self, config: Config) -> int:
+        """Transitions this run's replay buffer holds at most (0: none)."""
+        if self.replay_capacity_key is None:
+            return 0
+        section, _, key = self.replay_capacity_key.partition(".")
+        return int(getattr(getattr(config, section), key))
+
+    def check_spec(self, spec: EnvSpec) -> None:
+        """The env's action space is one this algorithm acts in; else one line."""
+        from distrl.config.fields import ConfigError
+
+        if spec.action_kind not in self.action_kinds:
+            raise ConfigError(
+                f"algo {self.name} needs a {' or '.join(self.action_kinds)} action space; "
+                f"{spec.env_id} has a {spec.action_kind} one"
+            )
+
+
+_entries: dict[str, Algorithm] = {}
+_lock = threading.Lock()
+_loaded = False
+
+
+def register(algorithm: Algorithm, *, replace: bool = False) -> Algorithm:
+    """Add ``algorithm``; a second entry under the same name is an error unless ``replace``."""
+    bad = set(algorithm.action_kinds) - set(ACTION_KINDS)
+    if bad or not algorithm.action_kinds:
+        raise ValueError(f"action_kinds must be among {ACTION_KINDS}; got {algorithm.action_kinds}")
+    with _lock:
+        known = _entries.get(algorithm.name)
+        if known is not None and known is not algorithm and not replace:
+            raise ValueError(f"algorithm {algorithm.name!r} is registered already")
+        section = algorithm.section_name
+        for other in _entries.values():
+            shared = other.name != algorithm.name and section and other.section_name == section
+            if shared and other.config is not algorithm.config:
+                raise ValueError(f"config section {section!r} belongs to {other.name}")
+        _entries[algorithm.name] = algorithm
+    return algorithm
+
+
+def unregister(name: str) -> None:
+    """Remove an entry (tests that register their own algorithm clean up with it)."""
+    with _lock:
+        _entries.pop(name, None)
+
+
+def _load_builtin() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in BUILTIN:
+            importlib.import_module(module)
+
+
+def names() -> list[str]:
+    """The registered algorithms' names, sorted."""
+    _load_builtin()
+    return sorted(_entries)
+
+
+def get(name: str) -> Algorithm:
+    """The entry for ``name``; an unknown name is a ConfigError listing the known ones."""
+    _load_builtin()
+    try:
+        return _entries[name]
+    except KeyError:
+        from distrl.config.fields import ConfigError
+
+        raise ConfigError(f"algo must be one of {', '.join(names())}; got {name!r}") from None
+
+
+def sections() -> dict[str, type]:
+    """Config section name -> its dataclass, over every registered algorithm."""
+    _load_builtin()
+    out: dict[str, type] = {}
+    for algorithm in _entries.values():
+        if algorithm.section_name is not None and algorithm.config is not None:
+            out[algorithm.section_name] = algorithm.config
+    return out

@@ -1,0 +1,42 @@
+"""The pieces every config section is made of: the error type, help-carrying fields, checks.
+
+Kept apart from the sections themselves so that an algorithm's own section
+(``distrl/agents/<algo>/config.py``) can use them without importing the rest of the config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration problem, phrased as one line that names the offending key."""
+
+
+def setting(default: Any, help: str) -> Any:
+    """A dataclass field with a help text (shown by ``--help``, ``--help-keys`` and the docs)."""
+    if isinstance(default, list | dict):
+        raise TypeError("use tuples for defaults: configs are frozen")
+    return field(default=default, metadata={"help": help})
+
+
+def check(ok: bool, message: str) -> None:
+    """Raise ``ConfigError(message)`` unless ``ok``."""
+    if not ok:
+        raise ConfigError(message)
+
+
+def check_choice(key: str, value: Any, choices: Iterable[str]) -> None:
+    """``value`` is one of ``choices``; else one line listing them."""
+    options = tuple(choices)
+    check(value in options, f"{key} must be one of {', '.join(options)}; got {value!r}")
+
+
+def check_sizes(key: str, sizes: tuple[int, ...]) -> None:
+    """A non-empty tuple of positive layer sizes."""
+    check(
+        len(sizes) > 0 and all(h > 0 for h in sizes),
+        f"{key} must be positive layer sizes; got {list(sizes)}",
+    )

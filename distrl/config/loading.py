@@ -1,0 +1,203 @@
+"""Building a :class:`Config` from presets, YAML files, flags and ``KEY=VALUE`` overrides.
+
+Precedence, lowest first: dataclass defaults < preset < config file < command-line flags and
+overrides (or, from Python, keyword arguments). Values are checked against each field's type
+and converted only where that is lossless.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from distrl.agents import registry
+from distrl.config.fields import ConfigError
+from distrl.config.schema import AtariConfig, Config, ModelConfig
+
+
+def preset_names() -> list[str]:
+    folder = resources.files("distrl") / "presets"
+    return sorted(p.name[: -len(".yaml")] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    if name not in preset_names():
+        raise ConfigError(f"unknown preset {name!r}; known: {', '.join(preset_names())}")
+    text = (resources.files("distrl") / "presets" / f"{name}.yaml").read_text()
+    return _read_mapping(text, f"preset {name}")
+
+
+def load_file(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file {str(p)!r} does not exist")
+    return _read_mapping(p.read_text(), f"config file {str(p)!r}")
+
+
+def _read_mapping(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ConfigError(f"{where} is not valid YAML: {first}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping of keys to values")
+    return data
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"a2c": {"lr": 1}}`` -> ``{"a2c.lr": 1}``; only known sections are descended into."""
+    out: dict[str, Any] = {}
+    known = section_classes()
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if not prefix and key in known and isinstance(value, dict):
+            out.update(flatten(value, prefix=f"{key}."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"a2c.lr=3e-4"`` -> ``("a2c.lr", 0.0003)``; the value is read as a YAML scalar."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set expects KEY=VALUE; got {text!r}")
+    return key.strip(), parse_cli_value(key.strip(), raw)
+
+
+def parse_cli_value(key: str, raw: str) -> Any:
+    """A command-line string for ``key``: kept as text for string fields, else read as YAML."""
+    section, _, name = key.rpartition(".")
+    cls = section_classes().get(section, Config) if section else Config
+    hint = _field_types(cls).get(name)
+    if hint in (str, str | None) and raw.strip().lower() not in ("null", "none", "~"):
+        return raw
+    return parse_value(raw)
+
+
+def parse_value(raw: str) -> Any:
+    try:
+        return yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        return raw
+
+
+def build_config(*layers: Mapping[str, Any]) -> Config:
+    """Merge flat ``{dotted key: value}`` layers (later wins) over the defaults and validate."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        merged.update(flatten(layer))
+    classes = section_classes()
+    top: dict[str, Any] = {}
+    values: dict[str, dict[str, Any]] = {name: {} for name in classes}
+    for key, value in merged.items():
+        section, _, name = key.rpartition(".")
+        cls = classes.get(section) if section else Config
+        hidden = not section and (name in classes or name == "sections")
+        if cls is None or name not in _field_types(cls) or hidden:
+            raise ConfigError(f"unknown config key {key!r}")
+        coerced = coerce(value, _field_types(cls)[name], key)
+        if section:
+            values[section][name] = coerced
+        else:
+            top[name] = coerced
+    built = {name: cls(**values[name]) for name, cls in classes.items()}
+    top["model"], top["atari"] = built.pop("model"), built.pop("atari")
+    return Config(**top, sections=built)
+
+
+def section_classes() -> dict[str, type]:
+    """Every config section by name: ``model``, ``atari`` and the registered algorithms'."""
+    return {"model": ModelConfig, "atari": AtariConfig, **registry.sections()}
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+# PyYAML follows YAML 1.1, which reads "7e-4" (no dot) as a string; people write it as a number.
+_SCIENTIFIC = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def coerce(value: Any, hint: Any, key: str) -> Any:
+    """Check ``value`` against a field's type hint, converting only where it is lossless."""
+    if hint in (int, float) and isinstance(value, str) and _SCIENTIFIC.match(value.strip()):
+        value = float(value)
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return coerce(value, inner[0], key)
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be true or false; got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{key} must be an integer; got {value!r}")
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key} must be a number; got {value!r}")
+    if hint is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key} must be a string; got {value!r}")
+    if origin is tuple:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key} must be a list; got {value!r}")
+        return tuple(coerce(v, args[0], key) for v in value)
+    raise TypeError(f"unsupported config type {hint!r} for {key}")  # a bug in this module
+
+
+def describe_fields() -> list[tuple[str, str, Any]]:
+    """``(dotted key, help, default)`` for every field, in declaration order."""
+    classes = section_classes()
+    rows: list[tuple[str, str, Any]] = []
+    for f in dataclasses.fields(Config):
+        if f.name not in classes and f.name != "sections":
+            rows.append((f.name, f.metadata["help"], f.default))
+    for name, cls in classes.items():
+        for sf in dataclasses.fields(cls):
+            rows.append((f"{name}.{sf.name}", sf.metadata["help"], sf.default))
+    return rows
+
+
+def make_config(
+    preset: str | None = None,
+    *layers: Mapping[str, Any] | str | Path,
+    **overrides: Any,
+) -> Config:
+    """A validated config from the Python API, as the command line builds one.
+
+    ``preset``: a preset's name; ``layers``: mappings or YAML files, later ones winning;
+    ``overrides``: keys as keyword arguments, sections as mappings::
+
+        make_config("cartpole-a2c", workers=2, a2c={"lr": 1e-3})
+        make_config(None, "run.yaml", {"a2c.lr": 1e-3}, max_steps=50_000)
+
+    Bad input raises the same ConfigError, with the same message, as the command line.
+    """
+    merged: list[Mapping[str, Any]] = [load_preset(preset)] if preset is not None else []
+    for layer in layers:
+        merged.append(load_file(layer) if isinstance(layer, str | Path) else layer)
+    merged.append(overrides)
+    return build_config(*merged)

@@ -1,0 +1,115 @@
+"""A trained policy that acts on NumPy observations, in any process, without Ray.
+
+    policy = trainer.policy()                                 # from a finished Trainer
+    policy = distrl.Policy.from_checkpoint("runs/ckpt")       # from a checkpoint
+    policy = distrl.Policy.from_keras("policy.keras", env="CartPole-v1")   # an exported file
+    actions = policy.act(observations, deterministic=True)    # [B, *obs] -> [B, ...]
+
+It is the algorithm's own acting policy (the one the rollout workers, the service's ``Act`` and
+evaluation use), so with the same weights, observations, seed and flags all of them choose the
+same actions.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from distrl.config import Config, ConfigError, build_config
+from distrl.types import EnvSpec, WeightsMessage
+
+
+class Policy:
+    """Acts with one weights version; ``deterministic`` turns exploration off (the most likely
+    action for A2C/REINFORCE, the actor's action without noise for DDPG). Thread-safe."""
+
+    def __init__(
+        self, *, config: Config, spec: EnvSpec, weights: WeightsMessage, seed: int = 0
+    ) -> None:
+        self.config, self.spec = config, spec
+        self.algorithm = config.algorithm
+        self._acting = self.algorithm.make_policy(
+            spec=spec, config=config, tf_threads=None, num_envs=1
+        )
+        self.rng = np.random.default_rng(seed)
+        self._lock = threading.Lock()
+        self.version = -1
+        self.set_weights(weights)
+
+    def set_weights(self, weights: WeightsMessage) -> None:
+        with self._lock:
+            self._acting.set_weights(weights)
+            self.version = weights.version
+
+    def act(self, observations: Any, deterministic: bool = False) -> np.ndarray:
+        """Actions for a batch ``[B, *obs]`` (or one observation ``[*obs]`` -> one action)."""
+        return self.act_with_log_probs(observations, deterministic)[0]
+
+    def act_with_log_probs(
+        self, observations: Any, deterministic: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Actions and, for a stochastic policy that explored, their log-probabilities."""
+        obs = np.asarray(observations, dtype=self.spec.observation_dtype)
+        shape = tuple(self.spec.observation_shape)
+        single = obs.shape == shape
+        batch = obs[None] if single else obs
+        if batch.shape[1:] != shape or len(batch) == 0:
+            raise ValueError(
+                f"observations must be [B, {', '.join(map(str, shape))}] or one observation of "
+                f"shape {shape}; got {obs.shape}"
+            )
+        with self._lock:  # one acting policy: its RNG and noise state advance in order
+            if deterministic:
+                actions, log_probs = self._acting.act_greedy(batch), None
+            else:
+                actions, log_probs = self._acting.act(batch, self.rng)
+                if not self.algorithm.stochastic:
+                    log_probs = None
+        if single:
+            return actions[0], None if log_probs is None else log_probs[0]
+        return actions, log_probs
+
+    @classmethod
+    def from_checkpoint(cls, path: str | Path, *, seed: int = 0) -> Policy:
+        """The policy of a checkpoint (or the newest in a directory of them)."""
+        from distrl.ops.checkpoint import CheckpointError, read_checkpoint
+
+        checkpoint = read_checkpoint(path)
+        policy_file = checkpoint.path / "policy.keras"
+        if not policy_file.is_file():
+            raise CheckpointError(f"{policy_file}: missing")
+        config = build_config(checkpoint.config)
+        return cls._from_file(policy_file, config, seed, int(checkpoint.scalars["version"]))
+
+    @classmethod
+    def from_keras(
+        cls,
+        path: str | Path,
+        *,
+        env: str,
+        algo: str = "a2c",
+        seed: int = 0,
+        overrides: dict[str, Any] | None = None,
+    ) -> Policy:
+        """The policy in an exported ``.keras`` file (``distrl.export``, ``Trainer.save_policy``),
+        for ``env`` and ``algo``; ``overrides``: config keys the run had (``model.*``, ...)."""
+        if not Path(path).is_file():
+            raise ConfigError(f"{str(path)!r}: no such .keras file")
+        config = build_config({"env": env, "algo": algo}, overrides or {})
+        return cls._from_file(Path(path), config, seed, version=0)
+
+    @classmethod
+    def _from_file(cls, path: Path, config: Config, seed: int, version: int) -> Policy:
+        from distrl.agents.state import keras_file_weights
+        from distrl.envs import env_spec
+
+        spec = env_spec(config.env, config.atari)
+        config.algorithm.check_spec(spec)
+        names, arrays = keras_file_weights(path)
+        # version 0 means "untrained" to DDPG's acting policy (uniformly random actions):
+        # a saved policy is a trained one, whatever version it was saved at.
+        weights = WeightsMessage(version=max(version, 1), names=names, weights=arrays)
+        return cls(config=config, spec=spec, weights=weights, seed=seed)

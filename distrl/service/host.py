@@ -1,0 +1,47 @@
+"""The gRPC service beside a training run: started after the backend, fed after every update."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from distrl.config import Config
+from distrl.ops.tracking import TrainingState
+from distrl.service.server import DistrlService, ServeOptions, start_server
+from distrl.service.state import Inbox, RunControl, WeightsBoard
+from distrl.types import EnvSpec
+
+
+class ServiceHost:
+    """Publishes each new weights version to the service's board and carries out its admin
+    requests in the training thread (``observe``); its inbox holds pushed experience for the
+    loop. ``checkpoint`` writes a checkpoint and returns its path (None: refused)."""
+
+    def __init__(
+        self,
+        *,
+        config: Config,
+        spec: EnvSpec,
+        backend: Any,
+        options: ServeOptions,
+        checkpoint: Callable[[TrainingState], str] | None,
+        state: TrainingState,
+    ) -> None:
+        self.board = WeightsBoard(resolve=backend.resolve_weights)
+        self.inbox = Inbox(config.serve_backlog)
+        self.control = RunControl(checkpoint=checkpoint)
+        self.backend = backend
+        self.board.publish(state.version, backend.initial_weights())  # Act works from the start
+        service = DistrlService(config=config, spec=spec, board=self.board, options=options,
+                                inbox=self.inbox, control=self.control)  # fmt: skip
+        self.server, self.port = start_server(service, options)
+
+    def observe(self, state: TrainingState) -> None:
+        if state.version != self.board.version:
+            self.board.publish(state.version, self.backend.current_weights())
+        self.control.observe(state)  # may raise StopRequested
+
+    def close(self) -> None:
+        self.board.close()
+        self.control.fail_pending("the run has ended")
+        self.server.stop(grace=2.0)

@@ -1,0 +1,438 @@
+"""One training run, wired in one place: config -> backend -> loop -> hooks -> summary.
+
+Every entry point drives this class: the command line (``distrl.launch``), the Python API,
+Ray Tune and the benchmarks. ::
+
+    config = distrl.make_config("cartpole-a2c", workers=2, max_steps=200_000)
+    trainer = distrl.Trainer(config)
+    summary = trainer.train()                      # blocks; returns the RunSummary
+    policy = trainer.policy()                      # acts on NumPy batches, no Ray needed
+    trainer.save("checkpoints/")                   # a checkpoint Trainer.restore() continues
+
+It installs no signal handler, never calls ``sys.exit`` and leaves logging to its caller, so it
+runs from any thread (a notebook, a Tune trial). It joins the Ray this process already uses, or
+the cluster at ``config.address``, or starts an embedded one, and shuts down only what it started.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from distrl.callbacks import Callback
+from distrl.config import Config, ConfigError, build_config, flatten
+from distrl.ops.checkpoint import (
+    Checkpoint,
+    Checkpointer,
+    check_matches,
+    check_same_run,
+    checkpoints,
+    read_checkpoint,
+    write_checkpoint,
+)
+from distrl.ops.console import ProgressReporter
+from distrl.ops.evaluation import PeriodicEvaluator
+from distrl.ops.metrics import MetricsLogger
+from distrl.ops.plot import plot_learning_curve
+from distrl.ops.summary import RunSummary, write_summary
+from distrl.ops.tracking import StopRequested, StopRule, TrainingState
+from distrl.policy import Policy
+from distrl.types import EnvSpec, WeightsMessage
+
+log = logging.getLogger("distrl.trainer")
+
+# Stop reasons that end a run normally (exit status 0 for the command line).
+CLEAN_STOPS = ("solved", "max_steps", "max_seconds", "stopped")
+
+
+class TrainingFailed(RuntimeError):
+    """The run ended in a failure (too many worker or learner deaths, non-finite updates, an
+    error). Its summary was written; ``summary.stop_reason`` says which; ``__cause__`` is the
+    original exception."""
+
+    def __init__(self, message: str, summary: RunSummary) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+class Trainer:
+    """Runs ``config``; ``callbacks`` see every update, episode and evaluation.
+
+    ``token`` / ``admin_token``: the service's bearer tokens when ``config.serve`` is set (kept
+    out of the config, so they are never written to the logdir or checkpoints).
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        callbacks: Sequence[Callback] = (),
+        token: str | None = None,
+        admin_token: str | None = None,
+    ) -> None:
+        self.config = config
+        self.callbacks = list(callbacks)
+        self.token, self.admin_token = token, admin_token
+        self.state = TrainingState()
+        self.summary: RunSummary | None = None
+        self.spec: EnvSpec | None = None
+        self._created = time.perf_counter()
+        self._prepared = False
+        self._stop = threading.Event()
+        self._backend: Any = None
+        self._final: tuple[dict, dict, bytes | None, WeightsMessage] | None = None
+        self._seen: Any = None  # the newest UpdateResult whose episodes callbacks were shown
+        self._parts: dict[str, Any] = {}
+        self._worker_nodes = 0
+
+    # --- before anything starts -------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Every check that can refuse the run before a worker starts (a ConfigError), and the
+        logdir. ``train`` calls it; call it first to report bad input early."""
+        if self._prepared:
+            return
+        from distrl.envs import env_spec
+
+        config = self.config
+        self.spec = env_spec(config.env, config.atari)
+        config.algorithm.check_spec(self.spec)
+        stop_reward = config.stop_reward
+        if stop_reward is None:
+            stop_reward = self.spec.reward_threshold
+        self.stop_rule = StopRule(stop_reward, config.max_steps, config.max_seconds)
+        self.logdir = _prepare_logdir(config)
+        _check_checkpoint_dir(config)
+        self.resume: Checkpoint | None = None
+        if config.resume is not None:
+            self.resume = read_checkpoint(config.resume)
+            check_same_run(self.resume, config)
+        self.serve_options = _serve_options(config, self.token, self.admin_token)
+        self._prepared = True
+
+    # --- the run ------------------------------------------------------------------------------
+
+    def train(self) -> RunSummary:
+        """Train until the stop rule, ``stop()`` or Ctrl-C; the summary (also ``self.summary``).
+
+        Raises ConfigError for bad input (nothing started) and :class:`TrainingFailed` when the
+        run fails; in both of those cases and on Ctrl-C, the final checkpoint (with
+        ``checkpoint_dir``) and the summary are still written.
+        """
+        from distrl.agents.guard import NonFiniteUpdates
+        from distrl.runtime import LOOPS, make_backend
+        from distrl.runtime.cluster import start_ray, stop_ray
+        from distrl.runtime.ray_backend import LearnerFailuresExceeded, WorkerFailuresExceeded
+
+        self.prepare()
+        assert self.spec is not None
+        config, spec = self.config, self.spec
+        self._stop.clear()
+        startup_s: float | None = None
+        parts: dict[str, Any] = {}
+        stop_reason, failure = "error", None  # type: tuple[str, BaseException | None]
+        try:
+            if config.workers > 0:
+                start_ray(config)
+            self._backend = make_backend(config, spec, self._learner_restore())
+            self._worker_nodes = self._backend.worker_nodes
+            # The training clock starts at the first sample request (or continues a checkpoint's).
+            self.state = self._restored() if self.resume is not None else TrainingState()
+            startup_s = time.perf_counter() - self._created
+            parts = self._start_parts()
+            for callback in self.callbacks:
+                callback.on_start(self)
+            service = parts.get("service")
+            inbox = service.inbox if service is not None else None
+            stop_reason = LOOPS[config.mode](
+                self._backend, self.state, self.stop_rule, self._on_update, inbox
+            )
+        except StopRequested:
+            log.info("stopped on request")
+            stop_reason = "stopped"
+        except KeyboardInterrupt:
+            stop_reason = "interrupted"
+        except WorkerFailuresExceeded as e:
+            stop_reason, failure = "worker_failures", e
+        except LearnerFailuresExceeded as e:
+            stop_reason, failure = "learner_failures", e
+        except NonFiniteUpdates as e:  # on Ray it arrives as a RayTaskError that is also one
+            stop_reason, failure = "nonfinite", e
+        except ConfigError:
+            raise  # bad input found late (e.g. a user's model builder): after the cleanup below
+        except Exception as e:
+            stop_reason, failure = "error", e
+        finally:
+            wall_s = self.state.elapsed if startup_s is not None else 0.0
+            for callback in self.callbacks:
+                callback.on_stopping(self)
+            self._shut_down(parts, stop_ray)
+        summary = self._summarize(stop_reason, startup_s, wall_s)
+        for callback in self.callbacks:
+            callback.on_end(self, summary)
+        if failure is not None:
+            message = str(getattr(failure, "cause", failure))
+            raise TrainingFailed(message, summary) from failure
+        return summary
+
+    def stop(self) -> None:
+        """Ask the run to end after the current update (from a callback or any thread)."""
+        self._stop.set()
+
+    def _start_parts(self) -> dict[str, Any]:
+        config, backend = self.config, self._backend
+        parts: dict[str, Any] = {
+            "reporter": ProgressReporter(
+                interval=config.progress_interval,
+                log_path=self.logdir / "progress.jsonl",
+                total_steps=config.max_steps,
+            )
+        }
+        if config.checkpoint_dir is not None:
+            parts["checkpointer"] = Checkpointer(
+                root=config.checkpoint_dir,
+                backend=backend,
+                config=config.to_dict(),
+                every_s=config.checkpoint_every,
+                every_updates=config.checkpoint_every_updates,
+                keep=config.checkpoint_keep,
+                include_replay=config.checkpoint_replay,
+            )
+        parts["metrics"] = MetricsLogger(self.logdir, interval=config.progress_interval)
+        if config.eval_every is not None:
+            parts["evaluator"] = PeriodicEvaluator(
+                env_id=config.env,
+                every=config.eval_every,
+                episodes=config.eval_episodes,
+                policy=config.algorithm.make_policy(
+                    config=config, spec=self.spec, tf_threads=None, num_envs=1
+                ),
+                weights=backend.latest_weights,
+                seed=config.seed,
+                atari=config.atari,
+            )
+        if self.serve_options is not None:
+            from distrl.service.host import ServiceHost
+
+            assert self.spec is not None  # prepare() ran
+
+            checkpointer = parts.get("checkpointer")
+            save = None if checkpointer is None else (lambda s: str(checkpointer.save(s)))
+            parts["service"] = ServiceHost(
+                config=config, spec=self.spec, backend=backend, options=self.serve_options,
+                checkpoint=save, state=self.state,
+            )  # fmt: skip
+        self._parts = parts
+        return parts
+
+    def _on_update(self, state: TrainingState) -> None:
+        parts = self._parts
+        if "service" in parts:
+            parts["service"].observe(state)
+        parts["reporter"](state)
+        parts["metrics"](state)
+        if state.last is not None and state.last is not self._seen:
+            self._seen = state.last
+            for ret, length in zip(state.last.episode_returns, state.last.episode_lengths,
+                                   strict=True):  # fmt: skip
+                for callback in self.callbacks:
+                    callback.on_episode(self, float(ret), int(length))
+        evaluator = parts.get("evaluator")
+        returns = evaluator.maybe_run(state.updates) if evaluator is not None else None
+        if returns is not None:
+            parts["metrics"].write_eval(state.env_steps, returns)
+            log.info("eval at %d env steps: mean return %.1f ± %.1f over %d episodes",
+                     state.env_steps, returns.mean(), returns.std(), len(returns))  # fmt: skip
+            for callback in self.callbacks:
+                callback.on_evaluation(self, returns)
+        if "checkpointer" in parts:
+            parts["checkpointer"].maybe_save(state)
+        for callback in self.callbacks:
+            callback.on_update(self, state)
+        if self._stop.is_set():
+            raise StopRequested()
+
+    def _shut_down(self, parts: dict[str, Any], stop_ray: Any) -> None:
+        """Everything after the loop, each step on its own so that one failing loses no other:
+        the service, progress and metrics files, the final checkpoint, then the processes."""
+        state = self.state
+        if "service" in parts:
+            parts["service"].close()
+        if "reporter" in parts:
+            parts["reporter"].close(state)
+        if "metrics" in parts:
+            parts["metrics"].close(state)
+            try:
+                plot_learning_curve(self.logdir)
+            except (FileNotFoundError, ValueError) as e:
+                log.info("no learning curve: %s", e)
+        if "checkpointer" in parts:
+            try:  # always a last checkpoint: at the end, on Ctrl-C and on SIGTERM
+                log.info("checkpoint written: %s", parts["checkpointer"].save(state))
+            except Exception as e:  # e.g. the learner is gone; the earlier ones stay usable
+                log.warning("final checkpoint failed: %s", e)
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            try:  # what policy() and save() need once the learner is gone
+                arrays, scalars = backend.learner_state(self.config.checkpoint_replay)
+                self._final = (arrays, scalars, backend.policy_bytes(), backend.latest_weights())
+            except Exception as e:
+                log.warning("could not keep the final learner state: %s", e)
+            backend.shutdown()
+        stop_ray()
+
+    def _summarize(self, stop_reason: str, startup_s: float | None, wall_s: float) -> RunSummary:
+        config, state = self.config, self.state
+        if startup_s is None:
+            startup_s = time.perf_counter() - self._created
+        summary = RunSummary(
+            algo=config.algo, env=config.env, mode=config.mode, workers=config.workers,
+            envs_per_worker=config.envs_per_worker, seed=config.seed,
+            solved=stop_reason == "solved", stop_reason=stop_reason, env_steps=state.env_steps,
+            learner_updates=state.updates, episodes=state.episodes,
+            startup_s=round(startup_s, 3), wall_s=round(wall_s, 3),
+            steps_per_s=round(state.env_steps / wall_s, 1) if wall_s > 0 else 0.0,
+            final_mean_return=state.mean_return,
+            worker_restarts=int(state.metrics.get("worker/restarts", 0)),
+            learner_restarts=int(state.metrics.get("learner/restarts", 0)),
+            worker_nodes=self._worker_nodes,
+        )  # fmt: skip
+        ret = "-" if summary.final_mean_return is None else f"{summary.final_mean_return:.1f}"
+        log.info("stopped (%s) after %d env steps, %d updates, %.1fs training (+%.1fs startup); "
+                 "mean return %s", stop_reason, summary.env_steps, summary.learner_updates,
+                 summary.wall_s, summary.startup_s, ret)  # fmt: skip
+        if config.json_summary:
+            write_summary(summary, config.json_summary)
+        self.summary = summary
+        return summary
+
+    # --- checkpoints and the policy --------------------------------------------------------------
+
+    def _restored(self) -> TrainingState:
+        """Load the checkpoint into the learner (after checking it fits); continue its counters."""
+        assert self.resume is not None
+        current, _ = self._backend.learner_state(False)
+        check_matches(self.resume.arrays, current, self.resume.path)
+        self._backend.load_learner_state(self.resume.arrays, self.resume.scalars)
+        return TrainingState.restore(self.resume.counters)
+
+    def _learner_restore(self) -> Any:
+        """For a learner that died: the newest checkpoint's learner state (or the one resumed
+        from, before this run has written any), or None."""
+        config, resume = self.config, self.resume
+
+        def restore() -> tuple[dict, dict] | None:
+            assert config.checkpoint_dir is not None  # learner_restarts needs it (config check)
+            if checkpoints(config.checkpoint_dir):
+                saved = read_checkpoint(config.checkpoint_dir)
+                return saved.arrays, saved.scalars
+            return (resume.arrays, resume.scalars) if resume is not None else None
+
+        return restore if config.learner_restarts > 0 else None
+
+    def save(self, directory: str | Path | None = None) -> Path:
+        """Write a checkpoint now (from a callback) or of the finished run, into ``directory``
+        (default: ``checkpoint_dir``); its path. ``Trainer.restore`` continues from it."""
+        root = directory if directory is not None else self.config.checkpoint_dir
+        if root is None:
+            raise ConfigError("save needs a directory (or checkpoint_dir in the config)")
+        if self._backend is not None:
+            arrays, scalars = self._backend.learner_state(self.config.checkpoint_replay)
+            policy: bytes | None = self._backend.policy_bytes()
+        elif self._final is not None:
+            arrays, scalars, policy, _ = self._final
+        else:
+            raise RuntimeError("nothing to save: the run has not trained yet")
+        return write_checkpoint(
+            root, updates=self.state.updates, arrays=arrays, scalars=scalars,
+            counters=self.state.counters(), config=self.config.to_dict(), policy=policy,
+            keep=self.config.checkpoint_keep,
+        )  # fmt: skip
+
+    def save_policy(self, path: str | Path) -> Path:
+        """The current policy as a ``.keras`` file (``Policy.from_keras`` loads it)."""
+        if self._backend is not None:
+            data = self._backend.policy_bytes()
+        elif self._final is not None:
+            data = self._final[2]
+        else:
+            raise RuntimeError("no policy yet: the run has not trained")
+        if data is None:
+            raise RuntimeError(f"algo {self.config.algo} has no Keras policy to save")
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".keras", delete=False) as f:
+            f.write(data)
+        Path(f.name).replace(target)  # atomic: a reader never sees half a file
+        return target
+
+    def policy(self, seed: int = 0) -> Policy:
+        """The newest policy (live during the run, the final one after it) as a :class:`Policy`."""
+        if self._backend is not None:
+            weights = self._backend.latest_weights()
+        elif self._final is not None:
+            weights = self._final[3]
+        else:
+            raise RuntimeError("no policy yet: the run has not trained")
+        self.prepare()
+        assert self.spec is not None
+        return Policy(config=self.config, spec=self.spec, weights=weights, seed=seed)
+
+    @classmethod
+    def restore(
+        cls, path: str | Path, *, callbacks: Sequence[Callback] = (), **overrides: Any
+    ) -> Trainer:
+        """A trainer that continues the checkpoint at ``path`` (its counters, weights and
+        optimizer), with the checkpoint's config under ``overrides`` (e.g. ``max_steps``)."""
+        checkpoint = read_checkpoint(path)
+        config = build_config(checkpoint.config, flatten(overrides), {"resume": str(path)})
+        return cls(config, callbacks=callbacks)
+
+
+def _prepare_logdir(config: Config) -> Path:
+    logdir = Path(config.logdir)
+    try:
+        logdir.mkdir(parents=True, exist_ok=True)
+        (logdir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+    except OSError as e:
+        raise ConfigError(f"logdir {str(logdir)!r} is not writable: {e.strerror}") from None
+    return logdir
+
+
+def _check_checkpoint_dir(config: Config) -> None:
+    """Fail now, not at the first checkpoint, if the checkpoint directory cannot be written."""
+    if config.checkpoint_dir is None:
+        return
+    try:
+        Path(config.checkpoint_dir).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=config.checkpoint_dir):
+            pass
+    except OSError as e:
+        raise ConfigError(
+            f"checkpoint_dir {config.checkpoint_dir!r} is not writable: {e.strerror}"
+        ) from None
+
+
+def _serve_options(config: Config, token: str | None, admin_token: str | None) -> Any:
+    """The service's options if ``serve`` is set, checked (a refusal is a ConfigError)."""
+    if config.serve is None:
+        return None
+    from distrl.service.server import ServeOptions, check_options
+
+    options = ServeOptions(
+        listen=config.serve,
+        token=token or None,
+        admin_token=admin_token or None,
+        tls_cert=config.tls_cert,
+        tls_key=config.tls_key,
+        backlog_steps=config.serve_backlog,
+    )
+    check_options(options)
+    return options
