@@ -17,12 +17,16 @@ _connected = False  # whether start_ray connected this process (stop_ray undoes 
 
 
 def start_ray(config: Config) -> None:
-    """``address`` unset: an embedded local Ray sized for the run; else join that cluster.
+    """Join the Ray this process already uses; else, ``address`` unset, start an embedded local
+    Ray sized for the run; else join that cluster. ``stop_ray`` undoes only what this started.
 
     An embedded Ray gets at least as many logical CPUs as the run reserves, so ``--workers 16``
     also starts on a 2-core laptop (the workers then share the cores, which is the point of a
     laptop run: the same command scales unchanged on a cluster).
     """
+    if ray.is_initialized():  # this process uses a Ray already (a notebook, a Tune trial): join it
+        log.info("using the Ray this process is connected to")
+        return
     # Quieten TensorFlow in every process Ray starts from here (they inherit the environment).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if config.address is None:

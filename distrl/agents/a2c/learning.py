@@ -21,11 +21,11 @@ import tensorflow as tf
 from distrl.agents.a2c.config import A2CConfig
 from distrl.agents.a2c.losses import A2CLoss
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.state import assign_arrays, keras_file_bytes, variables_to_arrays
+from distrl.agents.learner import LearnerBase
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
-from distrl.types import Gradients, Rollout, UpdateResult, WeightsMessage
+from distrl.types import Gradients, Rollout, UpdateResult
 
 
 def make_optimizer(config: A2CConfig) -> keras.optimizers.Optimizer:
@@ -36,7 +36,7 @@ def make_optimizer(config: A2CConfig) -> keras.optimizers.Optimizer:
     return keras.optimizers.Adam(learning_rate=config.lr, epsilon=config.optimizer_eps)
 
 
-class A2CLearner:
+class A2CLearner(LearnerBase):
     """Advantage actor-critic on fragments of experience (A2C), or on workers' gradients (A3C).
 
     Every fragment or gradient carries the weights version it was acted with; its *policy lag*
@@ -44,6 +44,8 @@ class A2CLearner:
     ``config.max_policy_lag`` is counted, then discarded or (trajectories, ``stale_data:
     correct``) trained on with V-trace.
     """
+
+    COUNTERS = ("stale_discarded", "stale_corrected")
 
     def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
         self.spec = spec
@@ -67,45 +69,18 @@ class A2CLearner:
             variables=self._variables,
             optimizers=[self.optimizer],
         )
-        self._weight_names = tuple(v.path for v in self.model.weights)
         self._train_step = tf.function(
             self._train_step_impl, input_signature=self.loss.batch_signature
         )
         grad_signature = [[tf.TensorSpec(v.shape, v.dtype) for v in self.model.trainable_variables]]
         self._apply_step = tf.function(self._apply_impl, input_signature=grad_signature)
 
-    def weights(self) -> WeightsMessage:
-        return WeightsMessage(
-            version=self.version, names=self._weight_names, weights=self.model.get_weights()
-        )
-
-    # --- checkpoints ----------------------------------------------------------------------------
+    def _policy_model(self) -> keras.Model:
+        """The actor-critic: obs -> [logits, value] (published and saved whole)."""
+        return self.model
 
     def _variables(self) -> dict[str, list]:
         return {"model": self.model.weights, "optimizer": self.optimizer.variables}
-
-    def state(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
-        """Everything needed to continue exactly: weights, optimizer slots and counters."""
-        scalars = {
-            "version": self.version,
-            "stale_discarded": self.stale_discarded,
-            "stale_corrected": self.stale_corrected,
-            "env_errors": self.env_errors,
-            **self.guard.state(),
-        }
-        return variables_to_arrays(self._variables()), scalars
-
-    def load_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
-        assign_arrays(self._variables(), arrays)
-        self.version = int(scalars["version"])
-        self.stale_discarded = int(scalars["stale_discarded"])
-        self.stale_corrected = int(scalars["stale_corrected"])
-        self.env_errors = int(scalars.get("env_errors", 0))
-        self.guard.load_state(scalars)
-
-    def policy_bytes(self) -> bytes:
-        """The actor-critic as a ``.keras`` file: obs -> [logits, value]."""
-        return keras_file_bytes(self.model)
 
     # --- the compiled parts -------------------------------------------------------------------
 
@@ -174,16 +149,7 @@ class A2CLearner:
             metrics["learner/batch_size"] = float(batch.actions.size)
             applied = self._stepped(metrics["learner/grad_norm"])
         self.version += int(applied)
-        return self._result(
-            start,
-            metrics,
-            lags,
-            applied=applied,
-            env_steps=sum(r.env_steps for r in rollouts),
-            episode_returns=[r.episode_returns for r in rollouts],
-            episode_lengths=[r.episode_lengths for r in rollouts],
-            episode_workers=[np.full(len(r.episode_returns), r.worker_index) for r in rollouts],
-        )
+        return self._result(start, metrics, lags, applied=applied, sources=rollouts)
 
     def apply_gradients(self, gradients: Gradients) -> UpdateResult:
         """A3C: one optimizer step with a worker's gradients, unless they are too stale."""
@@ -200,16 +166,7 @@ class A2CLearner:
             self.version += int(applied)
         else:
             self.stale_discarded += 1
-        return self._result(
-            start,
-            metrics,
-            [lag],
-            applied=applied,
-            env_steps=gradients.env_steps,
-            episode_returns=[gradients.episode_returns],
-            episode_lengths=[gradients.episode_lengths],
-            episode_workers=[np.full(len(gradients.episode_returns), gradients.worker_index)],
-        )
+        return self._result(start, metrics, [lag], applied=applied, sources=[gradients])
 
     def _result(
         self,
@@ -218,25 +175,9 @@ class A2CLearner:
         lags: list[int],
         *,
         applied: bool,
-        env_steps: int,
-        episode_returns: list[np.ndarray],
-        episode_lengths: list[np.ndarray],
-        episode_workers: list[np.ndarray],
+        sources: Sequence[Rollout | Gradients],
     ) -> UpdateResult:
-        metrics["learner/policy_lag_mean"] = float(np.mean(lags))
-        metrics["learner/policy_lag_max"] = float(np.max(lags))
         metrics["learner/stale_discarded"] = float(self.stale_discarded)
         metrics["learner/stale_corrected"] = float(self.stale_corrected)
-        metrics.update(self.guard.metrics())
         metrics["learner/learning_rate"] = float(np.asarray(self.optimizer.learning_rate))
-        metrics["worker/env_errors"] = float(self.env_errors)
-        metrics["timing/update_s"] = time.perf_counter() - start
-        return UpdateResult(
-            version=self.version,
-            env_steps=env_steps,
-            episode_returns=np.concatenate(episode_returns),
-            episode_lengths=np.concatenate(episode_lengths),
-            episode_workers=np.concatenate(episode_workers).astype(np.int64),
-            metrics=metrics,
-            applied=applied,
-        )
+        return super()._result(start, metrics, lags, applied=applied, sources=sources)

@@ -20,11 +20,11 @@ import tensorflow as tf
 
 from distrl.agents.ddpg.networks import build_actor, build_critic
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.state import assign_arrays, keras_file_bytes, variables_to_arrays
+from distrl.agents.learner import LearnerBase
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.replay import ReplayBuffer
-from distrl.types import Rollout, UpdateResult, WeightsMessage
+from distrl.types import Rollout, UpdateResult
 
 
 def soft_update(target: Sequence[tf.Variable], online: Sequence[tf.Variable], tau: float) -> None:
@@ -33,7 +33,7 @@ def soft_update(target: Sequence[tf.Variable], online: Sequence[tf.Variable], ta
         t.assign(tau * w + (1.0 - tau) * t)
 
 
-class DDPGLearner:
+class DDPGLearner(LearnerBase):
     """Deep deterministic policy gradient (Lillicrap et al. 2016) on replayed transitions.
 
     Critic: regression of Q(s, a) to ``r + gamma (1 - terminated) Q'(s', mu'(s'))`` (truncated
@@ -42,6 +42,8 @@ class DDPGLearner:
     stores the fragments' transitions and, once ``learning_starts`` are stored, takes
     ``replay_ratio`` gradient steps per new env step, all in one compiled call.
     """
+
+    COUNTERS = ("gradient_steps", "skipped_steps")
 
     def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
         self.config = config.ddpg
@@ -77,7 +79,6 @@ class DDPGLearner:
             obs_dtype=spec.observation_dtype,
             action_dim=spec.num_actions,
         )
-        self._weight_names = tuple(v.path for v in self.actor.weights)
         obs = tf.TensorSpec([None, None, *spec.observation_shape], spec.observation_dtype)
         self._train = tf.function(
             self._train_impl,
@@ -91,12 +92,9 @@ class DDPGLearner:
             jit_compile=c.xla,
         )
 
-    def weights(self) -> WeightsMessage:
-        return WeightsMessage(
-            version=self.version, names=self._weight_names, weights=self.actor.get_weights()
-        )
-
-    # --- checkpoints ----------------------------------------------------------------------------
+    def _policy_model(self) -> keras.Model:
+        """The actor: obs -> action in the env's units (the critic stays on the learner)."""
+        return self.actor
 
     def _variables(self) -> dict[str, list]:
         return {
@@ -111,37 +109,21 @@ class DDPGLearner:
     def state(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
         """Networks, targets, optimizer slots, counters, the sampling RNG; the replay buffer
         only if asked (it can be large)."""
-        arrays = variables_to_arrays(self._variables())
-        scalars = {
-            "version": self.version,
-            "gradient_steps": self.gradient_steps,
-            "owed_steps": self._owed_steps,
-            "rng": self.rng.bit_generator.state,
-            "env_errors": self.env_errors,
-            "skipped_steps": self.skipped_steps,
-            **self.guard.state(),
-        }
+        arrays, scalars = super().state()
+        scalars["owed_steps"] = self._owed_steps
+        scalars["rng"] = self.rng.bit_generator.state
         if include_replay:
             arrays.update({f"replay/{k}": v for k, v in self.replay.arrays().items()})
             scalars["replay"] = self.replay.counters()
         return arrays, scalars
 
     def load_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
-        assign_arrays(self._variables(), arrays)
-        self.version = int(scalars["version"])
-        self.gradient_steps = int(scalars["gradient_steps"])
+        super().load_state(arrays, scalars)
         self._owed_steps = float(scalars["owed_steps"])
         self.rng.bit_generator.state = scalars["rng"]
-        self.env_errors = int(scalars.get("env_errors", 0))
-        self.skipped_steps = int(scalars.get("skipped_steps", 0))
-        self.guard.load_state(scalars)
         if "replay" in scalars:
             replay = {k.removeprefix("replay/"): v for k, v in arrays.items() if "replay/" in k}
             self.replay.load(replay, scalars["replay"])
-
-    def policy_bytes(self) -> bytes:
-        """The actor as a ``.keras`` file: obs -> action in the env's units."""
-        return keras_file_bytes(self.actor)
 
     # --- the compiled part --------------------------------------------------------------------
 
@@ -225,7 +207,6 @@ class DDPGLearner:
             metrics = {k: float(v) for k, v in stats.items()}
         metrics["learner/gradient_steps"] = float(self.gradient_steps)
         metrics["learner/skipped_steps"] = float(self.skipped_steps)
-        metrics.update(self.guard.metrics())
         metrics["learner/actor_learning_rate"] = float(
             np.asarray(self.actor_optimizer.learning_rate)
         )
@@ -233,18 +214,5 @@ class DDPGLearner:
             np.asarray(self.critic_optimizer.learning_rate)
         )
         metrics["learner/replay_size"] = float(self.replay.size)
-        metrics["worker/env_errors"] = float(self.env_errors)
-        metrics["learner/policy_lag_mean"] = float(np.mean(lags))
-        metrics["learner/policy_lag_max"] = float(np.max(lags))
-        metrics["timing/update_s"] = time.perf_counter() - start
-        return UpdateResult(
-            version=self.version,
-            env_steps=env_steps,
-            episode_returns=np.concatenate([r.episode_returns for r in rollouts]),
-            episode_lengths=np.concatenate([r.episode_lengths for r in rollouts]),
-            episode_workers=np.concatenate(
-                [np.full(len(r.episode_returns), r.worker_index) for r in rollouts]
-            ).astype(np.int64),
-            metrics=metrics,
-            applied=version_before != self.version,
-        )
+        applied = version_before != self.version
+        return self._result(start, metrics, lags, applied=applied, sources=rollouts)

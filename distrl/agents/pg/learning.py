@@ -27,12 +27,12 @@ import numpy as np
 import tensorflow as tf
 
 from distrl.agents.guard import NonFiniteGuard
+from distrl.agents.learner import LearnerBase
 from distrl.agents.pg.returns import discounted_returns, normalize_returns
-from distrl.agents.state import assign_arrays, keras_file_bytes, variables_to_arrays
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
-from distrl.types import Rollout, UpdateResult, WeightsMessage
+from distrl.types import Rollout, UpdateResult
 
 Segment = tuple[np.ndarray, np.ndarray, np.ndarray]  # observations, actions, rewards of one run
 
@@ -42,7 +42,9 @@ def _joined(parts: list[Segment]) -> Segment:
     return np.concatenate(obs), np.concatenate(actions), np.concatenate(rewards)
 
 
-class PGLearner:
+class PGLearner(LearnerBase):
+    COUNTERS = ("episodes_trained",)
+
     def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
         self.spec, self.config, self.device = spec, config.pg, device
         self.version = 0
@@ -59,7 +61,6 @@ class PGLearner:
             variables=self._variables,
             optimizers=[self.optimizer],
         )
-        self._weight_names = tuple(v.path for v in self.model.weights)
         self._partial: dict[tuple[int, int], list[Segment]] = {}  # unfinished episodes
         self._complete: list[Segment] = []  # finished, waiting for the next gradient step
         obs = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
@@ -76,31 +77,12 @@ class PGLearner:
         grads = [tf.TensorSpec(v.shape, v.dtype) for v in self.model.trainable_variables]
         self._apply = tf.function(self._apply_impl, input_signature=[grads])
 
-    def weights(self) -> WeightsMessage:
-        return WeightsMessage(
-            version=self.version, names=self._weight_names, weights=self.model.get_weights()
-        )
-
-    # --- checkpoints ----------------------------------------------------------------------------
+    def _policy_model(self) -> keras.Model:
+        return self.model
 
     def _variables(self) -> dict[str, list]:
+        """Weights and optimizer slots (unfinished episodes are not kept)."""
         return {"model": self.model.weights, "optimizer": self.optimizer.variables}
-
-    def state(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
-        """Weights, optimizer slots and counters (unfinished episodes are not kept)."""
-        scalars = {"version": self.version, "env_errors": self.env_errors,
-                   "episodes_trained": self.episodes_trained, **self.guard.state()}  # fmt: skip
-        return variables_to_arrays(self._variables()), scalars
-
-    def load_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
-        assign_arrays(self._variables(), arrays)
-        self.version = int(scalars["version"])
-        self.env_errors = int(scalars.get("env_errors", 0))
-        self.episodes_trained = int(scalars.get("episodes_trained", 0))
-        self.guard.load_state(scalars)
-
-    def policy_bytes(self) -> bytes:
-        return keras_file_bytes(self.model)
 
     # --- the compiled parts -------------------------------------------------------------------
 
@@ -182,25 +164,10 @@ class PGLearner:
             finite = bool(np.isfinite(metrics["learner/grad_norm"]))
             applied = self.guard.record(finite=finite) or finite
         self.version += int(applied)
-        metrics.update(self.guard.metrics())
         metrics["learner/episodes_trained"] = float(self.episodes_trained)
         metrics["learner/learning_rate"] = float(np.asarray(self.optimizer.learning_rate))
         metrics["learner/pending_episodes"] = float(len(self._partial))
-        metrics["learner/policy_lag_mean"] = float(np.mean(lags))
-        metrics["learner/policy_lag_max"] = float(np.max(lags))
-        metrics["worker/env_errors"] = float(self.env_errors)
-        metrics["timing/update_s"] = time.perf_counter() - start
-        return UpdateResult(
-            version=self.version,
-            env_steps=sum(r.env_steps for r in rollouts),
-            episode_returns=np.concatenate([r.episode_returns for r in rollouts]),
-            episode_lengths=np.concatenate([r.episode_lengths for r in rollouts]),
-            episode_workers=np.concatenate(
-                [np.full(len(r.episode_returns), r.worker_index) for r in rollouts]
-            ).astype(np.int64),
-            metrics=metrics,
-            applied=applied,
-        )
+        return self._result(start, metrics, lags, applied=applied, sources=rollouts)
 
     def _train(self, episodes: list[Segment]) -> dict[str, float]:
         c = self.config

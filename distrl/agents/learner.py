@@ -1,0 +1,92 @@
+"""What every learner shares: the weights it publishes, the counters its checkpoints keep, and
+the :class:`UpdateResult` with the policy-lag, guard, env-error and timing metrics.
+
+A learner subclasses :class:`LearnerBase`, sets ``version``, ``env_errors`` and ``guard`` in its
+constructor, and says which model acts (``_policy_model``) and which variables a checkpoint
+holds (``_variables``); ``COUNTERS`` names its own integer counters to keep.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from distrl.agents.guard import NonFiniteGuard
+from distrl.agents.state import assign_arrays, keras_file_bytes, variables_to_arrays
+from distrl.types import Gradients, Rollout, UpdateResult, WeightsMessage
+
+
+class LearnerBase:
+    COUNTERS: tuple[str, ...] = ()  # the subclass's own integer counters, kept in checkpoints
+
+    version: int  # weights versions published; 0 is the initial weights
+    env_errors: int  # env exceptions the workers recovered from (reported with their data)
+    guard: NonFiniteGuard
+    _names: tuple[str, ...] | None = None
+
+    def _policy_model(self) -> Any:
+        """The Keras model that acts: what ``weights`` publishes and ``policy_bytes`` saves."""
+        raise NotImplementedError
+
+    def _variables(self) -> dict[str, list]:
+        """Every variable a checkpoint holds, by group (weights, optimizer slots, targets)."""
+        raise NotImplementedError
+
+    def weights(self) -> WeightsMessage:
+        model = self._policy_model()
+        if self._names is None:
+            self._names = tuple(v.path for v in model.weights)
+        return WeightsMessage(version=self.version, names=self._names, weights=model.get_weights())
+
+    def policy_bytes(self) -> bytes:
+        """The acting model as a ``.keras`` file (standard layers only)."""
+        return keras_file_bytes(self._policy_model())
+
+    def state(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+        """Everything needed to continue exactly: variables and counters."""
+        scalars = {
+            "version": self.version,
+            "env_errors": self.env_errors,
+            **{name: getattr(self, name) for name in self.COUNTERS},
+            **self.guard.state(),
+        }
+        return variables_to_arrays(self._variables()), scalars
+
+    def load_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+        assign_arrays(self._variables(), arrays)
+        self.version = int(scalars["version"])
+        self.env_errors = int(scalars.get("env_errors", 0))
+        for name in self.COUNTERS:
+            setattr(self, name, int(scalars.get(name, 0)))
+        self.guard.load_state(scalars)
+
+    def _result(
+        self,
+        start: float,
+        metrics: dict[str, float],
+        lags: list[int],
+        *,
+        applied: bool,
+        sources: Sequence[Rollout | Gradients],
+    ) -> UpdateResult:
+        """The update's result from the fragments (or gradients) it learned from; ``start``:
+        ``time.perf_counter()`` when the update began."""
+        metrics["learner/policy_lag_mean"] = float(np.mean(lags))
+        metrics["learner/policy_lag_max"] = float(np.max(lags))
+        metrics.update(self.guard.metrics())
+        metrics["worker/env_errors"] = float(self.env_errors)
+        metrics["timing/update_s"] = time.perf_counter() - start
+        return UpdateResult(
+            version=self.version,
+            env_steps=sum(s.env_steps for s in sources),
+            episode_returns=np.concatenate([s.episode_returns for s in sources]),
+            episode_lengths=np.concatenate([s.episode_lengths for s in sources]),
+            episode_workers=np.concatenate(
+                [np.full(len(s.episode_returns), s.worker_index) for s in sources]
+            ).astype(np.int64),
+            metrics=metrics,
+            applied=applied,
+        )
