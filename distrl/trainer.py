@@ -186,6 +186,12 @@ class Trainer:
         """Ask the run to end after the current update (from a callback or any thread)."""
         self._stop.set()
 
+    @property
+    def service_port(self) -> int | None:
+        """The port the gRPC service listens on while the run serves (``serve``), else None."""
+        service = self._parts.get("service")
+        return None if service is None else int(service.port)
+
     def _start_parts(self) -> dict[str, Any]:
         config, backend = self.config, self._backend
         parts: dict[str, Any] = {
