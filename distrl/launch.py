@@ -99,30 +99,42 @@ def config_from_args(args: argparse.Namespace) -> Config:
     return build_config(*layers)
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    """The first SIGINT or SIGTERM ends training like Ctrl-C; later ones are only noted."""
+    _quiet_signals()
     raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _note_signal(signum: int, frame: FrameType | None) -> None:
-    log.warning("signal %d during shutdown: finishing the final checkpoint and summary", signum)
+    log.warning("signal %d: finishing the final checkpoint and summary first (kill -9 to abort)",
+                signum)  # fmt: skip
+
+
+def _quiet_signals() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _note_signal)
 
 
 class _Signals(Callback):
-    """SIGTERM ends training like Ctrl-C. ``ray.init`` installs its own handler, so ours goes
-    back in once the workers are up; during shutdown the signal is noted, not obeyed, so the
-    final checkpoint and summary are always written."""
+    """SIGINT and SIGTERM end training like Ctrl-C, once. ``ray.init`` installs its own
+    handlers, so ours go back in once the workers are up; from the first signal on, and during
+    the whole shutdown, further signals are noted, not obeyed, so that the final checkpoint and
+    the summary are always written."""
 
     def __init__(self) -> None:
-        signal.signal(signal.SIGTERM, _raise_interrupt)
+        self.on_start(None)
 
-    def on_start(self, trainer: Trainer) -> None:
-        signal.signal(signal.SIGTERM, _raise_interrupt)
+    def on_start(self, trainer: Trainer | None) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, _interrupt)
 
     def on_stopping(self, trainer: Trainer) -> None:
-        signal.signal(signal.SIGTERM, _note_signal)
+        _quiet_signals()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, restore_signals: bool = True) -> int:
+    """The command line; ``restore_signals``: put the default handlers back on return (for
+    callers in the same process; the program itself keeps noting signals until it exits)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
     if args.list_presets:
@@ -157,9 +169,18 @@ def main(argv: list[str] | None = None) -> int:
             log.error("distrl.launch: %s", e)
         return 1
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if restore_signals:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
     return 0 if summary.stop_reason in CLEAN_STOPS else 130
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    status = main(restore_signals=False)
+    # The run is over, its files written and Ray stopped. Exit now with the run's status: while
+    # Python finalizes it puts the default signal handlers back, and a late SIGTERM from an
+    # impatient orchestrator would turn exit 130 into a kill.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

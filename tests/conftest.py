@@ -7,6 +7,18 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 RAY_CPUS = 4  # 2 workers + learner + 1 spare, whatever the machine's core count
+SYSTEM_TESTS = os.environ.get("DISTRL_SYSTEM_TESTS") == "1"  # .ci/run sets it
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``system`` change the machine outside the clone: they run only when asked
+    (DISTRL_SYSTEM_TESTS=1, as CI does); otherwise they are reported as skipped, with why."""
+    if SYSTEM_TESTS:
+        return
+    skip = pytest.mark.skip(reason="changes the machine; set DISTRL_SYSTEM_TESTS=1 to run it")
+    for item in items:
+        if "system" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")

@@ -114,7 +114,9 @@ def test_launch_async_gradients_writes_a_valid_summary(tmp_path):
 
 
 def test_sigint_stops_cleanly_and_still_writes_the_summary(tmp_path):
-    cmd, env, summary = launch("--workers", "1", "--max-seconds", "600", tmp_path=tmp_path)
+    # A return no CartPole run reaches: the run cannot end on its own before the signal.
+    cmd, env, summary = launch("--workers", "1", "--max-seconds", "600", "--stop-reward", "1e9",
+                               tmp_path=tmp_path)  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
@@ -132,8 +134,8 @@ def test_sigint_stops_cleanly_and_still_writes_the_summary(tmp_path):
 
 def test_sigterm_is_handled_like_ctrl_c(tmp_path):
     cmd, env, summary = launch(
-        "--workers", "0", "--max-seconds", "600", "--checkpoint-dir", str(tmp_path / "ckpt"),
-        tmp_path=tmp_path,
+        "--workers", "0", "--max-seconds", "600", "--stop-reward", "1e9",
+        "--checkpoint-dir", str(tmp_path / "ckpt"), tmp_path=tmp_path,
     )  # fmt: skip
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
@@ -158,8 +160,9 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path):
 
 def test_sigterm_leaves_no_ray_or_distrl_process_behind(tmp_path):
     cmd, env, summary = launch(
-        "--workers", "2", "--envs-per-worker", "2", "--max-seconds", "600", tmp_path=tmp_path
-    )
+        "--workers", "2", "--envs-per-worker", "2", "--max-seconds", "600",
+        "--stop-reward", "1e9", tmp_path=tmp_path,
+    )  # fmt: skip
     proc = subprocess.Popen(
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
@@ -179,3 +182,33 @@ def test_sigterm_leaves_no_ray_or_distrl_process_behind(tmp_path):
         time.sleep(0.5)
     left = [p for p in tree if alive(p)]
     assert not left, [Path(f"/proc/{p}/cmdline").read_bytes()[:100] for p in left]
+
+
+def test_signals_during_shutdown_lose_neither_checkpoint_nor_summary(tmp_path):
+    """A SIGTERM ends training; more SIGTERMs and SIGINTs keep arriving all through the
+    shutdown (service closing, final checkpoint, summary), as from an impatient orchestrator."""
+    cmd, env, summary = launch(
+        "--workers", "0", "--max-seconds", "600", "--stop-reward", "1e9",
+        "--serve", "127.0.0.1:0", "--checkpoint-dir", str(tmp_path / "ckpt"), tmp_path=tmp_path,
+    )  # fmt: skip
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and "steps" in proc.stdout.readline()
+        proc.terminate()
+        sent = 1
+        while proc.poll() is None and sent < 2000:
+            proc.send_signal(signal.SIGTERM if sent % 2 else signal.SIGINT)
+            sent += 1
+            time.sleep(0.01)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    assert sent > 10  # signals really did keep coming during the shutdown
+    assert "finishing the final checkpoint and summary first" in err
+    data = json.loads(summary.read_text())
+    assert data["stop_reason"] == "interrupted"
+    from distrl.ops.checkpoint import read_checkpoint
+
+    assert read_checkpoint(tmp_path / "ckpt").counters["updates"] == data["learner_updates"]

@@ -6,6 +6,7 @@ its raw little-endian bytes, and every field is checked before NumPy reads the b
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -65,10 +66,10 @@ def from_proto(
         e is not None and e != g for e, g in zip(shape, got, strict=False)
     ):
         want = "[" + ", ".join("N" if e is None else str(e) for e in shape) + "]"
-        raise BadArray(f"{field}: shape {list(got)}, expected {want}")
+        raise BadArray(f"{field}: shape {show_shape(got)}, expected {want}")
     if any(n < 0 for n in got):
-        raise BadArray(f"{field}: negative size in shape {list(got)}")
-    count = int(np.prod(got, dtype=np.int64)) if got else 1
+        raise BadArray(f"{field}: negative size in shape {show_shape(got)}")
+    count = math.prod(got)  # Python ints: no overflow, whatever the client sends
     if count > max_elements:
         raise BadArray(f"{field}: {count} elements, more than the limit of {max_elements}")
     if len(message.data) != count * np_dtype.itemsize:
@@ -80,3 +81,10 @@ def from_proto(
     if finite and np_dtype.kind == "f" and not np.isfinite(array).all():
         raise BadArray(f"{field}: holds NaN or Inf")
     return array
+
+
+def show_shape(shape: Sequence[int], most: int = 8) -> str:
+    """A shape for an error message, short whatever its rank (a client may send 10,000 dims)."""
+    if len(shape) <= most:
+        return str(list(shape))
+    return f"[{', '.join(map(str, shape[:most]))}, ...] (rank {len(shape)})"

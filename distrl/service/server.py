@@ -15,14 +15,12 @@ by ``python -m distrl.serve``. Security and robustness, by construction:
 
 from __future__ import annotations
 
+import contextlib
 import hmac
-import ipaddress
 import logging
 import threading
 from collections.abc import Iterator
 from concurrent import futures
-from dataclasses import dataclass
-from typing import Any
 
 import grpc
 import numpy as np
@@ -30,64 +28,15 @@ import numpy as np
 from distrl.config import Config, ConfigError
 from distrl.envs import EnvSpec
 from distrl.policy import Policy
-from distrl.service.arrays import BadArray, dtype_enum, from_proto, to_proto
+from distrl.service.arrays import dtype_enum, to_proto
+from distrl.service.decoding import MAX_BATCH, RequestDecoder, abort
+from distrl.service.options import ServeOptions, check_options, split_listen
 from distrl.service.state import Inbox, RunControl, WeightsBoard
 from distrl.service.v1 import distrl_pb2 as pb
 from distrl.service.v1 import distrl_pb2_grpc as pb_grpc
 from distrl.types import Rollout, WeightsMessage
 
 log = logging.getLogger(__name__)
-
-MAX_BATCH = 4096  # observations per Act, envs per rollout, transitions per push
-LOOPBACK = ("localhost",)
-
-
-@dataclass(frozen=True)
-class ServeOptions:
-    listen: str = "127.0.0.1:50051"
-    token: str | None = None
-    admin_token: str | None = None
-    tls_cert: str | None = None
-    tls_key: str | None = None
-    max_message_bytes: int = 64 * 1024 * 1024
-    backlog_steps: int = 100_000
-    threads: int = 16
-
-
-def split_listen(listen: str) -> tuple[str, int]:
-    host, sep, port = listen.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise ConfigError(f"serve address must be HOST:PORT; got {listen!r}")
-    return host, int(port)
-
-
-def is_loopback(host: str) -> bool:
-    if host in LOOPBACK:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_options(options: ServeOptions) -> None:
-    """The refusals that happen before anything starts (exit 2 for the commands)."""
-    host, _ = split_listen(options.listen)
-    if not is_loopback(host) and not options.token:
-        raise ConfigError(
-            f"refusing to serve on {host!r} without a token: binding a non-loopback address "
-            "needs --token (or DISTRL_TOKEN)"
-        )
-    if (options.tls_cert is None) != (options.tls_key is None):
-        raise ConfigError("TLS needs both --tls-cert and --tls-key")
-    for path in (options.tls_cert, options.tls_key):
-        if path is not None:
-            try:
-                with open(path, "rb"):
-                    pass
-            except OSError as e:
-                raise ConfigError(f"cannot read {path!r}: {e.strerror}") from None
 
 
 class ServedPolicy:
@@ -136,27 +85,32 @@ class DistrlService(pb_grpc.DistrlServicer):
         self.config, self.spec, self.board, self.options = config, spec, board, options
         self.inbox, self.control = inbox, control
         self.policy = ServedPolicy(config, spec, board, seed=config.seed)
-        self.obs_shape = tuple(spec.observation_shape)
         self.discrete = spec.action_kind == "discrete"
-        self.max_elements = options.max_message_bytes  # bytes bound elements from above
+        # bytes bound elements from above
+        self.decode = RequestDecoder(config=config, spec=spec, board=board,
+                                     max_elements=options.max_message_bytes)  # fmt: skip
+        self._wait_slots = threading.BoundedSemaphore(options.waiting_calls)
 
     # --- authentication -------------------------------------------------------------------------
 
     def _authorize(self, context: grpc.ServicerContext, admin: bool = False) -> None:
         wanted = self.options.admin_token if admin else self.options.token
         if admin and not wanted:
-            context.abort(
+            abort(
+                context,
                 grpc.StatusCode.PERMISSION_DENIED,
                 "admin RPCs are disabled: start with --admin-token",
             )
         if not wanted:
             return
-        metadata = dict(context.invocation_metadata())
-        given = str(metadata.get("authorization", ""))
+        given_all = [v for k, v in context.invocation_metadata() if k == "authorization"]
+        if len(given_all) > 1:
+            abort(context, grpc.StatusCode.UNAUTHENTICATED, "more than one authorization header")
+        given = str(given_all[0]) if given_all else ""
         scheme, _, token = given.partition(" ")
         # compare_digest takes constant time whatever the mismatch; hashing first hides length.
         if scheme.lower() != "bearer" or not hmac.compare_digest(_digest(token), _digest(wanted)):
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+            abort(context, grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -183,10 +137,14 @@ class DistrlService(pb_grpc.DistrlServicer):
     ) -> pb.Weights:
         self._authorize(context)
         if not 0 <= request.timeout_s <= 600:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "timeout_s must be in [0, 600]")
-        weights = self.board.get(request.min_version, timeout=request.timeout_s)
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "timeout_s must be in [0, 600]")
+        weights = self.board.get(request.min_version)
+        if weights is None and request.timeout_s > 0:
+            with self._waiting(context) as cancelled:
+                weights = self.board.get(request.min_version, request.timeout_s, cancelled)
         if weights is None:
-            context.abort(
+            abort(
+                context,
                 grpc.StatusCode.DEADLINE_EXCEEDED,
                 f"weights version {request.min_version} not reached (now {self.board.version})",
             )
@@ -198,21 +156,48 @@ class DistrlService(pb_grpc.DistrlServicer):
     ) -> Iterator[pb.Weights]:
         self._authorize(context)
         wanted = max(request.min_version, 0)
-        while context.is_active() and not self.board.closed:
-            weights = self.board.get(wanted, timeout=1.0)
-            if weights is not None:
-                yield _weights_proto(weights)
-                wanted = weights.version + 1
+        with self._waiting(context) as cancelled:
+            while not cancelled.is_set() and not self.board.closed:
+                weights = self.board.get(wanted, timeout=60.0, cancelled=cancelled)
+                if weights is not None:
+                    yield _weights_proto(weights)
+                    wanted = weights.version + 1
+
+    @contextlib.contextmanager
+    def _waiting(self, context: grpc.ServicerContext) -> Iterator[threading.Event]:
+        """A slot for a call that waits (refused when all are taken) and an event set the
+        moment the call ends for any reason (cancelled, deadline, closed connection), which
+        wakes its wait at once: an abandoned call gives its thread back immediately."""
+        if not self._wait_slots.acquire(blocking=False):
+            abort(
+                context,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"{self.options.waiting_calls} calls are waiting for weights already; retry later",
+            )
+        cancelled = threading.Event()
+
+        def ended() -> None:
+            cancelled.set()
+            self.board.wake()
+
+        try:
+            context.add_callback(ended)
+            if not context.is_active():  # ended before the callback was in place
+                cancelled.set()
+            yield cancelled
+        finally:
+            self._wait_slots.release()
 
     def Act(self, request: pb.ActRequest, context: grpc.ServicerContext) -> pb.ActResponse:
         self._authorize(context)
-        obs = self._array(context, request.observations, "observations",
-                          self.spec.observation_dtype, (None, *self.obs_shape))  # fmt: skip
-        self._batch(context, "observations", len(obs))
+        obs_spec = (None, *self.decode.obs_shape)
+        obs = self.decode.array(context, request.observations, "observations",
+                                self.spec.observation_dtype, obs_spec)  # fmt: skip
+        self.decode.batch(context, "observations", len(obs))
         try:
             actions, logp, version = self.policy.act(obs, request.deterministic)
         except LookupError as e:
-            context.abort(grpc.StatusCode.UNAVAILABLE, str(e))
+            abort(context, grpc.StatusCode.UNAVAILABLE, str(e))
         return pb.ActResponse(
             actions=to_proto(actions),
             log_probs=to_proto(logp) if logp is not None else None,
@@ -242,8 +227,8 @@ class DistrlService(pb_grpc.DistrlServicer):
         self._authorize(context)
         self._accepting(context)
         if not request.HasField("rollout"):
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "rollout: missing")
-        rollout = self._rollout(context, request.rollout)
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "rollout: missing")
+        rollout = self.decode.rollout(context, request.rollout)
         return self._offer(context, rollout)
 
     def PushTransitions(
@@ -252,11 +237,12 @@ class DistrlService(pb_grpc.DistrlServicer):
         self._authorize(context)
         self._accepting(context)
         if not self.config.algorithm.replay:
-            context.abort(
+            abort(
+                context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"algo {self.config.algo} learns on-policy from whole fragments: use PushRollout",
             )
-        rollout = self._transitions(context, request)
+        rollout = self.decode.transitions(context, request)
         return self._offer(context, rollout)
 
     # --- admin ---------------------------------------------------------------------------------
@@ -266,7 +252,8 @@ class DistrlService(pb_grpc.DistrlServicer):
     ) -> pb.CheckpointResponse:
         self._authorize(context, admin=True)
         if self.control is None or not self.control.can_checkpoint:
-            context.abort(
+            abort(
+                context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "this run writes no checkpoints (no --checkpoint-dir)",
             )
@@ -275,14 +262,14 @@ class DistrlService(pb_grpc.DistrlServicer):
         try:
             path = future.result(timeout=300)
         except Exception as e:
-            context.abort(grpc.StatusCode.INTERNAL, f"checkpoint failed: {e}")
+            abort(context, grpc.StatusCode.INTERNAL, f"checkpoint failed: {e}")
         return pb.CheckpointResponse(path=str(path))
 
     def Stop(self, request: pb.StopRequest, context: grpc.ServicerContext) -> pb.StopResponse:
         self._authorize(context, admin=True)
         if self.control is None:
-            context.abort(
-                grpc.StatusCode.FAILED_PRECONDITION, "serving a checkpoint: no run to stop"
+            abort(
+                context, grpc.StatusCode.FAILED_PRECONDITION, "serving a checkpoint: no run to stop"
             )
         assert self.control is not None  # abort raised otherwise
         self.control.request_stop()
@@ -292,7 +279,8 @@ class DistrlService(pb_grpc.DistrlServicer):
 
     def _accepting(self, context: grpc.ServicerContext) -> None:
         if self.inbox is None:
-            context.abort(
+            abort(
+                context,
                 grpc.StatusCode.FAILED_PRECONDITION,
                 "this server does not train (serving a checkpoint, or async_unit gradients)",
             )
@@ -300,128 +288,17 @@ class DistrlService(pb_grpc.DistrlServicer):
     def _offer(self, context: grpc.ServicerContext, rollout: Rollout) -> pb.PushResponse:
         assert self.inbox is not None
         if not self.inbox.offer(rollout):
-            context.abort(
+            abort(
+                context,
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"learner backlog full ({self.inbox.backlog_steps} env steps queued, limit "
                 f"{self.inbox.capacity_steps}); retry later",
             )
+        # Only an accepted push moves its streams' running sums on.
+        self.decode.ledger.record(
+            context.peer(), rollout.rewards, rollout.terminated, rollout.truncated
+        )
         return pb.PushResponse(accepted_steps=rollout.env_steps, weights_version=self.board.version)
-
-    def _array(
-        self,
-        context: grpc.ServicerContext,
-        message: pb.Array,
-        field: str,
-        dtype: str | tuple[str, ...],
-        shape: tuple[int | None, ...],
-    ) -> np.ndarray:
-        try:
-            return from_proto(message, field, dtype=dtype, shape=shape,
-                              max_elements=self.max_elements)  # fmt: skip
-        except BadArray as e:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-        raise AssertionError("unreachable")  # abort raises
-
-    def _batch(self, context: grpc.ServicerContext, field: str, n: int) -> None:
-        if not 1 <= n <= MAX_BATCH:
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, f"{field}: batch of {n}, expected 1..{MAX_BATCH}"
-            )
-
-    def _actions(self, context: grpc.ServicerContext, message: pb.Array, lead: tuple) -> np.ndarray:
-        if self.discrete:
-            actions = self._array(context, message, "actions", "int64", lead)
-            if actions.size and (actions.min() < 0 or actions.max() >= self.spec.num_actions):
-                context.abort(
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    f"actions: outside 0..{self.spec.num_actions - 1}",
-                )
-            return actions
-        actions = self._array(context, message, "actions", "float32",
-                              (*lead, self.spec.num_actions))  # fmt: skip
-        low = np.asarray(self.spec.action_low, np.float32)
-        high = np.asarray(self.spec.action_high, np.float32)
-        if ((actions < low) | (actions > high)).any():
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "actions: outside the action box")
-        return actions
-
-    def _episodes(self, context: grpc.ServicerContext, returns: Any, lengths: Any) -> tuple:
-        r = np.asarray(list(returns), np.float64)
-        n = np.asarray(list(lengths), np.int64)
-        if len(r) != len(n):
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"episode_returns has {len(r)} entries and episode_lengths {len(n)}",
-            )
-        if not np.isfinite(r).all() or (n < 1).any():
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, "episode_returns/lengths: NaN, Inf or length < 1"
-            )
-        return r, n
-
-    def _version(self, context: grpc.ServicerContext, version: int) -> int:
-        if not 0 <= version <= max(self.board.version, 0):
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"policy_version {version} is not a version this server published "
-                f"(0..{max(self.board.version, 0)})",
-            )
-        return version
-
-    def _rollout(self, context: grpc.ServicerContext, m: pb.Rollout) -> Rollout:
-        T = self.config.rollout_len
-        obs = self._array(context, m.observations, "observations", self.spec.observation_dtype,
-                          (T, None, *self.obs_shape))  # fmt: skip
-        B = obs.shape[1]
-        self._batch(context, "observations (envs)", B)
-        lead = (T, B)
-        actions = self._actions(context, m.actions, lead)
-        rewards = self._array(context, m.rewards, "rewards", "float32", lead)
-        terminated = self._array(context, m.terminated, "terminated", "bool", lead)
-        truncated = self._array(context, m.truncated, "truncated", "bool", lead)
-        if self.config.algorithm.behaviour_log_probs:
-            logp = self._array(
-                context, m.behaviour_log_probs, "behaviour_log_probs", "float32", lead
-            )
-            if (logp > 0).any():
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "behaviour_log_probs: above 0")
-        else:  # the learner does not use them
-            logp = np.zeros(lead, np.float32)
-        last = self._array(context, m.last_observations, "last_observations",
-                           self.spec.observation_dtype, (B, *self.obs_shape))  # fmt: skip
-        k = int((terminated | truncated).sum())
-        final = self._array(context, m.final_observations, "final_observations",
-                            self.spec.observation_dtype, (k, *self.obs_shape))  # fmt: skip
-        returns, lengths = self._episodes(context, m.episode_returns, m.episode_lengths)
-        return Rollout(
-            observations=obs, actions=actions, rewards=rewards, terminated=terminated,
-            truncated=truncated, behaviour_logp=logp, last_observations=last,
-            final_observations=final, policy_version=self._version(context, m.policy_version),
-            worker_index=-1, episode_returns=returns, episode_lengths=lengths,
-        )  # fmt: skip
-
-    def _transitions(self, context: grpc.ServicerContext, m: pb.PushTransitionsRequest) -> Rollout:
-        """N transitions as a one-step fragment of N envs, which the replay path stores as is."""
-        obs = self._array(context, m.observations, "observations", self.spec.observation_dtype,
-                          (None, *self.obs_shape))  # fmt: skip
-        N = len(obs)
-        self._batch(context, "observations", N)
-        actions = self._actions(context, m.actions, (N,))
-        rewards = self._array(context, m.rewards, "rewards", "float32", (N,))
-        next_obs = self._array(context, m.next_observations, "next_observations",
-                               self.spec.observation_dtype, (N, *self.obs_shape))  # fmt: skip
-        terminated = self._array(context, m.terminated, "terminated", "bool", (N,))
-        truncated = self._array(context, m.truncated, "truncated", "bool", (N,))
-        returns, lengths = self._episodes(context, m.episode_returns, m.episode_lengths)
-        done = terminated | truncated
-        return Rollout(
-            observations=obs[None], actions=actions[None], rewards=rewards[None],
-            terminated=terminated[None], truncated=truncated[None],
-            behaviour_logp=np.zeros((1, N), np.float32), last_observations=next_obs,
-            final_observations=next_obs[done],
-            policy_version=self._version(context, m.policy_version), worker_index=-1,
-            episode_returns=returns, episode_lengths=lengths,
-        )  # fmt: skip
 
 
 def _digest(token: str) -> bytes:
@@ -442,13 +319,19 @@ def start_server(service: DistrlService, options: ServeOptions) -> tuple[grpc.Se
     """Start serving; returns the server and the bound port (``:0`` picks a free one)."""
     check_options(options)
     limit = options.max_message_bytes
+    # Waiting calls can hold at most ``waiting_calls`` threads (a semaphore in the service), so
+    # ``threads`` always remain for the calls that answer at once. Threads start on demand.
+    pool = futures.ThreadPoolExecutor(
+        max_workers=options.threads + options.waiting_calls, thread_name_prefix="distrl-grpc"
+    )
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=options.threads, thread_name_prefix="distrl-grpc"),
+        pool,
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", limit),
         ],
-        maximum_concurrent_rpcs=4 * options.threads,  # beyond: RESOURCE_EXHAUSTED at once
+        # beyond: RESOURCE_EXHAUSTED at once, instead of a queue that grows
+        maximum_concurrent_rpcs=4 * options.threads + options.waiting_calls,
     )
     pb_grpc.add_DistrlServicer_to_server(service, server)
     if options.tls_cert is not None and options.tls_key is not None:

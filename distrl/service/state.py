@@ -87,11 +87,26 @@ class WeightsBoard:
         with self._cond:
             return self._version
 
-    def get(self, min_version: int = 0, timeout: float = 0.0) -> WeightsMessage | None:
-        """The newest weights once their version is >= ``min_version``; None on timeout."""
+    def wake(self) -> None:
+        """Wake every waiting ``get`` to look at its ``cancelled`` event again."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def get(
+        self,
+        min_version: int = 0,
+        timeout: float = 0.0,
+        cancelled: threading.Event | None = None,
+    ) -> WeightsMessage | None:
+        """The newest weights once their version is >= ``min_version``; None on timeout, or
+        as soon as ``cancelled`` is set (followed by :meth:`wake`)."""
         with self._cond:
             self._cond.wait_for(
-                lambda: self.closed or (self._handle is not None and self._version >= min_version),
+                lambda: (
+                    self.closed
+                    or (cancelled is not None and cancelled.is_set())
+                    or (self._handle is not None and self._version >= min_version)
+                ),
                 timeout=timeout,
             )
             if self._handle is None or self._version < min_version:

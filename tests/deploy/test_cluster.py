@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 BIN = Path(sys.executable).parent
 
@@ -44,6 +45,7 @@ def free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.system  # `ray stop` stops every Ray process of the machine, a user's own too
 def test_ray_job_submit_runs_a_short_training(tmp_path, _ray_session):
     import ray
 

@@ -1,10 +1,14 @@
 """``ray up`` itself: the local-provider config (deploy/local.yaml) against this machine over
 SSH on loopback. The test installs and starts an SSH server where there is none (Debian's
 packages, as root), brings a head up, trains through ``ray exec`` and tears the cluster down.
+
+It changes the machine (packages, sshd, the login user's authorized_keys, every Ray process),
+so it is a ``system`` test: it runs only with DISTRL_SYSTEM_TESTS=1 (CI sets it).
 """
 
 import getpass
 import os
+import pwd
 import secrets
 import shutil
 import socket
@@ -58,6 +62,7 @@ def ensure_ssh_server():
 
 
 @pytest.mark.slow
+@pytest.mark.system
 def test_ray_up_local_provider_over_loopback_ssh_trains_and_tears_down(tmp_path, _ray_session):
     import ray
 
@@ -65,7 +70,8 @@ def test_ray_up_local_provider_over_loopback_ssh_trains_and_tears_down(tmp_path,
     sshd = ensure_ssh_server()
     key = tmp_path / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-    authorized = Path.home() / ".ssh" / "authorized_keys"
+    # sshd reads the key file of the user it logs in as, wherever $HOME points now.
+    authorized = Path(pwd.getpwuid(os.getuid()).pw_dir) / ".ssh" / "authorized_keys"
     authorized.parent.mkdir(mode=0o700, exist_ok=True)
     before = authorized.read_text() if authorized.exists() else None
     authorized.write_text((before or "") + key.with_suffix(".pub").read_text())
