@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from distrl.envs.custom import EnvOptions
 from distrl.ops.checkpoint import CheckpointError, read_checkpoint
 from distrl.policy import Policy
 
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         returns = evaluate(
             act, env_id, episodes=args.episodes, seed=args.seed, video_dir=args.video,
             on_episode=show, atari=policy.config.atari,
+            options=EnvOptions.of(policy.config),
         )  # fmt: skip
     print(
         f"{env_id}, {checkpoint.path.name}: mean return {returns.mean():.1f} "

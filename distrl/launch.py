@@ -25,6 +25,7 @@ from distrl.config import (
     ConfigError,
     build_config,
     describe_fields,
+    key_reference,
     load_file,
     load_preset,
     parse_cli_value,
@@ -64,6 +65,12 @@ def build_parser() -> argparse.ArgumentParser:
         "without one they are refused)",
     )
     parser.add_argument("--list-presets", action="store_true", help="print the presets and exit")
+    parser.add_argument(
+        "--help-keys",
+        action="store_true",
+        help="list every config key (a2c.*, ddpg.*, pg.*, model.*, atari.*, ...) with its "
+        "default and meaning, and exit",
+    )
     parser.add_argument(
         "--print-config", action="store_true", help="print the resolved config as YAML and exit"
     )
@@ -137,8 +144,8 @@ def main(argv: list[str] | None = None, *, restore_signals: bool = True) -> int:
     callers in the same process; the program itself keeps noting signals until it exits)."""
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     args = build_parser().parse_args(argv)
-    if args.list_presets:
-        print("\n".join(preset_names()))
+    if args.list_presets or args.help_keys:
+        print("\n".join(preset_names()) if args.list_presets else key_reference())
         return 0
     try:
         config = config_from_args(args)
@@ -154,6 +161,7 @@ def main(argv: list[str] | None = None, *, restore_signals: bool = True) -> int:
     log.info("distrl: %s %s on %s, %d workers x %d envs, stop at return %s", mode, config.algo,
              config.env, config.workers, config.envs_per_worker,
              trainer.stop_rule.stop_reward)  # fmt: skip
+    log.info("run folder: %s", trainer.run_dir)
     if trainer.resume is not None:
         log.info("resuming from %s", trainer.resume.path)
     trainer.callbacks.append(_Signals())

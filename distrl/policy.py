@@ -104,9 +104,9 @@ class Policy:
     @classmethod
     def _from_file(cls, path: Path, config: Config, seed: int, version: int) -> Policy:
         from distrl.agents.state import keras_file_weights
-        from distrl.envs import env_spec
+        from distrl.envs import EnvOptions, env_spec
 
-        spec = env_spec(config.env, config.atari)
+        spec = env_spec(config.env, config.atari, EnvOptions.of(config))
         config.algorithm.check_spec(spec)
         names, arrays = keras_file_weights(path)
         # version 0 means "untrained" to DDPG's acting policy (uniformly random actions):

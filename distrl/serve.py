@@ -18,7 +18,7 @@ import threading
 from types import FrameType
 
 from distrl.config import ConfigError, build_config
-from distrl.envs import env_spec
+from distrl.envs import EnvOptions, env_spec
 from distrl.ops.checkpoint import check_matches, read_checkpoint
 
 
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         check_options(options)
         checkpoint = read_checkpoint(args.checkpoint)
         config = build_config(checkpoint.config)
-        spec = env_spec(config.env, config.atari)
+        spec = env_spec(config.env, config.atari, EnvOptions.of(config))
     except ConfigError as e:  # CheckpointError included
         print(f"distrl.serve: error: {e}", file=sys.stderr)
         return 2

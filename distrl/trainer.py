@@ -16,6 +16,7 @@ the cluster at ``config.address``, or starts an embedded one, and shuts down onl
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import threading
@@ -28,6 +29,7 @@ import yaml
 
 from distrl.callbacks import Callback
 from distrl.config import Config, ConfigError, build_config, flatten
+from distrl.envs.custom import EnvOptions
 from distrl.ops.checkpoint import (
     Checkpoint,
     Checkpointer,
@@ -102,18 +104,20 @@ class Trainer:
         from distrl.envs import env_spec
 
         config = self.config
-        self.spec = env_spec(config.env, config.atari)
+        self.resume: Checkpoint | None = None
+        if config.resume is not None:
+            self.resume = read_checkpoint(config.resume)
+            check_same_run(self.resume, config)
+        self.run_dir = _run_dir(config, self.resume)
+        self.config = config = dataclasses.replace(config, run_name=self.run_dir.name)
+        self.spec = env_spec(config.env, config.atari, EnvOptions.of(config))
         config.algorithm.check_spec(self.spec)
         stop_reward = config.stop_reward
         if stop_reward is None:
             stop_reward = self.spec.reward_threshold
         self.stop_rule = StopRule(stop_reward, config.max_steps, config.max_seconds)
-        self.logdir = _prepare_logdir(config)
         _check_checkpoint_dir(config)
-        self.resume: Checkpoint | None = None
-        if config.resume is not None:
-            self.resume = read_checkpoint(config.resume)
-            check_same_run(self.resume, config)
+        self.logdir = _prepare_logdir(config, self.run_dir)
         self.serve_options = _serve_options(config, self.token, self.admin_token)
         self._prepared = True
 
@@ -223,6 +227,7 @@ class Trainer:
                 weights=backend.latest_weights,
                 seed=config.seed,
                 atari=config.atari,
+                options=EnvOptions.of(config),
             )
         if self.serve_options is not None:
             from distrl.service.host import ServiceHost
@@ -309,6 +314,7 @@ class Trainer:
             worker_restarts=int(state.metrics.get("worker/restarts", 0)),
             learner_restarts=int(state.metrics.get("learner/restarts", 0)),
             worker_nodes=self._worker_nodes,
+            run_dir=str(self.logdir),
         )  # fmt: skip
         ret = "-" if summary.final_mean_return is None else f"{summary.final_mean_return:.1f}"
         log.info("stopped (%s) after %d env steps, %d updates, %.1fs training (+%.1fs startup); "
@@ -402,14 +408,40 @@ class Trainer:
         return cls(config, callbacks=callbacks)
 
 
-def _prepare_logdir(config: Config) -> Path:
-    logdir = Path(config.logdir)
+def _run_dir(config: Config, resume: Checkpoint | None) -> Path:
+    """``<logdir>/<run_name>``: the folder of this run alone. A resumed run continues in the
+    folder of the run it resumes (unless ``run_name`` is given); a new one never writes into a
+    folder that exists, so a default name (``<algo>-<env>-<start time>``) gets a suffix and a
+    chosen one that is taken is an error."""
+    if resume is not None and config.run_name is None and resume.config.get("run_name"):
+        return Path(resume.config["logdir"]) / resume.config["run_name"]
+    root = Path(config.logdir)
+    if config.run_name is not None:
+        if "/" in config.run_name or config.run_name in ("", ".", ".."):
+            raise ConfigError(f"run_name must be a plain folder name; got {config.run_name!r}")
+        run_dir = root / config.run_name
+        if run_dir.exists() and resume is None:
+            raise ConfigError(
+                f"run folder {str(run_dir)!r} exists already: choose another run_name, or "
+                "resume that run"
+            )
+        return run_dir
+    env = config.env.rpartition(":")[2].replace("/", "-")
+    base = f"{config.algo}-{env}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir, n = root / base, 1
+    while run_dir.exists():
+        n += 1
+        run_dir = root / f"{base}-{n}"
+    return run_dir
+
+
+def _prepare_logdir(config: Config, run_dir: Path) -> Path:
     try:
-        logdir.mkdir(parents=True, exist_ok=True)
-        (logdir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     except OSError as e:
-        raise ConfigError(f"logdir {str(logdir)!r} is not writable: {e.strerror}") from None
-    return logdir
+        raise ConfigError(f"logdir {str(run_dir)!r} is not writable: {e.strerror}") from None
+    return run_dir
 
 
 def _check_checkpoint_dir(config: Config) -> None:

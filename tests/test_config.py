@@ -104,7 +104,16 @@ def test_bad_values_raise_config_error_naming_the_key(layer, message):
             ["--set", "atari.preprocess=deepmind"],
             "atari.preprocess must be one of standard, karpathy",
         ),
-        (["--set", "pg.normalize=zscore"], "pg.normalize must be one of standardize, std, none"),
+        (
+            ["--algo", "pg", "--set", "pg.normalize=zscore"],
+            "pg.normalize must be one of standardize, std, none",
+        ),
+        (["--set", "pg.normalize=std"], "pg.normalize applies to algo pg, not to a2c"),
+        (
+            ["--algo", "ddpg", "--env", "Pendulum-v1", "--set", "model.name=shared_mlp"],
+            "model.name does not apply to algo ddpg",
+        ),
+        (["--run-name", "a/b"], "run_name must be a plain folder name"),
         (["--address", "localhost"], "address must be auto or HOST:PORT; got 'localhost'"),
         (["--address", "127.0.0.1:1"], "cannot reach the Ray cluster at '127.0.0.1:1'"),
     ],

@@ -13,7 +13,7 @@ from benchmarks.scaling import descendants  # read from /proc: Linux, as Ray is
 SUMMARY_KEYS = {
     "algo", "env", "mode", "workers", "envs_per_worker", "seed", "solved", "stop_reason",
     "env_steps", "learner_updates", "episodes", "startup_s", "wall_s", "steps_per_s",
-    "final_mean_return", "worker_restarts", "learner_restarts", "worker_nodes",
+    "final_mean_return", "worker_restarts", "learner_restarts", "worker_nodes", "run_dir",
 }  # fmt: skip
 
 
@@ -29,7 +29,7 @@ def launch(*args, tmp_path):
     summary = tmp_path / "summary.json"
     cmd = [
         sys.executable, "-m", "distrl.launch", *args,
-        "--logdir", str(tmp_path / "run"), "--json-summary", str(summary),
+        "--logdir", str(tmp_path / "run"), "--run-name", "r", "--json-summary", str(summary),
         "--progress-interval", "0.5",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -52,16 +52,18 @@ def test_launch_writes_a_valid_summary(tmp_path):
     assert data["env_steps"] == 3008 and data["learner_updates"] == 47
     assert data["episodes"] > 0 and 0 < data["final_mean_return"] < 500
     assert data["wall_s"] > 0 and data["startup_s"] > 0 and data["steps_per_s"] > 0
-    rows = [json.loads(line) for line in (tmp_path / "run" / "progress.jsonl").open()]
+    run = tmp_path / "run" / "r"  # <logdir>/<run-name>
+    assert data["run_dir"] == str(run)
+    rows = [json.loads(line) for line in (run / "progress.jsonl").open()]
     assert rows[-1]["env_steps"] == 3008
-    assert (tmp_path / "run" / "config.yaml").exists()
+    assert (run / "config.yaml").exists()
     # not a terminal: plain progress lines on stdout
     assert "steps/s" in proc.stdout
-    check_metrics(tmp_path / "run", data)
+    check_metrics(run, data)
     # --eval-every 20 over 47 updates: evaluations after updates 20 and 40, logged apart.
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    events = EventAccumulator(str(tmp_path / "run"))
+    events = EventAccumulator(str(run))
     events.Reload()
     evals = events.Scalars("eval/mean_return")
     assert [e.step for e in evals] == [20 * 64, 40 * 64]
@@ -109,7 +111,7 @@ def test_launch_async_gradients_writes_a_valid_summary(tmp_path):
     assert (data["mode"], data["stop_reason"]) == ("async", "max_steps")
     # One 64-step request per update: the first multiple of 64 at or past 2000.
     assert data["env_steps"] == 2048 and data["learner_updates"] == 32
-    rows = [json.loads(line) for line in (tmp_path / "run" / "progress.jsonl").open()]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "r" / "progress.jsonl").open()]
     assert {"learner/policy_lag_mean", "learner/stale_discarded"} <= set(rows[-1])
 
 
@@ -212,3 +214,33 @@ def test_signals_during_shutdown_lose_neither_checkpoint_nor_summary(tmp_path):
     from distrl.ops.checkpoint import read_checkpoint
 
     assert read_checkpoint(tmp_path / "ckpt").counters["updates"] == data["learner_updates"]
+
+
+def test_two_runs_in_one_logdir_get_a_folder_each(tmp_path):
+    """The second run neither appends to the first's logs nor adds to its TensorBoard files."""
+    summaries = []
+    for i in range(2):
+        summary = tmp_path / f"summary-{i}.json"
+        proc = subprocess.run(
+            [sys.executable, "-m", "distrl.launch", "--workers", "0", "--envs-per-worker", "4",
+             "--max-steps", "1280", "--logdir", str(tmp_path / "runs"), "--json-summary",
+             str(summary)], capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        summaries.append(json.loads(summary.read_text()))
+    folders = sorted((tmp_path / "runs").iterdir())
+    assert len(folders) == 2 and {s["run_dir"] for s in summaries} == {str(f) for f in folders}
+    for data in summaries:
+        run = Path(data["run_dir"])
+        assert run.name.startswith("a2c-CartPole-v1-")
+        rows = [json.loads(line) for line in (run / "episodes.jsonl").open()]
+        assert len(rows) == data["episodes"]  # this run's episodes only
+        steps = [json.loads(line)["env_steps"] for line in (run / "progress.jsonl").open()]
+        assert steps == sorted(steps) and steps[-1] == data["env_steps"] == 1280
+        assert len(list(run.glob("events.out.tfevents.*"))) == 1
+    # A chosen name that is taken is refused before anything starts.
+    proc = subprocess.run(
+        [sys.executable, "-m", "distrl.launch", "--logdir", str(tmp_path / "runs"),
+         "--run-name", folders[0].name], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "exists already" in proc.stderr

@@ -113,6 +113,8 @@ class Algorithm:
     # The config key that caps the replay buffer (a resumed checkpoint's must fit), e.g.
     # "ddpg.buffer_size"; None: no replay buffer.
     replay_capacity_key: str | None = None
+    # Builds its networks from the ``model`` section (model.name, model.hidden, ...).
+    uses_model: bool = True
 
     @property
     def section_name(self) -> str | None:

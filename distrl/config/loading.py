@@ -7,6 +7,7 @@ and converted only where that is lossless.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import re
 import types
@@ -109,12 +110,32 @@ def build_config(*layers: Mapping[str, Any]) -> Config:
             raise ConfigError(f"unknown config key {key!r}")
         coerced = coerce(value, _field_types(cls)[name], key)
         if section:
+            _check_applies(key, section, coerced, cls, merged.get("algo", _DEFAULT_ALGO))
             values[section][name] = coerced
         else:
             top[name] = coerced
     built = {name: cls(**values[name]) for name, cls in classes.items()}
     top["model"], top["atari"] = built.pop("model"), built.pop("atari")
     return Config(**top, sections=built)
+
+
+_DEFAULT_ALGO = Config.__dataclass_fields__["algo"].default
+
+
+def _check_applies(key: str, section: str, value: Any, cls: type, algo: Any) -> None:
+    """A section key set (away from its default) for an algorithm that does not read it is
+    an error, not silently ignored: ``ddpg.tau`` with algo a2c, ``model.*`` with algo ddpg."""
+    name = key.rpartition(".")[2]
+    defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+    if value == defaults[name] or algo not in registry.names():
+        return  # defaults (as in a checkpoint's full config) are harmless; bad algo: reported
+    entry = registry.get(algo)
+    owners = [a for a in registry.names() if registry.get(a).section_name == section]
+    if owners and section != entry.section_name:
+        raise ConfigError(f"{key} applies to algo {' and '.join(owners)}, not to {algo}")
+    if section == "model" and not entry.uses_model:
+        raise ConfigError(f"{key} does not apply to algo {algo}: it builds its own networks "
+                          f"(see the {entry.section_name}.* keys)")  # fmt: skip
 
 
 def section_classes() -> dict[str, type]:
@@ -136,6 +157,12 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
         value = float(value)
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
+    if hint is Any:
+        return value
+    if origin in (Mapping, dict, collections.abc.Mapping):
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise ConfigError(f"{key} must be a mapping of names to values; got {value!r}")
+        return dict(value)
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
@@ -160,7 +187,7 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
             return value
         raise ConfigError(f"{key} must be a string; got {value!r}")
     if origin is tuple:
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, int | str) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{key} must be a list; got {value!r}")
@@ -201,3 +228,17 @@ def make_config(
         merged.append(load_file(layer) if isinstance(layer, str | Path) else layer)
     merged.append(overrides)
     return build_config(*merged)
+
+
+def key_reference() -> str:
+    """Every config key with its default and meaning, grouped by section (``--help-keys``)."""
+    lines: list[str] = []
+    current = None
+    for key, help_text, default in describe_fields():
+        section = key.rpartition(".")[0] or "top level (also flags: --key-name)"
+        if section != current:
+            current = section
+            lines.append(f"\n{section}:" if lines else f"{section}:")
+        shown = "null" if default is None else default
+        lines.append(f"  {key} = {shown}\n      {help_text}")
+    return "\n".join(lines)

@@ -32,8 +32,9 @@ MODEL_NAMES = (
     "seed004_actor_critic",
     "nature_cnn",
     "seed002_cnn",
+    "cnn",
 )
-CNN_MODELS = ("nature_cnn", "seed002_cnn")
+CNN_MODELS = ("nature_cnn", "seed002_cnn", "cnn")
 PREPROCESS = ("standard", "karpathy")
 VECTORIZERS = ("auto", "ale", "gymnasium")
 
@@ -44,6 +45,7 @@ class ModelConfig:
         "mlp",
         "model builder: mlp, shared_mlp, seed000_actor_critic, seed004_actor_critic, "
         "nature_cnn (Atari: 3 conv + 512 dense), seed002_cnn (2 conv, on frame differences), "
+        "cnn (images of any size, HxWxC or CxHxW), "
         "or package.module:function",
     )
     hidden: tuple[int, ...] = setting(
@@ -107,7 +109,25 @@ class Config:
         "data beyond max_policy_lag: discard it, or correct it with V-trace (trajectories only); "
         "counted either way",
     )
-    env: str = setting("CartPole-v1", "gymnasium environment id")
+    env: str = setting(
+        "CartPole-v1",
+        "gymnasium environment id, or package.module:EnvId (the module is imported first, in "
+        "every process)",
+    )
+    env_imports: tuple[str, ...] = setting(
+        (), "modules imported in every process before the env is made (they register its id)"
+    )
+    env_kwargs: Mapping[str, Any] | None = setting(
+        None, "keyword arguments for gymnasium.make, e.g. {size: 8}"
+    )
+    env_wrappers: tuple[Any, ...] = setting(
+        (),
+        "gymnasium wrappers applied in order to every copy, before distrl's own processing: "
+        "package.module:Name or {name: package.module:Name, kwargs: {...}}",
+    )
+    run_name: str | None = setting(
+        None, "this run's folder under logdir (default: <algo>-<env>-<start time>)"
+    )
     workers: int = setting(16, "rollout workers (0: one worker and the learner in this process)")
     envs_per_worker: int = setting(4, "vectorised env copies per worker")
     rollout_len: int = setting(16, "env steps per env in one fragment")

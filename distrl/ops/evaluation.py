@@ -26,6 +26,7 @@ def evaluate(
     video_dir: str | Path | None = None,
     on_episode: Callable[[int, float, int], None] | None = None,
     atari: Any = None,
+    options: Any = None,
 ) -> np.ndarray:
     """Run ``episodes`` episodes of ``env_id`` with ``act``; their returns.
 
@@ -37,7 +38,7 @@ def evaluate(
     # Atari: the same observation preprocessing as training, none of its training signals
     # (no episodic life, no reward clipping), so the returns are raw full-game scores.
     render_mode = "rgb_array" if video_dir is not None else None
-    env = make_one(env_id, atari, training=False, render_mode=render_mode)
+    env = make_one(env_id, atari, training=False, render_mode=render_mode, options=options)
     if video_dir is not None:
         env = gym.wrappers.RecordVideo(
             env, str(video_dir), episode_trigger=lambda _: True, disable_logger=True
@@ -80,9 +81,11 @@ class PeriodicEvaluator:
         weights: Callable[[], Any],
         seed: int,
         atari: Any = None,
+        options: Any = None,
     ) -> None:
         self.env_id, self.every, self.episodes = env_id, every, episodes
         self.policy, self.weights, self.seed, self.atari = policy, weights, seed, atari
+        self.options = options  # the user's env imports, kwargs and wrappers
         self._next = every
 
     def maybe_run(self, updates: int) -> np.ndarray | None:
@@ -92,7 +95,7 @@ class PeriodicEvaluator:
         self._next = updates + self.every
         self.policy.set_weights(self.weights())
         return evaluate(self._act, self.env_id, episodes=self.episodes, seed=self.seed + updates,
-                        atari=self.atari)  # fmt: skip
+                        atari=self.atari, options=self.options)  # fmt: skip
 
     def _act(self, obs: np.ndarray, rng: np.random.Generator) -> Any:
         return self.policy.act_greedy(obs[None])[0]

@@ -31,6 +31,7 @@ class RunSummary:
     worker_restarts: int = 0  # rollout workers recreated after they died
     learner_restarts: int = 0  # learner restarts from the newest checkpoint
     worker_nodes: int = 1  # Ray nodes the rollout workers started on
+    run_dir: str = ""  # the run's folder: <logdir>/<run_name>
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)

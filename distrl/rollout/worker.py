@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from distrl.config import Config
-from distrl.envs import EnvSpec, make_vector_env
+from distrl.envs import EnvOptions, EnvSpec, make_vector_env
 from distrl.envs.atari import is_atari
 from distrl.rollout.deadline import Deadline
 from distrl.types import Rollout, WeightsMessage
@@ -72,6 +72,7 @@ class RolloutWorker:
         self.env_errors = 0  # env exceptions since the last fragment was returned
         self.deadline = Deadline(config.env_step_timeout)  # a hung step/reset is an env error
         self.atari = config.atari
+        self.env_options = EnvOptions.of(config)  # the user's imports, kwargs and wrappers
         self.envs = self._make_envs()
         # Atari envs report the raw full-game score at a game's real end (their training
         # episodes may end at each lost life, with clipped rewards): log that, not our sums.
@@ -101,8 +102,9 @@ class RolloutWorker:
 
     def _make_envs(self) -> Any:
         return make_vector_env(
-            self.env_id, self.num_envs, step_delay=self.step_delay, atari=self.atari
-        )
+            self.env_id, self.num_envs, step_delay=self.step_delay, atari=self.atari,
+            options=self.env_options,
+        )  # fmt: skip
 
     def ready(self) -> int:
         """Returns the worker index once constructed (lets the runtime wait for start-up)."""

@@ -24,8 +24,16 @@ def start_ray(config: Config) -> None:
     also starts on a 2-core laptop (the workers then share the cores, which is the point of a
     laptop run: the same command scales unchanged on a cluster).
     """
+    if config.address is not None:
+        check_reachable(config.address)
     if ray.is_initialized():  # this process uses a Ray already (a notebook, a Tune trial): join it
+        if config.address not in (None, "auto"):
+            raise ConfigError(
+                f"this process is connected to a Ray already; it cannot also join "
+                f"{config.address!r} (leave address unset to use the one it has)"
+            )
         log.info("using the Ray this process is connected to")
+        _warn_if_short(config)
         return
     # Quieten TensorFlow in every process Ray starts from here (they inherit the environment).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -37,13 +45,16 @@ def start_ray(config: Config) -> None:
         ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
         _mark_connected()
         return
-    check_reachable(config.address)
     try:
         ray.init(address=config.address, logging_level=logging.WARNING)
     except (ConnectionError, ValueError, RuntimeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConfigError(f"cannot join the Ray cluster at {config.address!r}: {first}") from None
     _mark_connected()
+    _warn_if_short(config)
+
+
+def _warn_if_short(config: Config) -> None:
     cpus = ray.cluster_resources().get("CPU", 0)
     reserved = config.workers * config.worker_cpus + config.learner_cpus
     if cpus < reserved:

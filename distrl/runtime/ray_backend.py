@@ -19,6 +19,7 @@ from distrl.agents.registry import Algorithm
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.runtime.backend import spawn_seeds, worker_class
+from distrl.runtime.code import runtime_env
 from distrl.types import Gradients, Rollout, UpdateResult, WeightsMessage
 
 log = logging.getLogger(__name__)
@@ -115,10 +116,11 @@ class RayBackend:
         learner_seed, worker_seeds = spawn_seeds(config.seed, config.workers)
         self._config, self._spec, self._worker_seeds = config, spec, worker_seeds
         self._learner_seed, self._restore = learner_seed, restore
+        self._code = runtime_env(config)  # the user's local env/model modules, if any
         self.learner = self._new_learner()
         # Actor classes and handles are dynamic proxies (method.remote(...)): typed as Any.
         self._remote_worker: Any = ray.remote(worker_class(config)).options(
-            num_cpus=config.worker_cpus, scheduling_strategy="SPREAD"
+            num_cpus=config.worker_cpus, scheduling_strategy="SPREAD", runtime_env=self._code
         )
         self.workers: list[Any] = [self._new_worker(i, seed) for i, seed in enumerate(worker_seeds)]
         self._owner: dict[ray.ObjectRef, int] = {}  # request -> the worker computing it
@@ -138,7 +140,8 @@ class RayBackend:
     def _new_learner(self) -> Any:
         gpus = learner_gpus(self._config)
         remote_learner: Any = ray.remote(LearnerHost)
-        return remote_learner.options(num_cpus=self._config.learner_cpus, num_gpus=gpus).remote(
+        options = {"num_cpus": self._config.learner_cpus, "num_gpus": gpus}
+        return remote_learner.options(**options, runtime_env=self._code).remote(
             config=self._config,
             spec=self._spec,
             seed=self._learner_seed,

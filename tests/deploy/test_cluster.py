@@ -32,7 +32,7 @@ def test_launch_address_trains_across_three_nodes(multinode_cluster, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(summary.read_text())
     assert data["worker_nodes"] >= 2  # SPREAD put rollout workers on several nodes
-    rows = [json.loads(line) for line in (tmp_path / "run/episodes.jsonl").open()]
+    rows = [json.loads(line) for line in (Path(data["run_dir"]) / "episodes.jsonl").open()]
     returns = [row["return"] for row in rows]
     first, last = np.mean(returns[:20]), np.mean(returns[-20:])
     assert last > 3 * first, (first, last)  # it learned (random CartPole play scores ~20)

@@ -4,6 +4,7 @@ exactly one layer of frame skipping, and raw scores untouched by the training si
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -189,7 +190,8 @@ def test_a_short_pong_run_with_two_workers_logs_raw_scores(tmp_path):
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = [json.loads(line) for line in (tmp_path / "run" / "episodes.jsonl").open()]
+    run_dir = json.loads((tmp_path / "summary.json").read_text())["run_dir"]
+    rows = [json.loads(line) for line in (Path(run_dir) / "episodes.jsonl").open()]
     assert rows, "no Pong game finished"
     for row in rows:  # whole games, raw: between -21 and 21, never per-life or clipped sums
         assert -21 <= row["return"] <= 21 and row["return"] == int(row["return"])

@@ -224,6 +224,11 @@ def test_launch_checkpoints_and_resumes_with_other_workers(tmp_path):
     assert second.returncode == 0, second.stderr[-2000:]
     data = json.loads(summary.read_text())
     assert data["env_steps"] == 1280 and data["learner_updates"] == 20  # continued from 10
+    # ... in the folder of the run it resumed: one run, one folder.
+    (folder,) = (tmp_path / "run").iterdir()
+    assert data["run_dir"] == str(folder)
+    steps = [json.loads(line)["env_steps"] for line in (folder / "progress.jsonl").open()]
+    assert steps == sorted(steps) and steps[-1] == 1280
     assert read_checkpoint(ckpt_dir).scalars["version"] == 20
 
 

@@ -28,5 +28,6 @@ DDPG = register(
         stochastic=False,  # a deterministic actor plus noise: no log-probs
         behaviour_log_probs=False,
         replay_capacity_key="ddpg.buffer_size",
+        uses_model=False,  # ddpg.network, actor_hidden, critic_hidden
     )
 )

@@ -1,0 +1,121 @@
+"""The user's own envs, from a package that is not installed: by ``module:EnvId`` and by
+``env_imports``, with ``env_kwargs`` and a wrapper, on 2 real Ray workers (A2C and DDPG); Dict
+observations; images of another size than Atari's; and one-line errors for what is broken."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import distrl
+from distrl.config import ConfigError
+from distrl.envs import EnvOptions, env_spec
+
+SOURCE = Path(__file__).parent / "userenvs_src"
+
+
+@pytest.fixture
+def userenvs(tmp_path, monkeypatch):
+    """The package ``userenvs`` in a temporary folder the driver imports it from (as a script
+    next to it would); the Ray workers are not told where it is."""
+    shutil.copytree(SOURCE, tmp_path / "pkg" / "userenvs")
+    monkeypatch.syspath_prepend(str(tmp_path / "pkg"))
+    yield tmp_path / "pkg"
+    for name in [m for m in sys.modules if m == "userenvs" or m.startswith("userenvs.")]:
+        del sys.modules[name]
+
+
+def test_a2c_trains_a_module_id_env_with_kwargs_and_a_wrapper_on_ray(userenvs, ray_cluster,
+                                                                      tmp_path):  # fmt: skip
+    # size 3 (env_kwargs) and rewards doubled (the wrapper): the best return is 40, random ~20.
+    config = distrl.make_config(
+        env="userenvs:ReachDisc-v0", env_kwargs={"size": 3},
+        env_wrappers=[{"name": "userenvs.envs:ScaleReward", "kwargs": {"scale": 2.0}}],
+        workers=2, envs_per_worker=8, max_steps=60_000, stop_reward=36,
+        logdir=str(tmp_path / "runs"), progress_interval=60,
+    )  # fmt: skip
+    summary = distrl.Trainer(config).train()
+    assert summary.solved, summary  # mean of the last 20 episodes >= 36
+    assert summary.final_mean_return <= 40  # the wrapper's scale, no more
+
+
+def test_ddpg_trains_an_env_registered_by_env_imports_on_ray(userenvs, ray_cluster, tmp_path):
+    config = distrl.make_config(
+        algo="ddpg", env="ReachBox-v0", env_imports=["userenvs"], env_kwargs={"goal": 3.0},
+        workers=2, envs_per_worker=2, max_steps=4_000, stop_reward=1e9,
+        ddpg={"learning_starts": 500, "batch_size": 64}, logdir=str(tmp_path / "runs"),
+        progress_interval=60,
+    )  # fmt: skip
+    trainer = distrl.Trainer(config)
+    summary = trainer.train()
+    assert summary.stop_reason == "max_steps" and summary.learner_updates > 10
+    # The trained actor pushes towards the goal from both sides of it (random acting would
+    # not): from 0 it pushes right, from 5 left.
+    policy = trainer.policy()
+    obs = np.array([[0.0, 3.0], [5.0, 3.0]], np.float32)
+    left_of_goal, right_of_goal = policy.act(obs, deterministic=True)[:, 0]
+    assert left_of_goal > 0 > right_of_goal
+
+
+def test_dict_observations_are_flattened_and_train(userenvs, tmp_path):
+    spec = env_spec("DictReach-v0", options=EnvOptions(imports=("userenvs",)))
+    assert spec.observation_shape == (2,) and spec.observation_dtype == "float32"
+    config = distrl.make_config(env="DictReach-v0", env_imports=["userenvs"], workers=0,
+                                max_steps=2_000, logdir=str(tmp_path / "runs"))  # fmt: skip
+    summary = distrl.Trainer(config).train()
+    assert summary.learner_updates > 10 and summary.episodes > 0
+
+
+def test_a_32x32x3_image_env_trains_with_the_adaptive_cnn(userenvs, tmp_path):
+    config = distrl.make_config(
+        env="userenvs:Pixels-v0", workers=0, envs_per_worker=8, max_steps=1_500,
+        model={"name": "cnn"}, logdir=str(tmp_path / "runs"),
+    )  # fmt: skip
+    summary = distrl.Trainer(config).train()
+    assert summary.learner_updates > 5 and summary.episodes > 0
+    # The Atari CNN on the same images: one line saying what fits instead of Keras's error.
+    nature = distrl.make_config(
+        env="userenvs:Pixels-v0",
+        workers=0,
+        max_steps=100,
+        model={"name": "nature_cnn"},
+        logdir=str(tmp_path / "runs"),
+    )
+    with pytest.raises(ConfigError, match=r"nature_cnn needs observations of N x 84 x 84"):
+        distrl.Trainer(nature).train()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--env", "userenvs:Broken-v0"], "fails gymnasium's env checker"),
+        (["--env", "nosuchpkg.envs:Foo-v0"], "env module 'nosuchpkg.envs' cannot be imported"),
+        (
+            ["--env", "userenvs:ReachDisc-v0", "--set", "env_kwargs={colour: red}"],
+            "env_kwargs {'colour': 'red'}",
+        ),
+        (
+            ["--env", "userenvs:ReachDisc-v0", "--env-wrappers", "userenvs.envs:Nope"],
+            "env_wrappers: 'userenvs.envs:Nope' cannot be imported",
+        ),
+        (["--env", "CartPole-v1", "--env-wrappers", "[{nam: x}]"], "env_wrappers entries are"),
+    ],
+)
+def test_broken_envs_and_options_are_one_line_exit_2(userenvs, args, message, tmp_path):
+    env = {"PYTHONPATH": str(userenvs), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "distrl.launch", *args, "--workers", "0",
+         "--logdir", str(tmp_path / "runs")], capture_output=True, text=True, timeout=120,
+        env=env, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+
+
+def test_unsupported_spaces_name_themselves_and_what_is_supported():
+    with pytest.raises(ConfigError, match=r"action space MultiDiscrete.*supported: Discrete"):
+        env_spec("MultiDiscreteDemo-v0", options=EnvOptions(imports=("tests.envs.spaces",)))
