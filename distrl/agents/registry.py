@@ -140,6 +140,19 @@ class Algorithm:
             )
 
 
+def lazy(target: str) -> Callable[..., Any]:
+    """A factory that imports ``"package.module:name"`` on its first call, then calls it with
+    the arguments it was given: a registry entry names its learner without importing
+    TensorFlow when it registers."""
+
+    def build(**kwargs: Any) -> Any:
+        module, _, name = target.partition(":")
+        return getattr(importlib.import_module(module), name)(**kwargs)
+
+    build.__qualname__ = f"lazy({target!r})"
+    return build
+
+
 _entries: dict[str, Algorithm] = {}
 _lock = threading.Lock()
 _loaded = False

@@ -7,13 +7,7 @@ from typing import Any
 
 from distrl.agents.a2c.acting import categorical_policy
 from distrl.agents.a2c.config import A2CConfig
-from distrl.agents.registry import Algorithm, register
-
-
-def _learner(**kwargs: Any) -> Any:
-    from distrl.agents.a2c.learning import A2CLearner
-
-    return A2CLearner(**kwargs)
+from distrl.agents.registry import Algorithm, lazy, register
 
 
 def _worker_loss(*, spec: Any, config: Any, tf_threads: int | None = 1) -> Any:
@@ -35,7 +29,7 @@ A2C = register(
         name="a2c",
         summary="advantage actor-critic (A3C with mode async); discrete actions",
         action_kinds=("discrete",),
-        make_learner=_learner,
+        make_learner=lazy("distrl.agents.a2c.learning:A2CLearner"),
         make_policy=categorical_policy,
         config=A2CConfig,
         corrects_lag=True,

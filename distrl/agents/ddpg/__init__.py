@@ -3,25 +3,16 @@ and its registry entry below."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from distrl.agents.ddpg.acting import noisy_actor_policy
 from distrl.agents.ddpg.config import DDPGConfig
-from distrl.agents.registry import Algorithm, register
-
-
-def _learner(**kwargs: Any) -> Any:
-    from distrl.agents.ddpg.learning import DDPGLearner
-
-    return DDPGLearner(**kwargs)
-
+from distrl.agents.registry import Algorithm, lazy, register
 
 DDPG = register(
     Algorithm(
         name="ddpg",
         summary="deep deterministic policy gradient from replay; continuous actions",
         action_kinds=("continuous",),
-        make_learner=_learner,
+        make_learner=lazy("distrl.agents.ddpg.learning:DDPGLearner"),
         make_policy=noisy_actor_policy,
         config=DDPGConfig,
         replay=True,

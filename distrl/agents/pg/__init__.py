@@ -5,25 +5,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from distrl.agents.a2c.acting import categorical_policy
 from distrl.agents.pg.config import PGConfig
-from distrl.agents.registry import Algorithm, register
-
-
-def _learner(**kwargs: Any) -> Any:
-    from distrl.agents.pg.learning import PGLearner
-
-    return PGLearner(**kwargs)
-
+from distrl.agents.registry import Algorithm, lazy, register
 
 PG = register(
     Algorithm(
         name="pg",
         summary="REINFORCE on complete episodes; discrete actions",
         action_kinds=("discrete",),
-        make_learner=_learner,
+        make_learner=lazy("distrl.agents.pg.learning:PGLearner"),
         make_policy=categorical_policy,
         config=PGConfig,
         behaviour_log_probs=False,  # on-policy Monte Carlo: nothing to correct with
