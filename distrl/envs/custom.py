@@ -9,11 +9,13 @@ cluster, as long as the package can be imported there (see docs/custom-envs.md).
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 
 from distrl.config import ConfigError
 
@@ -106,21 +108,41 @@ def make_env(env_id: str, options: EnvOptions, *, render_mode: str | None = None
 
 
 def check(env_id: str, options: EnvOptions) -> None:
-    """gymnasium's env checker on one fresh copy of the env itself, then one reset and step
-    through the user's wrappers: a broken env is one line, before any worker starts
-    (observations outside their space, wrong reset/step signatures, ...)."""
-    from gymnasium.utils.env_checker import check_env
-
+    """One reset and one step of a fresh copy, as the workers will see it: the observations
+    must lie in the observation space and reset/step must keep gymnasium's API, else one line
+    (instead of workers retrying a broken env ten times and a traceback). An env that raises
+    is left to the workers' error recovery, which is there for exactly that."""
     env = make_env(env_id, options)
     try:
-        check_env(env.unwrapped, skip_render_check=True)
-        obs, _ = env.reset(seed=0)
-        if not env.observation_space.contains(obs):
-            raise AssertionError("the observation of reset() through env_wrappers is outside "
-                                 "the wrapped observation space")  # fmt: skip
-        env.step(env.action_space.sample())
-    except Exception as e:  # the checker raises AssertionError, errors of the env itself too
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise ConfigError(f"env {env_id!r} fails gymnasium's env checker: {first}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # gymnasium's own checker warns; we decide here
+            try:
+                reset = env.reset(seed=0)
+                step = env.step(env.action_space.sample())
+            except Exception:
+                return
+        problem = _api_problem(env, reset, step)
     finally:
         env.close()
+    if problem is not None:
+        raise ConfigError(f"env {env_id!r} is broken: {problem}")
+
+
+def _api_problem(env: gym.Env, reset: Any, step: Any) -> str | None:
+    """What breaks gymnasium's reset/step API or the observation space, or None."""
+    space = env.observation_space
+    if not (isinstance(reset, tuple) and len(reset) == 2):
+        return "reset() must return (observation, info)"
+    if not (isinstance(step, tuple) and len(step) == 5):
+        return "step() must return (observation, reward, terminated, truncated, info)"
+    for where, obs in (("reset()", reset[0]), ("step()", step[0])):
+        if not space.contains(obs):
+            shape = getattr(obs, "shape", None)
+            return (f"the observation of {where} (shape {shape}) is not in its observation "
+                    f"space {space}")  # fmt: skip
+    reward = step[1]
+    if not isinstance(reward, int | float | np.integer | np.floating) or not np.isfinite(reward):
+        return f"step() returned the reward {reward!r}, not a finite number"
+    if not all(isinstance(flag, bool | np.bool_) for flag in step[2:4]):
+        return "step()'s terminated and truncated must be bools"
+    return None

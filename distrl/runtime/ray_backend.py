@@ -119,8 +119,11 @@ class RayBackend:
         self._code = runtime_env(config)  # the user's local env/model modules, if any
         self.learner = self._new_learner()
         # Actor classes and handles are dynamic proxies (method.remote(...)): typed as Any.
+        # Spread over the cluster's nodes; inside a placement group (a Tune trial) stay in it.
+        in_group = ray.util.get_current_placement_group() is not None
+        spread = {} if in_group else {"scheduling_strategy": "SPREAD"}
         self._remote_worker: Any = ray.remote(worker_class(config)).options(
-            num_cpus=config.worker_cpus, scheduling_strategy="SPREAD", runtime_env=self._code
+            num_cpus=config.worker_cpus, runtime_env=self._code, **spread
         )
         self.workers: list[Any] = [self._new_worker(i, seed) for i, seed in enumerate(worker_seeds)]
         self._owner: dict[ray.ObjectRef, int] = {}  # request -> the worker computing it

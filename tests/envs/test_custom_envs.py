@@ -91,7 +91,7 @@ def test_a_32x32x3_image_env_trains_with_the_adaptive_cnn(userenvs, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--env", "userenvs:Broken-v0"], "fails gymnasium's env checker"),
+        (["--env", "userenvs:Broken-v0"], "is not in its observation space"),
         (["--env", "nosuchpkg.envs:Foo-v0"], "env module 'nosuchpkg.envs' cannot be imported"),
         (
             ["--env", "userenvs:ReachDisc-v0", "--set", "env_kwargs={colour: red}"],
