@@ -1,6 +1,6 @@
 """Sweep A2C's learning rate on CartPole-v1 with Ray Tune: 4 trials, ASHA stops the weak ones.
 
-    python examples/tune_sweep.py                  # about 5 minutes on a 2-core laptop
+    python examples/tune_sweep.py                  # about a minute on a 2-core laptop
 
 Each trial is a whole distrl run (a learner and 1 rollout worker, in the trial's placement
 group) reporting every update to Tune. Results and each trial's logs and checkpoints go to

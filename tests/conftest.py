@@ -10,14 +10,18 @@ RAY_CPUS = 4  # 2 workers + learner + 1 spare, whatever the machine's core count
 SYSTEM_TESTS = os.environ.get("DISTRL_SYSTEM_TESTS") == "1"  # .ci/run sets it
 
 
+RAY_FIXTURES = {"ray_cluster", "multinode_cluster", "_ray_session"}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests marked ``system`` change the machine outside the clone: they run only when asked
-    (DISTRL_SYSTEM_TESTS=1, as CI does); otherwise they are reported as skipped, with why."""
-    if SYSTEM_TESTS:
-        return
+    """Tests on a real Ray are ``slow`` (starting actors takes seconds): ``pytest -m "not slow"``
+    is the fast inner loop. Tests marked ``system`` change the machine outside the clone: they
+    run only when asked (DISTRL_SYSTEM_TESTS=1, as CI does), else are reported as skipped."""
     skip = pytest.mark.skip(reason="changes the machine; set DISTRL_SYSTEM_TESTS=1 to run it")
     for item in items:
-        if "system" in item.keywords:
+        if RAY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+        if "system" in item.keywords and not SYSTEM_TESTS:
             item.add_marker(skip)
 
 

@@ -8,7 +8,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from benchmarks.scaling import descendants  # read from /proc: Linux, as Ray is
+
+pytestmark = pytest.mark.slow  # every test runs the real command, most of them training
 
 SUMMARY_KEYS = {
     "algo", "env", "mode", "workers", "envs_per_worker", "seed", "solved", "stop_reason",

@@ -93,6 +93,7 @@ def test_no_stored_transition_has_a_reset_observation_as_next_state():
     assert ends.any() and np.all(buffer.next_obs[ends, 1] == 3 + buffer.obs[ends, 0] % 3)
 
 
+@pytest.mark.slow
 def test_learner_trains_only_after_learning_starts_at_the_replay_ratio():
     config = build_config(
         {"algo": "ddpg", "env": "Pendulum-v1", "envs_per_worker": 2, "rollout_len": 50,
@@ -157,6 +158,7 @@ def test_ddpg_worker_never_imports_tensorflow():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.slow
 def test_nan_transitions_skip_ddpg_steps_inside_the_fused_loop_and_roll_back():
     from dataclasses import replace
 

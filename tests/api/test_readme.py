@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # the README example trains CartPole to 400
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

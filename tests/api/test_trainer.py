@@ -67,6 +67,7 @@ def test_trains_cartpole_to_solved_on_two_ray_workers_and_leaves_ray_running(ray
     assert total >= 200, total  # a random policy averages about 20
 
 
+@pytest.mark.slow
 def test_trains_in_process_from_a_worker_thread(tmp_path):
     """As a notebook's executor or a Tune trial would call it: no signal handlers, no exit."""
     config = cartpole(tmp_path, workers=0, envs_per_worker=32)
@@ -86,6 +87,7 @@ def test_trains_in_process_from_a_worker_thread(tmp_path):
     assert out["summary"].solved, out["summary"]
 
 
+@pytest.mark.slow
 def test_embedded_ray_started_from_a_thread_is_shut_down_after(tmp_path):
     import ray
 
@@ -100,6 +102,7 @@ def test_embedded_ray_started_from_a_thread_is_shut_down_after(tmp_path):
     assert not ray.is_initialized()
 
 
+@pytest.mark.slow
 def test_a_callback_stops_the_run(tmp_path):
     recorder = Recorder(stop_after=5)
     summary = distrl.Trainer(cartpole(tmp_path, workers=0), callbacks=[recorder]).train()
@@ -107,6 +110,7 @@ def test_a_callback_stops_the_run(tmp_path):
     assert recorder.updates == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.slow
 def test_save_restore_act_and_resume_continue_the_run(tmp_path):
     first = distrl.Trainer(cartpole(tmp_path, workers=0), callbacks=[Recorder(stop_after=20)])
     first.train()

@@ -182,6 +182,7 @@ def test_karpathy_frames_match_seed_002():
     envs.close()
 
 
+@pytest.mark.slow
 def test_a_short_pong_run_with_two_workers_logs_raw_scores(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "distrl.launch", "--preset", "pong-a2c", "--workers", "2",

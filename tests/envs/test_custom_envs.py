@@ -60,6 +60,7 @@ def test_ddpg_trains_an_env_registered_by_env_imports_on_ray(userenvs, ray_clust
     assert left_of_goal > 0 > right_of_goal
 
 
+@pytest.mark.slow
 def test_dict_observations_are_flattened_and_train(userenvs, tmp_path):
     spec = env_spec("DictReach-v0", options=EnvOptions(imports=("userenvs",)))
     assert spec.observation_shape == (2,) and spec.observation_dtype == "float32"
@@ -69,6 +70,7 @@ def test_dict_observations_are_flattened_and_train(userenvs, tmp_path):
     assert summary.learner_updates > 10 and summary.episodes > 0
 
 
+@pytest.mark.slow
 def test_a_32x32x3_image_env_trains_with_the_adaptive_cnn(userenvs, tmp_path):
     config = distrl.make_config(
         env="userenvs:Pixels-v0", workers=0, envs_per_worker=8, max_steps=1_500,
@@ -88,6 +90,7 @@ def test_a_32x32x3_image_env_trains_with_the_adaptive_cnn(userenvs, tmp_path):
         distrl.Trainer(nature).train()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [

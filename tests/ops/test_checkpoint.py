@@ -129,6 +129,7 @@ def small(algo):
     return build_config({"workers": 0, "envs_per_worker": 4, "rollout_len": 8})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algo", ["a2c", "ddpg"])
 def test_resume_restores_weights_optimizer_counters_exactly(tmp_path, algo):
     config = small(algo)
@@ -180,6 +181,7 @@ np.savez(sys.argv[3], *[np.asarray(o) for o in out])
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algo", ["a2c", "ddpg"])
 def test_exported_policy_loads_without_distrl_and_gives_the_same_outputs(tmp_path, algo):
     config = small(algo)
@@ -203,6 +205,7 @@ def test_exported_policy_loads_without_distrl_and_gives_the_same_outputs(tmp_pat
             np.testing.assert_allclose(got[f"arr_{i}"], np.asarray(e), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_launch_checkpoints_and_resumes_with_other_workers(tmp_path):
     ckpt_dir, summary = tmp_path / "ckpt", tmp_path / "summary.json"
     common = ["--logdir", str(tmp_path / "run"), "--progress-interval", "100",
@@ -232,6 +235,7 @@ def test_launch_checkpoints_and_resumes_with_other_workers(tmp_path):
     assert read_checkpoint(ckpt_dir).scalars["version"] == 20
 
 
+@pytest.mark.slow
 def test_export_command_writes_keras_and_savedmodel(tmp_path):
     tf = pytest.importorskip("tensorflow")  # a core dependency: always there
     backend = LocalBackend(small("a2c"), env_spec("CartPole-v1"))
@@ -257,6 +261,7 @@ def test_export_command_writes_keras_and_savedmodel(tmp_path):
     assert export(["--checkpoint", str(tmp_path / "none"), "--keras", str(tmp_path / "x")]) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("algo", ["a2c", "ddpg"])
 def test_evaluate_command_plays_records_and_reports(tmp_path, algo):
     config = small(algo)

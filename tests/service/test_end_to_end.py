@@ -10,9 +10,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from distrl.actor import run_actor
 from distrl.service.client import Client
+
+pytestmark = pytest.mark.slow  # real runs with the service and an external actor
 
 
 def free_port():
