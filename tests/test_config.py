@@ -157,3 +157,12 @@ def test_readme_documents_every_option():
     missing = [f for f in flags if f"`{f}" not in readme and f != "--help"]
     missing += [k for k, _, _ in describe_fields() if "." in k and k not in readme]
     assert not missing, f"undocumented in README.md: {missing}"
+
+
+def test_algorithm_pages_are_generated_from_the_code():
+    """docs/algorithms/<algo>.md is what the registry and the field help say now."""
+    from pathlib import Path
+
+    from distrl.config.reference import main as reference
+
+    assert reference(["--check", str(Path(__file__).parent.parent / "docs" / "algorithms")]) == 0

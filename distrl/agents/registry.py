@@ -115,6 +115,9 @@ class Algorithm:
     replay_capacity_key: str | None = None
     # Builds its networks from the ``model`` section (model.name, model.hidden, ...).
     uses_model: bool = True
+    # Where the algorithm and its defaults come from (papers, seed tutorials, reference code),
+    # one line each, for its page in docs/algorithms/.
+    references: tuple[str, ...] = ()
 
     @property
     def section_name(self) -> str | None:

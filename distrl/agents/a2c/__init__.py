@@ -34,5 +34,13 @@ A2C = register(
         config=A2CConfig,
         corrects_lag=True,
         make_worker_loss=_worker_loss,
+        references=(
+            "Mnih et al. 2016, Asynchronous Methods for Deep Reinforcement Learning (A3C/A2C)",
+            "Schulman et al. 2016, High-Dimensional Continuous Control Using GAE (gae_lambda)",
+            "Espeholt et al. 2018, IMPALA (V-trace: vtrace_rho_bar, vtrace_c_bar)",
+            "defaults: tuned for CartPole-v1 wall time (presets/cartpole-a2c.yaml); seeds 000, "
+            "003 and 004 in presets cartpole-seed004 and cartpole-a3c",
+            "Atari: Stable-Baselines3 rl-zoo's A2C settings (presets/pong-a2c.yaml)",
+        ),
     )
 )

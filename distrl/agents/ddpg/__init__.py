@@ -20,5 +20,13 @@ DDPG = register(
         behaviour_log_probs=False,
         replay_capacity_key="ddpg.buffer_size",
         uses_model=False,  # ddpg.network, actor_hidden, critic_hidden
+        references=(
+            "Lillicrap et al. 2016, Continuous Control with Deep Reinforcement Learning (DDPG)",
+            "seed 003 (a hands-on ML notebook: DDPG on Pendulum): network seed003, tau, "
+            "learning rates, OU noise; presets/pendulum-ddpg.yaml",
+            "seed 001 (a DDPG tutorial): network seed001",
+            "Horgan et al. 2018, Distributed Prioritized Experience Replay (Ape-X-style "
+            "collection with mode async)",
+        ),
     )
 )

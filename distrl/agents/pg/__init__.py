@@ -18,5 +18,10 @@ PG = register(
         make_policy=categorical_policy,
         config=PGConfig,
         behaviour_log_probs=False,  # on-policy Monte Carlo: nothing to correct with
+        references=(
+            "Williams 1992, Simple Statistical Gradient-Following Algorithms (REINFORCE)",
+            "seed 002 (a deep policy gradient notebook: REINFORCE on Pong): normalize std, "
+            "reset_at_reward, presets/pong-pg.yaml",
+        ),
     )
 )
