@@ -13,6 +13,8 @@ All end in the same heads as the Dense models: ``[logits, value]``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from distrl.config import ConfigError, ModelConfig
@@ -33,14 +35,23 @@ def nature_cnn(spec: EnvSpec, config: ModelConfig) -> keras.Model:
     obs = _pixels(spec)  # [N, stack, 84, 84]
     x = keras.ops.cast(obs, "float32") / 255.0
     x = keras.layers.Permute((2, 3, 1), name="frames_last")(x)  # channels last for Conv2D
-    for i, (filters, size, stride) in enumerate([(32, 8, 4), (64, 4, 2), (64, 3, 1)]):
-        x = keras.layers.Conv2D(filters, size, strides=stride, activation="relu",
-                                kernel_initializer=_relu_init(), name=f"conv_{i}")(x)  # fmt: skip
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(512, activation="relu", kernel_initializer=_relu_init(),
-                           name="dense")(x)  # fmt: skip
+    x = _trunk(x, NATURE, "valid")
     logits, value = heads(x, x, spec)
     return keras.Model(obs, [logits, value], name="nature_cnn")
+
+
+NATURE = [(32, 8, 4), (64, 4, 2), (64, 3, 1)]  # (filters, kernel, stride) of the Nature trunk
+SMALL = [(32, 3, 2), (64, 3, 2), (64, 3, 1)]  # for images under 64 pixels a side
+
+
+def _trunk(x: keras.KerasTensor, layers: list[tuple[int, int, int]], padding: str) -> Any:
+    """Conv layers (ReLU, orthogonal init) then a 512-unit dense layer: the features."""
+    for i, (filters, size, stride) in enumerate(layers):
+        x = keras.layers.Conv2D(filters, size, strides=stride, padding=padding, activation="relu",
+                                kernel_initializer=_relu_init(), name=f"conv_{i}")(x)  # fmt: skip
+    x = keras.layers.Flatten()(x)
+    return keras.layers.Dense(512, activation="relu", kernel_initializer=_relu_init(),
+                              name="dense")(x)  # fmt: skip
 
 
 def seed002_cnn(spec: EnvSpec, config: ModelConfig) -> keras.Model:
@@ -77,16 +88,8 @@ def cnn(spec: EnvSpec, config: ModelConfig) -> keras.Model:
     if shape[0] <= 4 < shape[-1]:  # channels (or frames) first
         x = keras.layers.Permute((2, 3, 1), name="channels_last")(x)
     height, width = (shape[1], shape[2]) if shape[0] <= 4 < shape[-1] else (shape[0], shape[1])
-    if min(height, width) >= 64:
-        layers, padding = [(32, 8, 4), (64, 4, 2), (64, 3, 1)], "valid"
-    else:
-        layers, padding = [(32, 3, 2), (64, 3, 2), (64, 3, 1)], "same"
-    for i, (filters, size, stride) in enumerate(layers):
-        x = keras.layers.Conv2D(filters, size, strides=stride, padding=padding, activation="relu",
-                                kernel_initializer=_relu_init(), name=f"conv_{i}")(x)  # fmt: skip
-    x = keras.layers.Flatten()(x)
-    x = keras.layers.Dense(512, activation="relu", kernel_initializer=_relu_init(),
-                           name="dense")(x)  # fmt: skip
+    large = min(height, width) >= 64
+    x = _trunk(x, NATURE if large else SMALL, "valid" if large else "same")
     logits, value = heads(x, x, spec)
     return keras.Model(obs, [logits, value], name="cnn")
 
