@@ -152,7 +152,9 @@ def main(argv: list[str] | None = None, *, restore_signals: bool = True) -> int:
         if args.print_config:
             print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
             return 0
-        trainer = Trainer(config, token=args.token, admin_token=args.admin_token)
+        # The program ends with the run: no policy()/save() afterwards, so keep nothing.
+        trainer = Trainer(config, token=args.token, admin_token=args.admin_token,
+                          keep_final=False)  # fmt: skip
         trainer.prepare()
     except ConfigError as e:  # CheckpointError included
         print(f"distrl.launch: error: {e}", file=sys.stderr)

@@ -46,12 +46,13 @@ from distrl.ops.plot import plot_learning_curve
 from distrl.ops.summary import RunSummary, write_summary
 from distrl.ops.tracking import StopRequested, StopRule, TrainingState
 from distrl.policy import Policy
-from distrl.types import EnvSpec, WeightsMessage
+from distrl.types import EnvSpec
 
 log = logging.getLogger("distrl.trainer")
 
 # Stop reasons that end a run normally (exit status 0 for the command line).
 CLEAN_STOPS = ("solved", "max_steps", "max_seconds", "stopped")
+LEARNER_PARTS = ("state", "policy", "weights")  # what a finished run keeps of its learner
 
 
 class TrainingFailed(RuntimeError):
@@ -78,6 +79,7 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         token: str | None = None,
         admin_token: str | None = None,
+        keep_final: bool = True,
     ) -> None:
         self.config = config
         self.callbacks = list(callbacks)
@@ -89,7 +91,10 @@ class Trainer:
         self._prepared = False
         self._stop = threading.Event()
         self._backend: Any = None
-        self._final: tuple[dict, dict, bytes | None, WeightsMessage] | None = None
+        # The learner as the run left it (state, policy file, weights), for policy() and save()
+        # once its process is gone; kept only when ``keep_final`` (the CLI does not need it).
+        self._final: dict[str, Any] | None = None
+        self.keep_final = keep_final
         self._seen: Any = None  # the newest UpdateResult whose episodes callbacks were shown
         self._parts: dict[str, Any] = {}
         self._worker_nodes = 0
@@ -291,11 +296,11 @@ class Trainer:
                 log.warning("final checkpoint failed: %s", e)
         backend, self._backend = self._backend, None
         if backend is not None:
-            try:  # what policy() and save() need once the learner is gone
-                arrays, scalars = backend.learner_state(self.config.checkpoint_replay)
-                self._final = (arrays, scalars, backend.policy_bytes(), backend.latest_weights())
-            except Exception as e:
-                log.warning("could not keep the final learner state: %s", e)
+            if self.keep_final:
+                try:  # what policy() and save() need once the learner is gone
+                    self._final = {part: self._learner(part, backend) for part in LEARNER_PARTS}
+                except Exception as e:
+                    log.warning("could not keep the final learner state: %s", e)
             backend.shutdown()
         stop_ray()
 
@@ -349,33 +354,33 @@ class Trainer:
 
         return restore if config.learner_restarts > 0 else None
 
+    def _learner(self, part: str, backend: Any = None) -> Any:
+        """One of LEARNER_PARTS: from the live learner during the run, as it ended after it."""
+        backend = backend or self._backend
+        if backend is not None:
+            if part == "state":
+                return backend.learner_state(self.config.checkpoint_replay)
+            return backend.policy_bytes() if part == "policy" else backend.latest_weights()
+        if self._final is None:
+            raise RuntimeError("no learner yet: the run has not trained (or keep_final=False)")
+        return self._final[part]
+
     def save(self, directory: str | Path | None = None) -> Path:
         """Write a checkpoint now (from a callback) or of the finished run, into ``directory``
         (default: ``checkpoint_dir``); its path. ``Trainer.restore`` continues from it."""
         root = directory if directory is not None else self.config.checkpoint_dir
         if root is None:
             raise ConfigError("save needs a directory (or checkpoint_dir in the config)")
-        if self._backend is not None:
-            arrays, scalars = self._backend.learner_state(self.config.checkpoint_replay)
-            policy: bytes | None = self._backend.policy_bytes()
-        elif self._final is not None:
-            arrays, scalars, policy, _ = self._final
-        else:
-            raise RuntimeError("nothing to save: the run has not trained yet")
+        arrays, scalars = self._learner("state")
         return write_checkpoint(
             root, updates=self.state.updates, arrays=arrays, scalars=scalars,
-            counters=self.state.counters(), config=self.config.to_dict(), policy=policy,
-            keep=self.config.checkpoint_keep,
+            counters=self.state.counters(), config=self.config.to_dict(),
+            policy=self._learner("policy"), keep=self.config.checkpoint_keep,
         )  # fmt: skip
 
     def save_policy(self, path: str | Path) -> Path:
         """The current policy as a ``.keras`` file (``Policy.from_keras`` loads it)."""
-        if self._backend is not None:
-            data = self._backend.policy_bytes()
-        elif self._final is not None:
-            data = self._final[2]
-        else:
-            raise RuntimeError("no policy yet: the run has not trained")
+        data = self._learner("policy")
         if data is None:
             raise RuntimeError(f"algo {self.config.algo} has no Keras policy to save")
         target = Path(path)
@@ -387,12 +392,7 @@ class Trainer:
 
     def policy(self, seed: int = 0) -> Policy:
         """The newest policy (live during the run, the final one after it) as a :class:`Policy`."""
-        if self._backend is not None:
-            weights = self._backend.latest_weights()
-        elif self._final is not None:
-            weights = self._final[3]
-        else:
-            raise RuntimeError("no policy yet: the run has not trained")
+        weights = self._learner("weights")
         self.prepare()
         assert self.spec is not None
         return Policy(config=self.config, spec=self.spec, weights=weights, seed=seed)
