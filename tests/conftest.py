@@ -1,10 +1,13 @@
 """Shared fixtures. Distributed tests use a real Ray with a fixed number of logical CPUs."""
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Keras writes ~/.keras/keras.json on first import: keep it (and subprocesses') out of $HOME.
+os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="distrl-keras-"))
 
 RAY_CPUS = 4  # 2 workers + learner + 1 spare, whatever the machine's core count
 SYSTEM_TESTS = os.environ.get("DISTRL_SYSTEM_TESTS") == "1"  # .ci/run sets it

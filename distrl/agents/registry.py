@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from distrl.types import EnvSpec, Gradients, Rollout, UpdateResult, WeightsMessage
+from distrl.types import EnvSpec, Rollout, UpdateResult, WeightsMessage
 
 if TYPE_CHECKING:
     from distrl.config import Config
@@ -71,10 +71,6 @@ class Learner(Protocol):
     def policy_bytes(self) -> bytes | None:
         """The policy as a ``.keras`` file, or None for a learner without a Keras model."""
         ...
-
-
-class GradientLearner(Learner, Protocol):
-    def apply_gradients(self, gradients: Gradients) -> UpdateResult: ...
 
 
 @dataclass(frozen=True)

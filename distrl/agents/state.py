@@ -46,7 +46,13 @@ def keras_file_weights(path: str | os.PathLike[str]) -> tuple[tuple[str, ...], l
     configure_tensorflow(threads=None, use_gpu=False)
     import keras
 
-    model = keras.models.load_model(path, compile=False)
+    from distrl.config import ConfigError
+
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except (ValueError, OSError, KeyError) as e:  # not a .keras file, or a damaged one
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise ConfigError(f"{str(path)!r} is not a readable .keras policy: {first}") from None
     return tuple(v.path for v in model.weights), [np.asarray(v.numpy()) for v in model.weights]
 
 

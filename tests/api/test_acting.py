@@ -8,7 +8,7 @@ import pytest
 
 import distrl
 from distrl.agents import make_learner, make_policy
-from distrl.config import build_config
+from distrl.config import ConfigError, build_config
 from distrl.envs import env_spec
 from distrl.ops.checkpoint import write_checkpoint
 from distrl.service.client import Client
@@ -102,3 +102,10 @@ def test_policy_takes_one_observation_and_names_a_wrong_shape():
     assert np.ndim(action) == 0 and 0 <= int(action) < 2
     with pytest.raises(ValueError, match=r"observations must be \[B, 4\]"):
         policy.act(np.zeros((2, 5), np.float32))
+
+
+def test_a_file_that_is_not_a_keras_policy_is_one_line(tmp_path):
+    bad = tmp_path / "policy.keras"
+    bad.write_bytes(b"not a zip archive")
+    with pytest.raises(ConfigError, match=r"is not a readable \.keras policy"):
+        distrl.Policy.from_keras(bad, env="CartPole-v1")
