@@ -149,3 +149,40 @@ def test_nonfinite_action_stop_raises_with_a_message():
     learner.update([poisoned])
     with pytest.raises(NonFiniteUpdates, match=r"2 updates in a row .*\(nonfinite_limit=2\)"):
         learner.update([poisoned])
+
+
+def test_loss_weights_plain_mse_and_logs_the_references_diagnostics():
+    """value_coef multiplies the plain mean squared error (SB3, baselines), checked through the
+    gradient of the value head's bias; explained variance is SB3's formula."""
+    from distrl.agents.a2c.losses import A2CLoss, Batch, explained_variance
+
+    coef = 0.25
+    config = build_config({"a2c": {"value_coef": coef, "entropy_coef": 0.0}})
+    learner = make_learner(config=config, spec=SPEC, seed=3)
+    loss = A2CLoss(learner.model, SPEC, config)
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(6, 4)).astype(np.float32)
+    targets = rng.normal(size=6).astype(np.float32)
+    batch = Batch(obs, np.zeros(6, np.int64), np.zeros(6, np.float32), targets)  # no policy term
+    grads, stats = loss.compute_gradients(batch)
+    values = learner.model(obs)[1].numpy()[:, 0]
+    np.testing.assert_allclose(stats["learner/value_loss"], np.mean((targets - values) ** 2),
+                               rtol=1e-5)  # fmt: skip
+    value_bias = [i for i, v in enumerate(learner.model.trainable_variables)
+                  if v.shape == (1,)]  # fmt: skip
+    assert len(value_bias) == 1
+    # d/db [coef * mean((t - v)^2)] = coef * mean(-2 (t - v)); half-MSE would give half of it.
+    np.testing.assert_allclose(grads[value_bias[0]][0], coef * np.mean(-2 * (targets - values)),
+                               rtol=1e-4)  # fmt: skip
+    assert explained_variance(targets, targets) == 1.0
+    assert explained_variance(np.zeros(3), np.array([1.0, 2.0, 3.0])) == 0.0
+    assert explained_variance(np.zeros(3), np.ones(3)) is None
+
+
+def test_update_reports_explained_variance_entropy_grad_norm_and_lr():
+    _, learner, worker = setup()
+    metrics = learner.update([worker.sample(learner.weights())]).metrics
+    for key in ("learner/explained_variance", "learner/entropy", "learner/value_loss",
+                "learner/policy_loss", "learner/grad_norm", "learner/learning_rate"):  # fmt: skip
+        assert np.isfinite(metrics[key]), key
+    assert metrics["learner/explained_variance"] <= 1.0

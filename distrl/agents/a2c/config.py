@@ -19,7 +19,9 @@ class A2CConfig:
     )
     gae_lambda: float = setting(0.95, "GAE lambda (1.0 gives n-step returns)")
     value_loss: str = setting("mse", "value loss: mse or huber")
-    value_coef: float = setting(0.5, "weight of the value loss")
+    value_coef: float = setting(
+        0.25, "weight of the value loss (a plain mean squared error, as SB3; SB3 default 0.5)"
+    )
     entropy_coef: float = setting(0.0, "weight of the entropy bonus")
     optimizer: str = setting("adam", "adam or rmsprop")
     lr: float = setting(3e-3, "learning rate")

@@ -101,6 +101,8 @@ class A2CLoss:
             advantages, targets = gae(
                 rewards, values, next_values, terminated, truncated, gamma=c.gamma, lam=c.gae_lambda
             )
+        if (ev := explained_variance(values, targets)) is not None:
+            stats["learner/explained_variance"] = ev
         advantages = advantages.reshape(-1)  # [T*B]
         if c.normalize_advantages and advantages.size > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
@@ -141,7 +143,7 @@ class A2CLoss:
                 quadratic = tf.minimum(abs_error, 1.0)
                 value_loss = tf.reduce_mean(0.5 * quadratic**2 + (abs_error - quadratic))
             else:
-                value_loss = tf.reduce_mean(0.5 * error**2)
+                value_loss = tf.reduce_mean(error**2)  # plain MSE, as SB3 and baselines weight it
             entropy = -tf.reduce_mean(tf.reduce_sum(tf.exp(logp_all) * logp_all, axis=-1))
             loss = policy_loss + c.value_coef * value_loss - c.entropy_coef * entropy
         grads = tape.gradient(loss, self.model.trainable_variables)
@@ -158,6 +160,13 @@ class A2CLoss:
         with tf.device(self.device):
             grads, stats = self._gradients(*batch)
         return [g.numpy() for g in grads], {k: float(v) for k, v in stats.items()}
+
+
+def explained_variance(values: np.ndarray, targets: np.ndarray) -> float | None:
+    """``1 - Var(targets - values) / Var(targets)``, as SB3 logs it: 1 for a perfect critic,
+    0 for one that predicts the mean, negative for worse; None when the targets do not vary."""
+    var = float(np.var(targets))
+    return None if var == 0 else 1.0 - float(np.var(targets - values)) / var
 
 
 def _done_positions(rollouts: Sequence[Rollout]) -> tuple[np.ndarray, np.ndarray]:
