@@ -136,7 +136,7 @@ class Trainer:
         ``checkpoint_dir``) and the summary are still written.
         """
         from distrl.agents.guard import NonFiniteUpdates
-        from distrl.runtime import LOOPS, make_backend
+        from distrl.runtime import make_backend, training_loop
         from distrl.runtime.cluster import start_ray, stop_ray
         from distrl.runtime.ray_backend import LearnerFailuresExceeded, WorkerFailuresExceeded
 
@@ -160,7 +160,7 @@ class Trainer:
                 callback.on_start(self)
             service = parts.get("service")
             inbox = service.inbox if service is not None else None
-            stop_reason = LOOPS[config.mode](
+            stop_reason = training_loop(config)(
                 self._backend, self.state, self.stop_rule, self._on_update, inbox
             )
         except StopRequested:

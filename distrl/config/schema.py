@@ -91,6 +91,11 @@ class Config:
         "training loop: sync (all workers, one version, one update) or async (A3C-style: "
         "update on whichever worker finishes first)",
     )
+    overlap: bool = setting(
+        False,
+        "sync mode: workers sample the next round while the learner updates on this one "
+        "(faster; one version of policy lag, corrected with V-trace unless correction is none)",
+    )
     async_unit: str = setting(
         "trajectories",
         "what async workers send: trajectories (fragments) or gradients (computed on the "
@@ -99,7 +104,7 @@ class Config:
     correction: str = setting(
         "auto",
         "off-policy correction of trajectories: vtrace, none, or auto (vtrace for async "
-        "trajectories, else none)",
+        "trajectories and overlap, else none)",
     )
     max_policy_lag: int | None = setting(
         None, "most weights versions a fragment or gradient may lag the learner (null: no bound)"
@@ -250,7 +255,8 @@ class Config:
     def uses_vtrace(self) -> bool:
         """The resolved ``correction``: V-trace on every trajectory update."""
         if self.correction == "auto":
-            return self.mode == "async" and self.async_unit == "trajectories"
+            lagged = self.mode == "async" or self.overlap
+            return lagged and self.async_unit == "trajectories"
         return self.correction == "vtrace"
 
 
@@ -278,6 +284,15 @@ def _validate(c: Config) -> None:
     check(
         c.async_unit == "trajectories" or c.correction != "vtrace",
         "correction vtrace applies to trajectories; async_unit gradients cannot use it",
+    )
+    check(
+        not c.overlap or c.mode == "sync",
+        "overlap applies to mode sync (async workers never wait for the learner)",
+    )
+    check(
+        not c.overlap or algorithm.corrects_lag or algorithm.replay,
+        f"overlap adds a version of policy lag; algo {c.algo} neither corrects it nor learns "
+        "from replay",
     )
     check(
         c.max_policy_lag is None or c.max_policy_lag >= 0,

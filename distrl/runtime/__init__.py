@@ -7,6 +7,7 @@ the backend interface, so both modes run the same loops.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -19,7 +20,16 @@ from distrl.types import EnvSpec
 
 LOOPS = {"sync": run_sync, "async": run_async}  # by config.mode
 
-__all__ = ["LOOPS", "Backend", "LocalBackend", "make_backend", "run_async", "run_sync"]
+__all__ = [
+    "LOOPS", "Backend", "LocalBackend", "make_backend", "run_async", "run_sync", "training_loop",
+]  # fmt: skip
+
+
+def training_loop(config: Config) -> Callable[..., str]:
+    """The loop ``config`` asks for: ``LOOPS[config.mode]``, sync with ``overlap`` if set."""
+    if config.mode == "sync" and config.overlap:
+        return functools.partial(run_sync, overlap=True)
+    return LOOPS[config.mode]
 
 
 def make_backend(

@@ -126,7 +126,8 @@ class RayBackend:
             num_cpus=config.worker_cpus, runtime_env=self._code, **spread
         )
         self.workers: list[Any] = [self._new_worker(i, seed) for i, seed in enumerate(worker_seeds)]
-        self._owner: dict[ray.ObjectRef, int] = {}  # request -> the worker computing it
+        # request -> (index, actor) of the worker computing it
+        self._owner: dict[ray.ObjectRef, tuple[int, Any]] = {}
         self.worker_restarts = 0
         self.learner_restarts = 0
         self.dropped_requests = 0  # finished requests lost with a learner that died
@@ -179,7 +180,7 @@ class RayBackend:
     def submit(self, worker: int, weights: ray.ObjectRef) -> ray.ObjectRef:
         actor = self.workers[worker]
         ref = (actor.compute_gradients if self.gradients else actor.sample).remote(weights)
-        self._owner[ref] = worker
+        self._owner[ref] = (worker, actor)
         return ref
 
     def wait_ready(self, handles: list[ray.ObjectRef]) -> list[int]:
@@ -268,7 +269,11 @@ class RayBackend:
             try:
                 ray.get(h)
             except ray.exceptions.RayActorError:
-                self._restart(self._owner.pop(h))
+                index, actor = self._owner.pop(h)
+                # A second request queued on a worker already replaced (sync with overlap)
+                # is dropped without restarting its replacement.
+                if self.workers[index] is actor:
+                    self._restart(index)
             else:
                 live.append(h)
         return live
