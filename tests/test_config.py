@@ -48,6 +48,9 @@ def test_later_layers_win_and_sections_merge():
         ({"jit_acting": "yes"}, "jit_acting must be true or false"),
         ({"mode": "a3c"}, "mode must be one of sync, async; got 'a3c'"),
         ({"async_unit": "gradients"}, "async_unit gradients needs mode async"),
+        ({"mode": "async", "overlap": True}, "overlap applies to mode sync"),
+        ({"algo": "pg", "overlap": True}, "algo pg neither corrects it nor learns from replay"),
+        ({"overlap": "sometimes"}, "overlap must be true or false"),
         (
             {"mode": "async", "async_unit": "gradients", "correction": "vtrace"},
             "correction vtrace applies to trajectories",

@@ -1,5 +1,7 @@
 """The Ray backend with real actors: one-put weight broadcast, version agreement, learning."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -51,12 +53,13 @@ def test_broadcast_is_one_object_shared_by_all_workers(ray_cluster):
         backend.shutdown()
 
 
-@pytest.mark.slow
-def test_sync_a2c_with_two_ray_workers_learns_cartpole(ray_cluster):
-    backend = RayBackend(small_config(2), SPEC)
+@pytest.mark.parametrize("overlap", [False, True])
+def test_sync_a2c_with_two_ray_workers_learns_cartpole(ray_cluster, overlap):
+    backend = RayBackend(replace(small_config(2), overlap=overlap), SPEC)
     state = TrainingState()
     try:
-        reason = run_sync(backend, state, StopRule(TARGET_RETURN, STEP_BUDGET, None))
+        reason = run_sync(backend, state, StopRule(TARGET_RETURN, STEP_BUDGET, None),
+                          overlap=overlap)  # fmt: skip
     finally:
         backend.shutdown()
     assert reason == "solved", f"mean return {state.mean_return} after {state.env_steps} steps"

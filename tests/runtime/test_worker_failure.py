@@ -8,7 +8,7 @@ import pytest
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.ops.tracking import StopRule, TrainingState
-from distrl.runtime import LOOPS
+from distrl.runtime import training_loop
 from distrl.runtime.ray_backend import RayBackend, WorkerFailuresExceeded
 
 SPEC = env_spec("CartPole-v1")
@@ -31,16 +31,18 @@ def train_and_kill_worker_0(ray, config, max_steps):
             os.kill(victim, signal.SIGKILL)
 
     try:
-        reason = LOOPS[config.mode](backend, state, StopRule(None, max_steps, None), on_update)
+        reason = training_loop(config)(backend, state, StopRule(None, max_steps, None), on_update)
         replacement = worker_pid(ray, backend.workers[0])
     finally:
         backend.shutdown()
     return reason, state, seen, victim, replacement
 
 
-@pytest.mark.parametrize("mode", ["sync", "async"])
+@pytest.mark.parametrize("mode", ["sync", "async", "overlap"])
 def test_killed_worker_is_recreated_and_training_goes_on(ray_cluster, mode):
-    config = build_config({"workers": 2, "envs_per_worker": 4, "rollout_len": 8, "mode": mode})
+    """With overlap the dead worker had two requests queued: it is still restarted once."""
+    keys = {"mode": "sync", "overlap": True} if mode == "overlap" else {"mode": mode}
+    config = build_config({"workers": 2, "envs_per_worker": 4, "rollout_len": 8, **keys})
     reason, state, seen, victim, replacement = train_and_kill_worker_0(
         ray_cluster, config, max_steps=6_000
     )
