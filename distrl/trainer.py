@@ -122,6 +122,11 @@ class Trainer:
             stop_reward = self.spec.reward_threshold
         self.stop_rule = StopRule(stop_reward, config.max_steps, config.max_seconds)
         _check_checkpoint_dir(config)
+        if config.mlflow is not None:  # a store that cannot be used is refused here
+            from distrl.ops.mlflow_log import MLflowLogger
+
+            self.callbacks.append(MLflowLogger(config.mlflow, config.mlflow_experiment,
+                                               interval=config.progress_interval))  # fmt: skip
         self.logdir = _prepare_logdir(config, self.run_dir)
         self.serve_options = _serve_options(config, self.token, self.admin_token)
         self._prepared = True

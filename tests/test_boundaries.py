@@ -17,6 +17,7 @@ ALLOWED = {
     "grpc": ("service/",),
     "tensorflow": ("agents/", "models/", "tfsetup.py"),
     "keras": ("agents/", "models/", "tfsetup.py"),
+    "mlflow": ("ops/mlflow_log.py",),  # an optional extra: imported only when a run asks
 }
 # The vocabulary at the bottom: no framework at all, and nothing of distrl but itself.
 VOCABULARY = ("types.py",)
@@ -129,6 +130,7 @@ def plant(tmp_path, files):
         ({"ops/x.py": "import ray\n"}, "ops/x.py imports ray: only runtime/ may"),
         ({"runtime/x.py": "def f():\n    import grpc\n"}, "runtime/x.py imports grpc"),
         ({"trainer.py": "from keras import layers\n"}, "trainer.py imports keras"),
+        ({"ops/metrics.py": "import mlflow\n"}, "ops/metrics.py imports mlflow"),
         ({"types.py": "import gymnasium\n"}, "types.py imports gymnasium: the vocabulary"),
         ({"service/a.py": "if config.algo == 'ddpg':\n    pass\n"}, "compares algorithm names"),
         ({"a.py": "import distrl.b\n", "b.py": "from distrl import a\n"}, "import cycle"),

@@ -144,6 +144,12 @@ class Config:
     max_seconds: float | None = setting(None, "stop after this many seconds of training")
     logdir: str = setting("runs", "directory for the run's config and progress log")
     json_summary: str | None = setting(None, "write the end-of-run summary as JSON here")
+    mlflow: str | None = setting(
+        None,
+        "also log params, metrics and the summary to MLflow at this tracking URI: a folder "
+        "(./mlruns, no server), sqlite:///mlflow.db or http://host:5000 (needs distrl[mlflow])",
+    )
+    mlflow_experiment: str = setting("distrl", "the MLflow experiment runs are logged under")
     eval_every: int | None = setting(
         None, "every this many learner updates, evaluate the greedy policy on a separate env"
     )
@@ -311,6 +317,8 @@ def _validate(c: Config) -> None:
         "stale_data correct needs trajectories; stale gradients can only be discarded",
     )
     check(bool(c.env), "env must not be empty")
+    check(c.mlflow is None or bool(c.mlflow), "mlflow must not be empty (null turns it off)")
+    check(bool(c.mlflow_experiment), "mlflow_experiment must not be empty")
     check(c.workers >= 0, f"workers must be >= 0; got {c.workers}")
     check(c.envs_per_worker >= 1, f"envs_per_worker must be >= 1; got {c.envs_per_worker}")
     check(c.rollout_len >= 1, f"rollout_len must be >= 1; got {c.rollout_len}")
