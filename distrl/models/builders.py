@@ -25,19 +25,17 @@ def build_from_plan(spec: EnvSpec, plan: DensePlan) -> keras.Model:
     return keras.Model(obs, [logits, value], name="actor_critic")
 
 
-def resolve_builder(name: str) -> Builder:
-    """A user's builder given as ``package.module:function``."""
+def resolve_builder(name: str, key: str = "model.name") -> Callable[..., keras.Model]:
+    """A user's builder given as ``package.module:function`` (``key``: the setting, for errors)."""
     module_name, sep, attr = name.partition(":")
     if not sep:
-        raise ConfigError(
-            f"model.name {name!r} is not a built-in model nor package.module:function"
-        )
+        raise ConfigError(f"{key} {name!r} is not a built-in model nor package.module:function")
     try:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as e:
-        raise ConfigError(f"model.name {name!r} cannot be imported: {e}") from None
+        raise ConfigError(f"{key} {name!r} cannot be imported: {e}") from None
     if not callable(fn):
-        raise ConfigError(f"model.name {name!r} is not callable")
+        raise ConfigError(f"{key} {name!r} is not callable")
     return fn
 
 

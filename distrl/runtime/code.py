@@ -9,22 +9,30 @@ or ship it with ``ray job submit --runtime-env-json '{"py_modules": [...]}'`` (d
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
+import re
 import sysconfig
 from pathlib import Path
 from typing import Any
 
 from distrl.config import Config
 
+BUILDER = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")  # package.module:function
+
 
 def user_modules(config: Config) -> list[str]:
     """The modules a run imports by name from the config: ``env_imports``, the module of a
-    ``module:EnvId`` id, of each wrapper and of a ``package.module:function`` model."""
+    ``module:EnvId`` id, of each wrapper, and of every ``package.module:function`` builder in
+    the model and algorithm sections (``model.name``, ``ddpg.actor``, ...)."""
     names = list(config.env_imports)
-    for spec in (config.env, config.model.name):
-        if ":" in spec:
-            names.append(spec.partition(":")[0])
+    if ":" in config.env:
+        names.append(config.env.partition(":")[0])
+    for section in (config.model, *config.sections.values()):
+        for value in dataclasses.asdict(section).values():
+            if isinstance(value, str) and BUILDER.fullmatch(value):
+                names.append(value.partition(":")[0])
     for wrapper in config.env_wrappers:
         name = wrapper.get("name", "") if isinstance(wrapper, dict) else str(wrapper)
         if ":" in name:

@@ -18,12 +18,14 @@ import logging
 import os
 import sys
 import time
+from typing import Any
 
 import grpc
 import numpy as np
 
 from distrl.config import ConfigError, build_config
-from distrl.envs import env_spec
+from distrl.config.loading import parse_value
+from distrl.envs import EnvOptions, env_spec
 from distrl.service.client import Client
 
 log = logging.getLogger("distrl.actor")
@@ -59,6 +61,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--server", required=True, help="the service's HOST:PORT")
     parser.add_argument("--env", help="gymnasium env id (default: the service's)")
+    parser.add_argument(
+        "--env-imports",
+        nargs="+",
+        default=[],
+        metavar="MODULE",
+        help="modules to import first (they register the env's id)",
+    )
+    parser.add_argument(
+        "--env-kwargs",
+        default="{}",
+        metavar="YAML",
+        help="keyword arguments for gymnasium.make, e.g. '{size: 8}'",
+    )
+    parser.add_argument(
+        "--env-wrappers",
+        default="[]",
+        metavar="YAML",
+        help="gymnasium wrappers applied in order: a YAML list of "
+        "package.module:Name or {name: ..., kwargs: {...}}",
+    )
     parser.add_argument("--envs", type=int, default=4, help="env copies (default: %(default)s)")
     parser.add_argument("--max-steps", type=int, help="stop after this many env steps")
     parser.add_argument("--seed", type=int, default=0)
@@ -70,20 +92,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_actor(
-    client: Client, env_id: str | None, envs: int, max_steps: int | None, seed: int = 0
+    client: Client,
+    env_id: str | None,
+    envs: int,
+    max_steps: int | None,
+    seed: int = 0,
+    env_keys: dict[str, Any] | None = None,
 ) -> list[float]:
-    """Act and push until ``max_steps`` (or Ctrl-C); the raw returns of finished episodes."""
+    """Act and push until ``max_steps`` (or Ctrl-C); the raw returns of finished episodes.
+    ``env_keys``: ``env_imports``, ``env_kwargs`` and ``env_wrappers``, as in a run's config."""
     from distrl.rollout import RolloutWorker
 
     spec_remote = client.spec()
     env = env_id or spec_remote.env_id
-    spec = env_spec(env)
+    config = build_config({"env": env, "algo": spec_remote.algo, "envs_per_worker": envs,
+                           "rollout_len": spec_remote.rollout_len, **(env_keys or {})})  # fmt: skip
+    spec = env_spec(env, None, EnvOptions.of(config))
     if spec.observation_shape != spec_remote.observation_shape or (
         spec.action_kind != spec_remote.action_kind
     ):
         raise ConfigError(f"env {env!r} does not match the service's {spec_remote.env_id!r}")
-    config = build_config({"env": env, "algo": spec_remote.algo, "envs_per_worker": envs,
-                           "rollout_len": spec_remote.rollout_len})  # fmt: skip
     worker = RolloutWorker(config=config, spec=spec, worker_index=-1,
                            seed=np.random.SeedSequence(seed))  # fmt: skip
     policy = RemotePolicy(client)
@@ -123,9 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.envs < 1 or (args.max_steps is not None and args.max_steps < 1):
         print("distrl.actor: error: --envs and --max-steps must be >= 1", file=sys.stderr)
         return 2
+    env_keys = {"env_imports": args.env_imports, "env_kwargs": parse_value(args.env_kwargs),
+                "env_wrappers": parse_value(args.env_wrappers)}  # fmt: skip
     with Client(args.server, token=args.token, tls_ca=args.tls_ca) as client:
         try:
-            returns = run_actor(client, args.env, args.envs, args.max_steps, args.seed)
+            returns = run_actor(client, args.env, args.envs, args.max_steps, args.seed, env_keys)
         except ConfigError as e:
             print(f"distrl.actor: error: {e}", file=sys.stderr)
             return 2

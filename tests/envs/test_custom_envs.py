@@ -2,6 +2,9 @@
 ``env_imports``, with ``env_kwargs`` and a wrapper, on 2 real Ray workers (A2C and DDPG); Dict
 observations; images of another size than Atari's; and one-line errors for what is broken."""
 
+import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,11 +46,13 @@ def test_a2c_trains_a_module_id_env_with_kwargs_and_a_wrapper_on_ray(userenvs, r
 
 
 def test_ddpg_trains_an_env_registered_by_env_imports_on_ray(userenvs, ray_cluster, tmp_path):
+    """...with the user's own actor and critic builders, from the same uninstalled package."""
     config = distrl.make_config(
         algo="ddpg", env="ReachBox-v0", env_imports=["userenvs"], env_kwargs={"goal": 3.0},
         workers=2, envs_per_worker=2, max_steps=4_000, stop_reward=1e9,
-        ddpg={"learning_starts": 500, "batch_size": 64}, logdir=str(tmp_path / "runs"),
-        progress_interval=60,
+        ddpg={"learning_starts": 500, "batch_size": 64, "actor": "userenvs.models:small_actor",
+              "critic": "userenvs.models:small_critic"},
+        logdir=str(tmp_path / "runs"), progress_interval=60,
     )  # fmt: skip
     trainer = distrl.Trainer(config)
     summary = trainer.train()
@@ -58,6 +63,35 @@ def test_ddpg_trains_an_env_registered_by_env_imports_on_ray(userenvs, ray_clust
     obs = np.array([[0.0, 3.0], [5.0, 3.0]], np.float32)
     left_of_goal, right_of_goal = policy.act(obs, deterministic=True)[:, 0]
     assert left_of_goal > 0 > right_of_goal
+    # The user's networks were the ones trained: 32 hidden units in the actor.
+    weights = trainer._learner("weights").weights
+    assert [w.shape for w in weights][:2] == [(2, 32), (32,)]
+    # ...and its exported actor acts the same outside the run.
+    saved = distrl.Policy.from_keras(
+        trainer.save_policy(tmp_path / "actor.keras"), env="ReachBox-v0", algo="ddpg",
+        overrides={"env_imports": ["userenvs"], "env_kwargs": {"goal": 3.0},
+                   "ddpg": {"actor": "userenvs.models:small_actor"}},
+    )  # fmt: skip
+    np.testing.assert_allclose(saved.act(obs, deterministic=True),
+                               policy.act(obs, deterministic=True), rtol=1e-5)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("ddpg", "message"),
+    [
+        ({"actor": "userenvs.models:wrong_actor"},
+         "ddpg.actor 'userenvs.models:wrong_actor' outputs shape [2] per sample; DDPG needs [1]"),
+        ({"critic": "userenvs.models:small_actor"},
+         "ddpg.critic 'userenvs.models:small_actor' must return a keras.Model of [observations, "
+         "actions] with one output"),
+        ({"critic": "userenvs.models:nope"}, "ddpg.critic 'userenvs.models:nope' cannot be "),
+    ],
+)  # fmt: skip
+def test_bad_ddpg_builders_are_one_line_errors(userenvs, tmp_path, ddpg, message):
+    config = distrl.make_config(algo="ddpg", env="ReachBox-v0", env_imports=["userenvs"],
+                                workers=0, ddpg=ddpg, logdir=str(tmp_path / "runs"))  # fmt: skip
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        distrl.Trainer(config).train()
 
 
 @pytest.mark.slow
@@ -122,3 +156,53 @@ def test_broken_envs_and_options_are_one_line_exit_2(userenvs, args, message, tm
 def test_unsupported_spaces_name_themselves_and_what_is_supported():
     with pytest.raises(ConfigError, match=r"action space MultiDiscrete.*supported: Discrete"):
         env_spec("MultiDiscreteDemo-v0", options=EnvOptions(imports=("tests.envs.spaces",)))
+
+
+@pytest.mark.slow
+def test_the_external_actor_makes_the_env_with_imports_kwargs_and_wrappers(userenvs, tmp_path):
+    """``python -m distrl.actor --env-imports/--env-kwargs/--env-wrappers`` against a learner
+    serving the same custom env, both as separate processes."""
+    from tests.service.test_end_to_end import free_port, wait_until_serving
+
+    address = f"127.0.0.1:{free_port()}"
+    env = {**os.environ, "PYTHONPATH": str(userenvs)}
+    learner = subprocess.Popen(
+        [sys.executable, "-m", "distrl.launch", "--workers", "0", "--serve", address,
+         "--env", "userenvs:ReachDisc-v0", "--env-kwargs", "{size: 3}", "--max-seconds", "120",
+         "--logdir", str(tmp_path / "runs"), "--stop-reward", "1000"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_until_serving(address, learner)
+        actor = [
+            sys.executable,
+            "-m",
+            "distrl.actor",
+            "--server",
+            address,
+            "--env",
+            "ReachDisc-v0",
+            "--env-imports",
+            "userenvs",
+            "--env-kwargs",
+            "{size: 3}",
+            "--max-steps",
+            "1000",
+            "--envs",
+            "2",
+            "--json",
+            str(tmp_path / "out.json"),
+        ]
+        wrappers = ["--env-wrappers", "[{name: 'userenvs.envs:ScaleReward', kwargs: {scale: 3.0}}]"]
+        done = subprocess.run([*actor, *wrappers], env=env, capture_output=True, text=True,
+                              timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        returns = json.loads((tmp_path / "out.json").read_text())["episode_returns"]
+        assert returns and all(r % 3 == 0 and 0 <= r <= 60 for r in returns)  # scaled by 3
+        assert any(r % 2 for r in returns)  # odd multiples: not some other scale
+        bad = subprocess.run([*actor, "--env-kwargs", "{nope: 1}"], env=env,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+        assert bad.returncode == 2
+        assert bad.stderr.strip().splitlines()[-1].startswith("distrl.actor: error: "), bad.stderr
+    finally:
+        learner.kill()

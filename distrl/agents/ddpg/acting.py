@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -69,12 +69,37 @@ class NoisyDeterministicPolicy:
 def noisy_actor_policy(
     *, spec: EnvSpec, config: Config, tf_threads: int | None = 1, num_envs: int | None = None
 ) -> NoisyDeterministicPolicy:
-    """DDPG's acting policy: its built-in Dense actor in NumPy, always (no TensorFlow)."""
-    from distrl.models.numpy_forward import NumpyForward
-
+    """DDPG's acting policy: the built-in Dense actor in NumPy (no TensorFlow), or a user's
+    actor (``ddpg.actor``) through TensorFlow on the CPU with ``tf_threads`` threads."""
     envs = num_envs if num_envs is not None else config.envs_per_worker
-    actor = NumpyForward(actor_layers(config.ddpg))
+    if config.ddpg.actor is None:
+        from distrl.models.numpy_forward import NumpyForward
+
+        actor: Forward = NumpyForward(actor_layers(config.ddpg))
+    else:
+        from distrl.tfsetup import configure_tensorflow
+
+        configure_tensorflow(threads=tf_threads, use_gpu=False)
+        from distrl.agents.ddpg.networks import build_actor, pre_bounds
+        from distrl.models.keras_forward import KerasForward
+
+        model = build_actor(spec, config.ddpg)
+        actor = _WholeActor(model, KerasForward(pre_bounds(model), spec, jit=config.jit_acting,
+                                                output=None))  # fmt: skip
     return NoisyDeterministicPolicy(actor, spec, config.ddpg, envs)
+
+
+class _WholeActor:
+    """The published weights are the whole actor's; its part before the bounds acts."""
+
+    def __init__(self, model: Any, forward: Any) -> None:
+        self.model, self.forward = model, forward
+
+    def set_weights(self, names: Any, weights: Any) -> None:
+        self.model.set_weights(list(weights))
+
+    def logits(self, obs: np.ndarray) -> np.ndarray:
+        return self.forward.logits(obs)
 
 
 # --- the actor's layer plan: read by the NumPy forward pass here and by networks.py ---------

@@ -17,6 +17,16 @@ class DDPGConfig:
         "actor and critic: seed003 (actor 256-256, critic state 16-32 + action 32, then 256-256), "
         "seed001 (actor 3x320, critic 3x640 over state and action), or mlp (the sizes below)",
     )
+    actor: str | None = setting(
+        None,
+        "the actor from your builder, package.module:function(spec, ddpg_config) -> keras.Model "
+        "of observations to [N, actions] in [-1, 1]; null: from network",
+    )
+    critic: str | None = setting(
+        None,
+        "the critic from your builder, package.module:function(spec, ddpg_config) -> keras.Model "
+        "of [observations, actions] to [N, 1]; null: from network",
+    )
     actor_hidden: tuple[int, ...] = setting((256, 256), "actor hidden sizes (network: mlp)")
     critic_hidden: tuple[int, ...] = setting((256, 256), "critic hidden sizes (network: mlp)")
     gamma: float = setting(0.99, "discount factor")
