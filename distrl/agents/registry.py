@@ -33,7 +33,7 @@ from distrl.types import EnvSpec, Rollout, UpdateResult, WeightsMessage
 if TYPE_CHECKING:
     from distrl.config import Config
 
-BUILTIN = ("distrl.agents.a2c", "distrl.agents.pg", "distrl.agents.ddpg")
+BUILTIN = ("distrl.agents.a2c", "distrl.agents.pg", "distrl.agents.ddpg", "distrl.agents.ppo")
 ACTION_KINDS = ("discrete", "continuous")
 
 

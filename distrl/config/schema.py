@@ -83,8 +83,9 @@ class AtariConfig:
 class Config:
     algo: str = setting(
         "a2c",
-        "algorithm: a2c (discrete actions; A3C with mode async), pg (REINFORCE, discrete), "
-        "ddpg (continuous actions), or any registered with distrl.agents.registry",
+        "algorithm: a2c (discrete actions; A3C with mode async), ppo (discrete; APPO-style "
+        "with mode async), pg (REINFORCE, discrete), ddpg (continuous actions), or any "
+        "registered with distrl.agents.registry",
     )
     mode: str = setting(
         "sync",

@@ -78,7 +78,7 @@ class A2CLoss:
         v_all = v_all.numpy()
         values = v_all[: T * B].reshape(T, B)  # [T, B]
         next_values = np.concatenate([values[1:], v_all[T * B : T * B + B][None]])  # [T, B]
-        next_values[_done_positions(rollouts)] = v_all[T * B + B :]
+        next_values[done_positions(rollouts)] = v_all[T * B + B :]
         stats: dict[str, float] = {}
 
         pg_weights = None
@@ -169,7 +169,7 @@ def explained_variance(values: np.ndarray, targets: np.ndarray) -> float | None:
     return None if var == 0 else 1.0 - float(np.var(targets - values)) / var
 
 
-def _done_positions(rollouts: Sequence[Rollout]) -> tuple[np.ndarray, np.ndarray]:
+def done_positions(rollouts: Sequence[Rollout]) -> tuple[np.ndarray, np.ndarray]:
     """``(t, b)`` of every step that ended an episode, in the B-concatenated batch, in the order
     the rollouts' ``final_observations`` are concatenated."""
     ts, bs, offset = [], [], 0

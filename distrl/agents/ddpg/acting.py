@@ -9,6 +9,7 @@ import numpy as np
 from distrl.agents.a2c.acting import Forward
 from distrl.agents.ddpg.config import DDPGConfig
 from distrl.agents.ddpg.noise import GaussianNoise, OrnsteinUhlenbeckNoise
+from distrl.agents.ddpg.plan import actor_layers
 from distrl.types import EnvSpec, WeightsMessage
 
 if TYPE_CHECKING:
@@ -100,20 +101,3 @@ class _WholeActor:
 
     def logits(self, obs: np.ndarray) -> np.ndarray:
         return self.forward.logits(obs)
-
-
-# --- the actor's layer plan: read by the NumPy forward pass here and by networks.py ---------
-
-
-def actor_hidden(config: DDPGConfig) -> tuple[int, ...]:
-    if config.network == "seed003":
-        return (256, 256)
-    if config.network == "seed001":
-        return (320, 320, 320)
-    return config.actor_hidden
-
-
-def actor_layers(config: DDPGConfig) -> list[tuple[str, str]]:
-    """``(layer name, activation)`` from the observation to the tanh output, in order."""
-    hidden = [(f"actor_{i}", "relu") for i in range(len(actor_hidden(config)))]
-    return [*hidden, ("actor_out", "tanh")]

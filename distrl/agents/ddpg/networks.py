@@ -17,8 +17,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from distrl.agents.ddpg.acting import actor_hidden, actor_layers
 from distrl.agents.ddpg.config import DDPGConfig
+from distrl.agents.ddpg.plan import actor_hidden, actor_layers
 from distrl.config import ConfigError
 from distrl.models.builders import resolve_builder
 from distrl.models.layers import observation_input

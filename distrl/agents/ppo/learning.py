@@ -1,0 +1,232 @@
+"""The PPO learner: targets for a batch of fragments, then ``n_epochs`` passes of shuffled
+minibatches of the clipped objective, and one new weights version per batch.
+
+Usage (what the runtime does, in one process or across Ray)::
+
+    learner = PPOLearner(spec=spec, config=config, seed=seed)
+    result = learner.update([rollout, ...])     # epochs of minibatch steps on these fragments
+    weights = learner.weights()                 # the new version
+
+Fresh data (sync mode) gets GAE(lambda) targets. Data acted with an older version (mode async,
+``overlap``, or a straggler) gets V-trace targets and advantages instead, as APPO does; the
+ratio is always taken against the acting policy's log-probs, which the workers record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from distrl.agents.a2c.acting import log_softmax
+from distrl.agents.a2c.losses import done_positions, explained_variance
+from distrl.agents.a2c.returns import gae, vtrace
+from distrl.agents.guard import NonFiniteGuard
+from distrl.agents.learner import LearnerBase
+from distrl.agents.ppo.losses import Minibatch, ppo_terms
+from distrl.config import Config
+from distrl.envs import EnvSpec
+from distrl.models.builders import build_model
+from distrl.types import Rollout, UpdateResult
+
+EVAL_CHUNK = 4096  # rows per forward pass when computing the targets (bounds memory on images)
+
+
+class PPOLearner(LearnerBase):
+    """Proximal policy optimisation on the A2C actor-critic model (``model.*``)."""
+
+    COUNTERS = ("stale_discarded", "stale_corrected", "early_stops")
+
+    def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
+        self.spec = spec
+        self.run_config = config
+        self.config = c = config.ppo
+        self.device = device
+        self.version = 0
+        self.stale_discarded = 0  # fragments dropped for exceeding max_policy_lag
+        self.stale_corrected = 0  # fragments beyond it trained on with V-trace instead
+        self.early_stops = 0  # batches whose epochs target_kl cut short
+        self.env_errors = 0
+        keras.utils.set_random_seed(seed)
+        self.rng = np.random.default_rng(seed)
+        with tf.device(device):
+            self.model = build_model(spec, config.model)
+            self.optimizer = keras.optimizers.Adam(learning_rate=c.lr, epsilon=c.optimizer_eps)
+            self.optimizer.build(self.model.trainable_variables)
+        self.guard = NonFiniteGuard(
+            limit=config.nonfinite_limit,
+            action=config.nonfinite_action,
+            variables=self._variables,
+            optimizers=[self.optimizer],
+        )
+        obs = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
+        rows = tf.TensorSpec([None], tf.float32)
+        self._step = tf.function(
+            self._step_impl,
+            input_signature=[obs, tf.TensorSpec([None], tf.int64), rows, rows, rows, rows],
+        )
+        self._evaluate = tf.function(lambda x: self.model(x, training=False), input_signature=[obs])
+
+    def _policy_model(self) -> keras.Model:
+        return self.model
+
+    def _variables(self) -> dict[str, list]:
+        return {"model": self.model.weights, "optimizer": self.optimizer.variables}
+
+    # --- one minibatch step (compiled) --------------------------------------------------------
+
+    def _step_impl(self, *rows: tf.Tensor) -> dict[str, tf.Tensor]:
+        c = self.config
+        batch = Minibatch(*rows)
+        variables = self.model.trainable_variables
+        with tf.GradientTape() as tape:
+            logits, values = self.model(batch.obs, training=True)
+            terms = ppo_terms(
+                logits, tf.squeeze(values, -1), batch,
+                clip=c.clip_range, clip_vf=c.clip_range_vf, normalize=c.normalize_advantages,
+            )  # fmt: skip
+            loss = (
+                terms["policy_loss"]
+                + c.value_coef * terms["value_loss"]
+                - c.entropy_coef * terms["entropy"]
+            )
+        grads = tape.gradient(loss, variables)
+        norm = tf.linalg.global_norm(grads)
+
+        def apply() -> tf.Tensor:
+            clipped = grads
+            if c.max_grad_norm is not None:
+                clipped, _ = tf.clip_by_global_norm(grads, c.max_grad_norm, use_norm=norm)
+            self.optimizer.apply_gradients(zip(clipped, variables, strict=True))
+            return tf.constant(True)
+
+        # SB3's early stop: a minibatch whose policy moved too far is not stepped on, and the
+        # batch's epochs end. A NaN/Inf anywhere also leaves the weights and moments untouched.
+        kl_limit = np.inf if c.target_kl is None else 1.5 * c.target_kl
+        kl_stop = terms["approx_kl"] > kl_limit
+        ok = tf.math.is_finite(norm) & tf.logical_not(kl_stop)
+        tf.cond(ok, apply, lambda: tf.constant(False))
+        return {**terms, "grad_norm": norm, "kl_stop": tf.cast(kl_stop, tf.float32)}
+
+    # --- a batch ------------------------------------------------------------------------------
+
+    def _values_and_logp(self, obs: np.ndarray, actions: np.ndarray | None) -> tuple:
+        """V of every row and (with ``actions``) log pi(a | s) of the first ``len(actions)``
+        rows, under the current weights, in chunks."""
+        values, logits_ = [], []
+        with tf.device(self.device):
+            for i in range(0, len(obs), EVAL_CHUNK):
+                logits, v = self._evaluate(obs[i : i + EVAL_CHUNK])
+                values.append(v.numpy()[:, 0])
+                logits_.append(logits.numpy())
+        if actions is None:
+            return np.concatenate(values), None
+        # The first len(actions) rows are the acted ones (the rest: bootstrap observations).
+        lp = log_softmax(np.concatenate(logits_)[: len(actions)].astype(np.float64))
+        return np.concatenate(values), np.take_along_axis(lp, actions[:, None], axis=1)[:, 0]
+
+    def prepare(self, rollouts: Sequence[Rollout], *, lagged: bool) -> tuple[Minibatch, dict]:
+        """The batch of ``rollouts`` (all of one length) with GAE targets, or with V-trace's
+        when ``lagged``."""
+        c = self.config
+        obs = np.concatenate([r.observations for r in rollouts], axis=1)  # [T, B, *obs]
+        T, B = obs.shape[:2]
+        rewards = np.concatenate([r.rewards for r in rollouts], axis=1)
+        terminated = np.concatenate([r.terminated for r in rollouts], axis=1)
+        truncated = np.concatenate([r.truncated for r in rollouts], axis=1)
+        actions = np.concatenate([r.actions for r in rollouts], axis=1).astype(np.int64)
+        behaviour = np.concatenate([r.behaviour_logp for r in rollouts], axis=1)  # [T, B]
+        last_obs = np.concatenate([r.last_observations for r in rollouts], axis=0)
+        final_obs = np.concatenate([r.final_observations for r in rollouts], axis=0)
+        flat_obs = obs.reshape(T * B, *obs.shape[2:])
+        rows = np.concatenate([flat_obs, last_obs, final_obs])
+        v_all, logp = self._values_and_logp(rows, actions.reshape(-1) if lagged else None)
+        values = v_all[: T * B].reshape(T, B)
+        next_values = np.concatenate([values[1:], v_all[T * B : T * B + B][None]])
+        next_values[done_positions(rollouts)] = v_all[T * B + B :]
+        stats: dict[str, float] = {}
+        if lagged:
+            assert logp is not None
+            target = logp[: T * B].reshape(T, B)
+            vt = vtrace(behaviour, target, rewards, values, next_values, terminated, truncated,
+                        gamma=c.gamma, rho_bar=c.vtrace_rho_bar, c_bar=c.vtrace_c_bar)  # fmt: skip
+            targets, advantages = vt.targets, vt.advantages
+            stats["learner/vtrace_rho_mean"] = float(np.exp(target - behaviour).mean())
+        else:
+            advantages, targets = gae(rewards, values, next_values, terminated, truncated,
+                                      gamma=c.gamma, lam=c.gae_lambda)  # fmt: skip
+        if (ev := explained_variance(values, targets)) is not None:
+            stats["learner/explained_variance"] = ev
+        batch = Minibatch(
+            obs=flat_obs,
+            actions=actions.reshape(-1),
+            old_logp=behaviour.reshape(-1).astype(np.float32),
+            advantages=advantages.reshape(-1).astype(np.float32),
+            returns=targets.reshape(-1).astype(np.float32),
+            old_values=values.reshape(-1).astype(np.float32),
+        )
+        return batch, stats
+
+    def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
+        """``n_epochs`` passes of shuffled minibatches over the concatenated ``rollouts``."""
+        start = time.perf_counter()
+        bound = self.run_config.max_policy_lag
+        self.env_errors += sum(r.env_errors for r in rollouts)
+        lags = [self.version - r.policy_version for r in rollouts]
+        stale = [bound is not None and lag > bound for lag in lags]
+        use = list(rollouts)
+        if any(stale) and self.run_config.stale_data == "discard":
+            self.stale_discarded += sum(stale)
+            use = [r for r, s in zip(rollouts, stale, strict=True) if not s]
+        elif any(stale):
+            self.stale_corrected += sum(stale)
+        metrics: dict[str, float] = {}
+        applied = False
+        if use:
+            lagged = self.run_config.uses_vtrace or any(
+                self.version != r.policy_version for r in use
+            )
+            batch, metrics = self.prepare(use, lagged=lagged)
+            applied = self._epochs(batch, metrics)
+            metrics["learner/batch_size"] = float(len(batch.actions))
+        self.version += int(applied)
+        metrics["learner/stale_discarded"] = float(self.stale_discarded)
+        metrics["learner/stale_corrected"] = float(self.stale_corrected)
+        metrics["learner/early_stops"] = float(self.early_stops)
+        metrics["learner/learning_rate"] = float(np.asarray(self.optimizer.learning_rate))
+        return self._result(start, metrics, lags, applied=applied, sources=rollouts)
+
+    def _epochs(self, batch: Minibatch, metrics: dict[str, float]) -> bool:
+        """The minibatch steps of one batch; True if the weights changed."""
+        c = self.config
+        n = len(batch.actions)
+        size = min(c.minibatch_size, n)
+        sums: dict[str, float] = {}
+        steps = finite = 0
+        stopped = False
+        for _ in range(c.n_epochs):
+            order = self.rng.permutation(n)
+            for lo in range(0, n, size):  # the last minibatch may be smaller, as in SB3
+                idx = order[lo : lo + size]
+                with tf.device(self.device):
+                    out = self._step(*(np.asarray(x)[idx] for x in batch))
+                values = {k: float(v) for k, v in out.items()}
+                if values.pop("kl_stop"):  # not stepped on
+                    stopped = True
+                    break
+                steps += 1
+                finite += int(np.isfinite(values["grad_norm"]))
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v
+            if stopped:
+                self.early_stops += 1
+                break
+        metrics.update({f"learner/{k}": v / steps for k, v in sums.items()} if steps else {})
+        metrics["learner/minibatch_steps"] = float(steps)
+        if steps == 0:  # the first minibatch already passed target_kl: nothing changed
+            return False
+        rolled_back = self.guard.record(finite=finite == steps)
+        return finite > 0 or rolled_back
