@@ -18,6 +18,15 @@ Settings:
 - ``sb3-ddpg-pendulum``: Stable-Baselines3 DDPG with the zoo's Pendulum entry (gamma 0.98,
   buffer 200k, learning_starts 10k, Gaussian noise 0.1, lr 1e-3, net_arch [400, 300], one
   gradient step per env step).
+- ``sb3-ppo-cartpole``: Stable-Baselines3 PPO with the zoo's CartPole-v1 entry (8 envs,
+  n_steps 32, batch_size 256, gae_lambda 0.8, gamma 0.98, n_epochs 20, ent_coef 0, linear
+  schedules from lr 1e-3 and clip 0.2 over the zoo's 1e5 steps).
+- ``sb3-ppo-pendulum``: Stable-Baselines3 PPO with the zoo's Pendulum-v1 entry (4 envs,
+  n_steps 1024, gae_lambda 0.95, gamma 0.9, n_epochs 10, ent_coef 0, lr 1e-3, clip 0.2,
+  use_sde with sde_sample_freq 4).
+- ``sb3-td3-pendulum``: Stable-Baselines3 TD3 with the zoo's Pendulum-v1 entry (gamma 0.98,
+  buffer 200k, learning_starts 10k, Gaussian noise 0.1, lr 1e-3, net_arch [400, 300], one
+  gradient step per env step; TD3's own defaults: policy_delay 2, target noise 0.2/0.5).
 - ``rllib-ppo-cartpole``: RLlib PPO (RLlib no longer ships A2C or DDPG) with the settings of
   RLlib's own tuned CartPole example, on a local Ray with 2 CPUs; the smoothing window of its
   episode-return metric is set to 20 episodes, so the rule is the same.
@@ -149,6 +158,52 @@ def sb3_ddpg_pendulum(args: argparse.Namespace) -> dict[str, Any]:
     return {"peer": "stable-baselines3 DDPG", "env": "Pendulum-v1", "threshold": -200.0, **result}
 
 
+def _linear(start: float) -> Callable[[float], float]:
+    """SB3's schedule form: ``progress_remaining`` goes from 1 to 0 over ``total_timesteps``."""
+    return lambda progress_remaining: progress_remaining * start
+
+
+def sb3_ppo_cartpole(args: argparse.Namespace) -> dict[str, Any]:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    env = make_vec_env("CartPole-v1", n_envs=8, seed=args.seed)
+    model = PPO("MlpPolicy", env, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98,
+                n_epochs=20, ent_coef=0.0, learning_rate=_linear(1e-3),
+                clip_range=_linear(0.2), seed=args.seed, device="cpu")  # fmt: skip
+    # The zoo's schedules run over its 1e5 steps: the budget is that, not --max-steps.
+    args = argparse.Namespace(**{**vars(args), "max_steps": min(args.max_steps, 100_000)})
+    result = _sb3_run(model, 475.0, args)
+    return {"peer": "stable-baselines3 PPO", "env": "CartPole-v1", "threshold": 475.0, **result}
+
+
+def sb3_ppo_pendulum(args: argparse.Namespace) -> dict[str, Any]:
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.env_util import make_vec_env
+
+    env = make_vec_env("Pendulum-v1", n_envs=4, seed=args.seed)
+    model = PPO("MlpPolicy", env, n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10,
+                ent_coef=0.0, learning_rate=1e-3, clip_range=0.2, use_sde=True,
+                sde_sample_freq=4, seed=args.seed, device="cpu")  # fmt: skip
+    result = _sb3_run(model, -200.0, args)
+    return {"peer": "stable-baselines3 PPO", "env": "Pendulum-v1", "threshold": -200.0, **result}
+
+
+def sb3_td3_pendulum(args: argparse.Namespace) -> dict[str, Any]:
+    import numpy as np
+    from stable_baselines3 import TD3
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.noise import NormalActionNoise
+
+    env = make_vec_env("Pendulum-v1", n_envs=1, seed=args.seed)
+    noise = NormalActionNoise(mean=np.zeros(1), sigma=0.1 * np.ones(1))
+    model = TD3("MlpPolicy", env, gamma=0.98, buffer_size=200_000, learning_starts=10_000,
+                action_noise=noise, gradient_steps=1, train_freq=1, learning_rate=1e-3,
+                policy_kwargs={"net_arch": [400, 300]}, seed=args.seed, device="cpu")  # fmt: skip
+    result = _sb3_run(model, -200.0, args)
+    return {"peer": "stable-baselines3 TD3", "env": "Pendulum-v1", "threshold": -200.0, **result}
+
+
 def rllib_ppo_cartpole(args: argparse.Namespace) -> dict[str, Any]:
     import ray
     from ray.rllib.algorithms.ppo import PPOConfig
@@ -208,6 +263,9 @@ def rllib_ppo_cartpole(args: argparse.Namespace) -> dict[str, Any]:
 PEERS: dict[str, tuple[tuple[str, ...], Callable[[argparse.Namespace], dict[str, Any]]]] = {
     "sb3-a2c-cartpole": (("stable_baselines3", "torch"), sb3_a2c_cartpole),
     "sb3-ddpg-pendulum": (("stable_baselines3", "torch"), sb3_ddpg_pendulum),
+    "sb3-ppo-cartpole": (("stable_baselines3", "torch"), sb3_ppo_cartpole),
+    "sb3-ppo-pendulum": (("stable_baselines3", "torch"), sb3_ppo_pendulum),
+    "sb3-td3-pendulum": (("stable_baselines3", "torch"), sb3_td3_pendulum),
     "rllib-ppo-cartpole": (("torch", "ray.rllib.algorithms.ppo"), rllib_ppo_cartpole),
 }
 

@@ -8,7 +8,7 @@
 Parts (each writes ``<results>/<part>.json``):
 
 - ``solve``: distrl time-to-solve through ``python -m distrl.launch``, one process per seed;
-- ``peers``: Stable-Baselines3 A2C and DDPG and RLlib PPO under the same stop rule
+- ``peers``: Stable-Baselines3 A2C, DDPG, PPO and TD3 and RLlib PPO under the same stop rule
   (``benchmarks.peers``; a peer that is not installed is reported as skipped);
 - ``throughput``, ``broadcast``, ``startup``: ``benchmarks.scaling``.
 
@@ -46,6 +46,8 @@ DISTRL_SCENARIOS: list[tuple[str, str, list[str], float]] = [
         120,
     ),
     ("distrl DDPG sync", "Pendulum-v1", ["--workers", "2", "--preset", "pendulum-ddpg"], 120),
+    ("distrl PPO sync", "CartPole-v1", ["--preset", "cartpole-ppo"], 120),
+    ("distrl TD3 sync", "Pendulum-v1", ["--preset", "pendulum-td3"], 400),
     (
         "distrl DDPG sync",
         "MountainCarContinuous-v0",
@@ -56,6 +58,9 @@ DISTRL_SCENARIOS: list[tuple[str, str, list[str], float]] = [
 PEER_SCENARIOS: list[tuple[str, str]] = [
     ("sb3-a2c-cartpole", "CartPole-v1"),
     ("sb3-ddpg-pendulum", "Pendulum-v1"),
+    ("sb3-ppo-cartpole", "CartPole-v1"),
+    ("sb3-ppo-pendulum", "Pendulum-v1"),
+    ("sb3-td3-pendulum", "Pendulum-v1"),
     ("rllib-ppo-cartpole", "CartPole-v1"),
 ]
 

@@ -187,3 +187,63 @@ def test_nan_transitions_skip_ddpg_steps_inside_the_fused_loop_and_roll_back():
     assert result.metrics["learner/actor_learning_rate"] == np.float32(config.ddpg.actor_lr / 2)
     result = learner.update([rollout])  # finite data replaces the NaN in the ring buffer
     assert result.applied and result.metrics["learner/skipped_steps"] == 80
+
+
+PENDULUM = env_spec("Pendulum-v1")  # torque in [-2, 2]: half-width 2
+
+
+def td3_learner(**td3):
+    config = build_config({"algo": "td3", "env": "Pendulum-v1", "envs_per_worker": 2,
+                           "rollout_len": 16, "td3": td3})  # fmt: skip
+    return config, make_learner(config=config, spec=PENDULUM, seed=3)
+
+
+def test_td3_target_is_the_min_of_the_twin_target_critics_against_numpy():
+    _, learner = td3_learner(target_noise=0.0, gamma=0.9)
+    assert len(learner.target_critics) == 2
+    rng = np.random.default_rng(0)
+    next_obs = rng.normal(size=(16, 3)).astype(np.float32)
+    rewards = rng.normal(size=16).astype(np.float32)
+    terminated = (rng.random(16) < 0.3).astype(np.float32)
+    got = learner.target_q(tf.constant(rewards), tf.constant(next_obs), tf.constant(terminated))
+    a = learner.target_actor(next_obs).numpy()
+    q1, q2 = (t([next_obs, a]).numpy()[:, 0] for t in learner.target_critics)
+    assert not np.allclose(q1, q2)  # two independently initialised critics
+    expected = rewards + 0.9 * (1 - terminated) * np.minimum(q1, q2)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_td3_target_smoothing_noise_is_clipped_and_kept_in_the_action_box():
+    _, learner = td3_learner(target_noise=0.2, target_noise_clip=0.5)
+    next_obs = np.random.default_rng(1).normal(size=(4096, 3)).astype(np.float32)
+    mu = learner.target_actor(next_obs).numpy()
+    noisy = learner.target_actions(tf.constant(next_obs)).numpy()
+    assert noisy.min() >= -2.0 and noisy.max() <= 2.0
+    inside = (np.abs(mu) < 0.9)[:, 0]  # far from the bounds: only the clip of the noise acts
+    delta = (noisy - mu)[inside, 0] / 2.0  # in half-widths
+    assert np.abs(delta).max() <= 0.5 + 1e-6
+    assert np.isclose(np.abs(delta), 0.5, atol=1e-6).mean() > 0.005  # some hit the clip
+    np.testing.assert_allclose(np.std(delta), 0.2, atol=0.02)  # N(0, 0.2) mostly unclipped
+
+
+def test_td3_steps_the_actor_and_the_targets_every_policy_delay_critic_steps():
+    config, learner = td3_learner(policy_delay=2, learning_starts=0, batch_size=8)
+    worker = RolloutWorker(config=config, spec=PENDULUM, worker_index=0,
+                           seed=np.random.SeedSequence(0))  # fmt: skip
+    learner.update([worker.sample(learner.weights())])  # fill: stored and trained once
+
+    def snapshot():
+        return [m.get_weights() for m in (learner.actor, learner.critic, learner.target_actor)]
+
+    def changed(before, after):
+        return [not all(np.array_equal(a, b) for a, b in zip(x, y, strict=True))
+                for x, y in zip(before, after, strict=True)]  # fmt: skip
+
+    tried = learner.gradient_steps + learner.skipped_steps
+    batch = learner.replay.sample((1, 8), learner.rng)
+    before = snapshot()
+    learner._train(*batch, np.int64(tried | 1))  # an odd step: the critic only
+    assert changed(before, snapshot()) == [False, True, False]  # actor, critic, target actor
+    before = snapshot()
+    learner._train(*batch, np.int64(tried + (tried % 2)))  # an even step: actor and targets too
+    assert changed(before, snapshot()) == [True, True, True]

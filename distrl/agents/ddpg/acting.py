@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from distrl.agents.a2c.acting import Forward
-from distrl.agents.ddpg.config import DDPGConfig
+from distrl.agents.ddpg.config import DDPGConfig, section
 from distrl.agents.ddpg.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 from distrl.agents.ddpg.plan import actor_layers
 from distrl.types import EnvSpec, WeightsMessage
@@ -73,10 +73,11 @@ def noisy_actor_policy(
     """DDPG's acting policy: the built-in Dense actor in NumPy (no TensorFlow), or a user's
     actor (``ddpg.actor``) through TensorFlow on the CPU with ``tf_threads`` threads."""
     envs = num_envs if num_envs is not None else config.envs_per_worker
-    if config.ddpg.actor is None:
+    c = section(config)
+    if c.actor is None:
         from distrl.models.numpy_forward import NumpyForward
 
-        actor: Forward = NumpyForward(actor_layers(config.ddpg))
+        actor: Forward = NumpyForward(actor_layers(c))
     else:
         from distrl.tfsetup import configure_tensorflow
 
@@ -84,10 +85,10 @@ def noisy_actor_policy(
         from distrl.agents.ddpg.networks import build_actor, pre_bounds
         from distrl.models.keras_forward import KerasForward
 
-        model = build_actor(spec, config.ddpg)
+        model = build_actor(spec, c)
         actor = _WholeActor(model, KerasForward(pre_bounds(model), spec, jit=config.jit_acting,
                                                 output=None))  # fmt: skip
-    return NoisyDeterministicPolicy(actor, spec, config.ddpg, envs)
+    return NoisyDeterministicPolicy(actor, spec, c, envs)
 
 
 class _WholeActor:

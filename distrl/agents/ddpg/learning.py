@@ -18,7 +18,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from distrl.agents.ddpg.networks import build_actor, build_critic
+from distrl.agents.ddpg.config import section
+from distrl.agents.ddpg.networks import action_scale, build_actor, build_critic
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
 from distrl.config import Config
@@ -46,7 +47,7 @@ class DDPGLearner(LearnerBase):
     COUNTERS = ("gradient_steps", "skipped_steps")
 
     def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
-        self.config = config.ddpg
+        self.config = section(config)  # ddpg.* or td3.*
         self.device = device
         self.version = 0  # published actor versions; 0 = untrained (workers act at random)
         self.gradient_steps = 0
@@ -56,14 +57,21 @@ class DDPGLearner(LearnerBase):
         self.rng = np.random.default_rng(seed)
         c = self.config
         with tf.device(device):
-            self.actor, self.critic = build_actor(spec, c), build_critic(spec, c)
-            self.target_actor, self.target_critic = build_actor(spec, c), build_critic(spec, c)
+            self.actor, self.target_actor = build_actor(spec, c), build_actor(spec, c)
+            # One critic, or TD3's two (one optimizer over both, as SB3).
+            self.critics = [build_critic(spec, c) for _ in range(2 if c.twin_critics else 1)]
+            self.target_critics = [build_critic(spec, c) for _ in self.critics]
+            self.critic, self.target_critic = self.critics[0], self.target_critics[0]
             self.target_actor.set_weights(self.actor.get_weights())
-            self.target_critic.set_weights(self.critic.get_weights())
+            for target, online in zip(self.target_critics, self.critics, strict=True):
+                target.set_weights(online.get_weights())
             self.actor_optimizer = keras.optimizers.Adam(learning_rate=c.actor_lr)
             self.critic_optimizer = keras.optimizers.Adam(learning_rate=c.critic_lr)
             self.actor_optimizer.build(self.actor.trainable_variables)
-            self.critic_optimizer.build(self.critic.trainable_variables)
+            self.critic_optimizer.build(self._critic_variables())
+        half_width, centre = action_scale(spec)
+        self._half_width = tf.constant(half_width)
+        self._low, self._high = tf.constant(centre - half_width), tf.constant(centre + half_width)
         # Gradient steps with a NaN/Inf loss or gradient are skipped inside the compiled loop;
         # an update with any skipped step counts as non-finite for the rollback guard.
         self.guard = NonFiniteGuard(
@@ -88,6 +96,7 @@ class DDPGLearner(LearnerBase):
                 tf.TensorSpec([None, None], tf.float32),  # rewards
                 obs,  # next observations
                 tf.TensorSpec([None, None], tf.float32),  # terminated
+                tf.TensorSpec([], tf.int64),  # gradient steps tried before this call
             ],
             jit_compile=c.xla,
         )
@@ -96,12 +105,20 @@ class DDPGLearner(LearnerBase):
         """The actor: obs -> action in the env's units (the critic stays on the learner)."""
         return self.actor
 
+    def _critic_variables(self) -> list[tf.Variable]:
+        return [v for critic in self.critics for v in critic.trainable_variables]
+
     def _variables(self) -> dict[str, list]:
+        twin = {}
+        if len(self.critics) == 2:  # TD3: checkpoints of single-critic runs keep their keys
+            twin = {"critic2": self.critics[1].weights,
+                    "target_critic2": self.target_critics[1].weights}  # fmt: skip
         return {
             "actor": self.actor.weights,
             "critic": self.critic.weights,
             "target_actor": self.target_actor.weights,
             "target_critic": self.target_critic.weights,
+            **twin,
             "actor_optimizer": self.actor_optimizer.variables,
             "critic_optimizer": self.critic_optimizer.variables,
         }
@@ -127,6 +144,27 @@ class DDPGLearner(LearnerBase):
 
     # --- the compiled part --------------------------------------------------------------------
 
+    def target_actions(self, next_obs: tf.Tensor) -> tf.Tensor:
+        """``a' = mu'(s')``; with TD3's target policy smoothing,
+        ``clip(mu'(s') + clip(N(0, sigma), -c, c) * half-width, low, high)``."""
+        c = self.config
+        next_actions = self.target_actor(next_obs)
+        if c.target_noise > 0:
+            noise = tf.random.normal(tf.shape(next_actions)) * c.target_noise
+            noise = tf.clip_by_value(noise, -c.target_noise_clip, c.target_noise_clip)
+            next_actions = tf.clip_by_value(
+                next_actions + noise * self._half_width, self._low, self._high
+            )
+        return next_actions
+
+    def target_q(self, rewards: tf.Tensor, next_obs: tf.Tensor, terminated: tf.Tensor) -> tf.Tensor:
+        """``r + gamma (1 - terminated) Q'(s', a')`` with ``a'`` from :meth:`target_actions`;
+        with twin critics, ``Q'`` is the smaller of the two target critics (clipped double Q)."""
+        next_actions = self.target_actions(next_obs)
+        q_next = [tf.squeeze(t([next_obs, next_actions]), -1) for t in self.target_critics]
+        smallest = q_next[0] if len(q_next) == 1 else tf.minimum(q_next[0], q_next[1])
+        return rewards + self.config.gamma * (1.0 - terminated) * smallest
+
     def _train_impl(
         self,
         obs: tf.Tensor,
@@ -134,35 +172,44 @@ class DDPGLearner(LearnerBase):
         rewards: tf.Tensor,
         next_obs: tf.Tensor,
         terminated: tf.Tensor,
+        steps_before: tf.Tensor,
     ) -> dict[str, tf.Tensor]:
         """``G`` gradient steps, one per leading index of the ``[G, N, ...]`` inputs.
 
-        A step whose critic or actor gradient holds a NaN/Inf applies neither (counted in
-        ``skipped``); the targets then move towards unchanged online networks.
+        Every step regresses the critic(s) to :meth:`target_q`; every ``policy_delay``-th
+        (counted over the run, from ``steps_before``) also steps the actor and moves the
+        targets. A step whose gradients hold a NaN/Inf applies nothing (counted in ``skipped``).
         """
         c = self.config
+        critic_vars, actor_vars = self._critic_variables(), self.actor.trainable_variables
         critic_loss = actor_loss = q_mean = tf.constant(0.0)
         skipped = tf.constant(0)
         for i in tf.range(tf.shape(rewards)[0]):
-            s, a, s_next = obs[i], actions[i], next_obs[i]
-            q_next = tf.squeeze(self.target_critic([s_next, self.target_actor(s_next)]), -1)
-            y = rewards[i] + c.gamma * (1.0 - terminated[i]) * q_next  # [N]
+            s, a = obs[i], actions[i]
+            y = tf.stop_gradient(self.target_q(rewards[i], next_obs[i], terminated[i]))  # [N]
             with tf.GradientTape() as tape:
-                q = tf.squeeze(self.critic([s, a], training=True), -1)  # [N]
-                critic_loss = tf.reduce_mean(tf.square(y - q))
-            critic_grads = tape.gradient(critic_loss, self.critic.trainable_variables)
-            with tf.GradientTape() as tape:
-                actor_loss = -tf.reduce_mean(self.critic([s, self.actor(s, training=True)]))
-            actor_grads = tape.gradient(actor_loss, self.actor.trainable_variables)
+                qs = [tf.squeeze(critic([s, a], training=True), -1) for critic in self.critics]
+                critic_loss = tf.add_n([tf.reduce_mean(tf.square(y - q)) for q in qs])
+            critic_grads = tape.gradient(critic_loss, critic_vars)
+            with_actor = (steps_before + tf.cast(i, tf.int64)) % c.policy_delay == 0
+
+            def actor_step(s: tf.Tensor = s) -> tuple[tf.Tensor, list[tf.Tensor]]:
+                with tf.GradientTape() as tape:
+                    loss = -tf.reduce_mean(self.critic([s, self.actor(s, training=True)]))
+                return loss, tape.gradient(loss, actor_vars)
+
+            def no_actor_step(last: tf.Tensor = actor_loss) -> tuple[tf.Tensor, list[tf.Tensor]]:
+                return last, [tf.zeros_like(v) for v in actor_vars]
+
+            actor_loss, actor_grads = tf.cond(with_actor, actor_step, no_actor_step)
             finite = tf.math.is_finite(tf.linalg.global_norm([*critic_grads, *actor_grads]))
             skipped += tf.cond(
                 finite,
-                functools.partial(self._apply, critic_grads, actor_grads),
+                functools.partial(self._apply, critic_grads, actor_grads, with_actor),
                 lambda: tf.constant(1),
             )
-            soft_update(self.target_actor.weights, self.actor.weights, c.tau)
-            soft_update(self.target_critic.weights, self.critic.weights, c.tau)
-            q_mean = tf.reduce_mean(q)
+            tf.cond(with_actor, self._move_targets, lambda: tf.constant(False))
+            q_mean = tf.reduce_mean(qs[0])
         return {
             "learner/critic_loss": critic_loss,
             "learner/actor_loss": actor_loss,
@@ -170,11 +217,28 @@ class DDPGLearner(LearnerBase):
             "skipped": skipped,
         }
 
-    def _apply(self, critic_grads: list[tf.Tensor], actor_grads: list[tf.Tensor]) -> tf.Tensor:
-        """Both optimizer steps; returns 0 skipped steps (the other branch of the guard)."""
-        critic_vars, actor_vars = self.critic.trainable_variables, self.actor.trainable_variables
-        self.critic_optimizer.apply_gradients(zip(critic_grads, critic_vars, strict=True))
-        self.actor_optimizer.apply_gradients(zip(actor_grads, actor_vars, strict=True))
+    def _move_targets(self) -> tf.Tensor:
+        tau = self.config.tau
+        soft_update(self.target_actor.weights, self.actor.weights, tau)
+        for target, online in zip(self.target_critics, self.critics, strict=True):
+            soft_update(target.weights, online.weights, tau)
+        return tf.constant(True)
+
+    def _apply(
+        self, critic_grads: list[tf.Tensor], actor_grads: list[tf.Tensor], with_actor: tf.Tensor
+    ) -> tf.Tensor:
+        """The critic step, and the actor's when ``with_actor``; returns 0 skipped steps (the
+        other branch of the guard)."""
+        self.critic_optimizer.apply_gradients(
+            zip(critic_grads, self._critic_variables(), strict=True)
+        )
+
+        def actor() -> tf.Tensor:
+            variables = self.actor.trainable_variables
+            self.actor_optimizer.apply_gradients(zip(actor_grads, variables, strict=True))
+            return tf.constant(True)
+
+        tf.cond(with_actor, actor, lambda: tf.constant(False))
         return tf.constant(0)
 
     # --- bookkeeping around it ----------------------------------------------------------------
@@ -196,8 +260,9 @@ class DDPGLearner(LearnerBase):
         metrics: dict[str, float] = {}
         if steps > 0:
             batch = self.replay.sample((steps, c.batch_size), self.rng)
+            tried = np.int64(self.gradient_steps + self.skipped_steps)
             with tf.device(self.device):
-                stats = self._train(*batch)
+                stats = self._train(*batch, tried)
             skipped = int(stats.pop("skipped"))
             self.gradient_steps += steps - skipped
             self.skipped_steps += skipped
