@@ -4,6 +4,7 @@
     python -m benchmarks.run --parts solve peers     # some parts only
     python -m benchmarks.run --report-only           # re-render from the JSON already written
     python -m benchmarks.run --quick                 # 1 seed, few workers: checks the plumbing
+    python -m benchmarks.run --parts solve peers --match ppo td3 --results DIR --markdown -
 
 Parts (each writes ``<results>/<part>.json``):
 
@@ -88,9 +89,16 @@ def _last_json(stdout: str) -> dict[str, Any]:
     raise ValueError("no JSON document in the output")
 
 
-def run_solve(seeds: list[int]) -> dict[str, Any]:
+def matches(text: str, match: list[str] | None) -> bool:
+    """``--match``: keep the scenarios whose name (or peer id) contains one of these."""
+    return match is None or any(m.lower() in text.lower() for m in match)
+
+
+def run_solve(seeds: list[int], match: list[str] | None = None) -> dict[str, Any]:
     rows = []
     for name, env, launch_args, cap in DISTRL_SCENARIOS:
+        if not matches(f"{name} {env}", match):
+            continue
         runs = []
         for seed in seeds:
             args = [
@@ -109,9 +117,13 @@ def run_solve(seeds: list[int]) -> dict[str, Any]:
     return {"part": "solve", "rows": rows}
 
 
-def run_peers(seeds: list[int], rllib_python: str | None, cap: float) -> dict[str, Any]:
+def run_peers(
+    seeds: list[int], rllib_python: str | None, cap: float, match: list[str] | None = None
+) -> dict[str, Any]:
     rows = []
     for peer, env in PEER_SCENARIOS:
+        if not matches(f"{peer} {env}", match):
+            continue
         python = rllib_python if peer.startswith("rllib") and rllib_python else sys.executable
         runs = []
         for seed in seeds:
@@ -456,6 +468,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--peer-max-seconds", type=float, default=300.0)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument(
+        "--match",
+        nargs="+",
+        metavar="TEXT",
+        help="solve and peers: only the scenarios whose name or peer id contains one of these "
+        "(e.g. --match ppo td3, with --results elsewhere and --markdown -)",
+    )
     args = parser.parse_args(argv)
     # Bad input stops here, before any part has run, with argparse's one-line error (exit 2).
     rllib = None
@@ -481,9 +500,9 @@ def main(argv: list[str] | None = None) -> None:
         for part in args.parts:
             _progress(f"part {part}")
             if part == "solve":
-                document = run_solve(seeds)
+                document = run_solve(seeds, args.match)
             elif part == "peers":
-                document = run_peers(seeds, args.rllib_python, args.peer_max_seconds)
+                document = run_peers(seeds, args.rllib_python, args.peer_max_seconds, args.match)
             else:
                 document = run_scaling(part, args.quick, out)
             (out / f"{part}.json").write_text(json.dumps(document, indent=2) + "\n")
