@@ -49,6 +49,14 @@ class NonFiniteGuard:
         self._snapshot = variables_to_arrays(variables())
         self._good_since_snapshot = 0
 
+    @classmethod
+    def of_run(
+        cls, config: Any, variables: Callable[[], dict[str, list]], optimizers: Sequence[Any]
+    ) -> NonFiniteGuard:
+        """The guard a run's config asks for (``nonfinite_limit``, ``nonfinite_action``)."""
+        return cls(limit=config.nonfinite_limit, action=config.nonfinite_action,
+                   variables=variables, optimizers=optimizers)  # fmt: skip
+
     def record(self, *, finite: bool) -> bool:
         """Account for one update; True if it rolled the learner back."""
         if finite:

@@ -90,3 +90,17 @@ class LearnerBase:
             metrics=metrics,
             applied=applied,
         )
+
+
+def split_stale(
+    rollouts: Sequence[Rollout], version: int, config: Any
+) -> tuple[list[Rollout], int, int]:
+    """For learners that bound policy lag (``max_policy_lag``, ``stale_data``): the fragments
+    to learn from, and how many were discarded and kept (to be corrected) for lagging more."""
+    bound = config.max_policy_lag
+    stale = [bound is not None and version - r.policy_version > bound for r in rollouts]
+    if not any(stale):
+        return list(rollouts), 0, 0
+    if config.stale_data == "discard":
+        return [r for r, s in zip(rollouts, stale, strict=True) if not s], sum(stale), 0
+    return list(rollouts), 0, sum(stale)

@@ -21,7 +21,7 @@ import tensorflow as tf
 from distrl.agents.a2c.config import A2CConfig
 from distrl.agents.a2c.losses import A2CLoss
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.learner import LearnerBase
+from distrl.agents.learner import LearnerBase, split_stale
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
@@ -63,12 +63,7 @@ class A2CLearner(LearnerBase):
             self.optimizer.build(self.model.trainable_variables)
         self.loss = A2CLoss(self.model, spec, config, device)
         # Updates skipped for a NaN/Inf loss or gradient; rollback after too many in a row.
-        self.guard = NonFiniteGuard(
-            limit=config.nonfinite_limit,
-            action=config.nonfinite_action,
-            variables=self._variables,
-            optimizers=[self.optimizer],
-        )
+        self.guard = NonFiniteGuard.of_run(config, self._variables, [self.optimizer])
         self._train_step = tf.function(
             self._train_step_impl, input_signature=self.loss.batch_signature
         )
@@ -130,19 +125,14 @@ class A2CLearner(LearnerBase):
         start = time.perf_counter()
         self.env_errors += sum(r.env_errors for r in rollouts)
         lags = [self.version - r.policy_version for r in rollouts]
-        stale = [self._is_stale(r.policy_version) for r in rollouts]
-        use = rollouts
-        if any(stale) and self.run_config.stale_data == "discard":
-            self.stale_discarded += sum(stale)
-            use = [r for r, s in zip(rollouts, stale, strict=True) if not s]
-        elif any(stale):
-            self.stale_corrected += sum(stale)
+        use, discarded, corrected = split_stale(rollouts, self.version, self.run_config)
+        self.stale_discarded += discarded
+        self.stale_corrected += corrected
+        stale = discarded + corrected > 0
         metrics: dict[str, float] = {}
         applied = False  # stays so if all was stale and discarded, or the step was not finite
         if use:
-            batch, metrics = self.loss.prepare(
-                use, use_vtrace=self.run_config.uses_vtrace or any(stale)
-            )
+            batch, metrics = self.loss.prepare(use, use_vtrace=self.run_config.uses_vtrace or stale)
             with tf.device(self.device):
                 stats = self._train_step(*batch)
             metrics.update({k: float(v) for k, v in stats.items()})

@@ -74,11 +74,8 @@ class DDPGLearner(LearnerBase):
         self._low, self._high = tf.constant(centre - half_width), tf.constant(centre + half_width)
         # Gradient steps with a NaN/Inf loss or gradient are skipped inside the compiled loop;
         # an update with any skipped step counts as non-finite for the rollback guard.
-        self.guard = NonFiniteGuard(
-            limit=config.nonfinite_limit,
-            action=config.nonfinite_action,
-            variables=self._variables,
-            optimizers=[self.actor_optimizer, self.critic_optimizer],
+        self.guard = NonFiniteGuard.of_run(
+            config, self._variables, [self.actor_optimizer, self.critic_optimizer]
         )
         self.skipped_steps = 0
         self.replay = ReplayBuffer(

@@ -55,12 +55,7 @@ class PGLearner(LearnerBase):
             self.model = build_model(spec, config.model)
             self.optimizer = keras.optimizers.Adam(learning_rate=self.config.lr)
             self.optimizer.build(self.model.trainable_variables)
-        self.guard = NonFiniteGuard(
-            limit=config.nonfinite_limit,
-            action=config.nonfinite_action,
-            variables=self._variables,
-            optimizers=[self.optimizer],
-        )
+        self.guard = NonFiniteGuard.of_run(config, self._variables, [self.optimizer])
         self._partial: dict[tuple[int, int], list[Segment]] = {}  # unfinished episodes
         self._complete: list[Segment] = []  # finished, waiting for the next gradient step
         obs = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)

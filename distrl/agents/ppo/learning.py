@@ -25,7 +25,7 @@ from distrl.agents.a2c.acting import log_softmax
 from distrl.agents.a2c.losses import done_positions, explained_variance
 from distrl.agents.a2c.returns import gae, vtrace
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.learner import LearnerBase
+from distrl.agents.learner import LearnerBase, split_stale
 from distrl.agents.ppo.losses import Minibatch, ppo_terms
 from distrl.config import Config
 from distrl.envs import EnvSpec
@@ -56,12 +56,7 @@ class PPOLearner(LearnerBase):
             self.model = build_model(spec, config.model)
             self.optimizer = keras.optimizers.Adam(learning_rate=c.lr, epsilon=c.optimizer_eps)
             self.optimizer.build(self.model.trainable_variables)
-        self.guard = NonFiniteGuard(
-            limit=config.nonfinite_limit,
-            action=config.nonfinite_action,
-            variables=self._variables,
-            optimizers=[self.optimizer],
-        )
+        self.guard = NonFiniteGuard.of_run(config, self._variables, [self.optimizer])
         obs = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
         rows = tf.TensorSpec([None], tf.float32)
         self._step = tf.function(
@@ -173,16 +168,11 @@ class PPOLearner(LearnerBase):
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """``n_epochs`` passes of shuffled minibatches over the concatenated ``rollouts``."""
         start = time.perf_counter()
-        bound = self.run_config.max_policy_lag
         self.env_errors += sum(r.env_errors for r in rollouts)
         lags = [self.version - r.policy_version for r in rollouts]
-        stale = [bound is not None and lag > bound for lag in lags]
-        use = list(rollouts)
-        if any(stale) and self.run_config.stale_data == "discard":
-            self.stale_discarded += sum(stale)
-            use = [r for r, s in zip(rollouts, stale, strict=True) if not s]
-        elif any(stale):
-            self.stale_corrected += sum(stale)
+        use, discarded, corrected = split_stale(rollouts, self.version, self.run_config)
+        self.stale_discarded += discarded
+        self.stale_corrected += corrected
         metrics: dict[str, float] = {}
         applied = False
         if use:
