@@ -76,7 +76,7 @@ def test_bad_values_raise_config_error_naming_the_key(layer, message):
         (["--workers", "-2"], "workers must be >= 0; got -2"),
         (["--workers", "two"], "workers must be an integer; got 'two'"),
         (["--env", "NoSuchEnv-v9"], "unknown env id 'NoSuchEnv-v9'"),
-        (["--env", "Pendulum-v1"], "algo a2c needs a discrete action space"),
+        (["--algo", "td3", "--env", "Acrobot-v1"], "algo td3 needs a continuous action space"),
         (["--preset", "nope"], "unknown preset 'nope'"),
         (["--config", "/nonexistent/x.yaml"], "config file '/nonexistent/x.yaml' does not exist"),
         (["--set", "a2c.lr"], "--set expects KEY=VALUE"),

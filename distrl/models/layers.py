@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import keras
 
-from distrl.config import ConfigError
 from distrl.types import EnvSpec
 
 
@@ -31,17 +30,23 @@ def tower(x: keras.KerasTensor, sizes: Sequence[int], activation: str, name: str
 
 
 def heads(policy_x, value_x, spec: EnvSpec):
-    if spec.action_kind != "discrete":
-        raise ConfigError(
-            f"the actor-critic models need a discrete action space; {spec.env_id} "
-            "has a continuous one"
-        )
-    # Small initial logits keep the first policy close to uniform (as in SB3 and CleanRL).
+    """``[logits [N, A], value [N, 1]]``; for a continuous action space the first output is a
+    diagonal Gaussian's ``[mean, log_std]`` (``[N, 2A]``, see ``models/gaussian.py``)."""
+    # Small initial logits (or means) keep the first policy close to uniform (or centred), as in
+    # SB3 and CleanRL.
     logits = keras.layers.Dense(
         spec.num_actions,
         kernel_initializer=keras.initializers.Orthogonal(gain=0.01),
         name="logits",
     )(policy_x)
+    if spec.action_kind == "continuous":
+        # A learned log-std that does not depend on the state: a Dense layer's bias (initial 0,
+        # sigma 1) read through an all-zero input, so the model keeps standard layers only.
+        log_std = keras.layers.Dense(
+            spec.num_actions, kernel_initializer="zeros", bias_initializer="zeros",
+            name="log_std",
+        )(keras.ops.zeros_like(policy_x[:, :1]))  # fmt: skip
+        logits = keras.layers.Concatenate(name="gaussian")([logits, log_std])
     value = keras.layers.Dense(
         1, kernel_initializer=keras.initializers.Orthogonal(gain=1.0), name="value"
     )(value_x)

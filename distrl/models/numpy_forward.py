@@ -52,9 +52,23 @@ class NumpyForward:
         return x
 
 
-def numpy_forward_for(config: ModelConfig) -> NumpyForward | None:
-    """A NumPy forward pass for ``config`` if it is a built-in model with a supported activation."""
+class GaussianNumpyForward(NumpyForward):
+    """The Gaussian head's ``[mean, log_std]``: the Dense chain gives the mean, the
+    ``log_std`` layer's bias the state-independent log-std (``models/gaussian.py``)."""
+
+    def set_weights(self, names: Sequence[str], weights: Sequence[np.ndarray]) -> None:
+        super().set_weights(names, weights)
+        self._log_std = dict(zip(names, weights, strict=True))["log_std/bias"]
+
+    def logits(self, obs: np.ndarray) -> np.ndarray:
+        mean = super().logits(obs)
+        return np.concatenate([mean, np.broadcast_to(self._log_std, mean.shape)], axis=-1)
+
+
+def numpy_forward_for(config: ModelConfig, *, continuous: bool = False) -> NumpyForward | None:
+    """A NumPy forward pass for ``config`` if it is a built-in model with a supported activation
+    (``continuous``: of the Gaussian head)."""
     plan = dense_plan(config)
     if plan is None or plan.activation not in NUMPY_ACTIVATIONS:
         return None
-    return NumpyForward(plan.policy_layers())
+    return (GaussianNumpyForward if continuous else NumpyForward)(plan.policy_layers())

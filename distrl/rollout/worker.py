@@ -63,6 +63,9 @@ class RolloutWorker:
         continuous = spec.action_kind == "continuous"
         self.action_shape = (spec.num_actions,) if continuous else ()
         self.action_dtype = np.float32 if continuous else np.int64
+        # Continuous actions go to the env clipped to its box; the fragment keeps what the
+        # policy sampled (a Gaussian's log-prob is of the unclipped sample).
+        self.action_box = (spec.action_low, spec.action_high) if continuous else None
         self.version = -1  # no weights yet: the first WeightsMessage (version 0) is accepted
         self.env_seed, action_seed = seed.spawn(2)
         self.rng = np.random.default_rng(action_seed)
@@ -166,8 +169,11 @@ class RolloutWorker:
             obs_buf[t] = self._obs
             actions[t], logp[t] = self.policy.act(self._obs, self.rng)
             try:
+                sent = (
+                    actions[t] if self.action_box is None else np.clip(actions[t], *self.action_box)
+                )
                 with self.deadline.armed():
-                    step = self.envs.step(actions[t])
+                    step = self.envs.step(sent)
                 self._obs, rewards[t], terminated[t], truncated[t], info = step
             except Exception as e:
                 raise EnvFailure(e) from e

@@ -77,6 +77,12 @@ class RequestDecoder:
             return actions
         actions = self.array(context, message, "actions", "float32",
                               (*lead, self.spec.num_actions))  # fmt: skip
+        if not np.isfinite(actions).all():
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, "actions: not finite")
+        if self.config.algorithm.stochastic and not self.config.algorithm.replay:
+            # A Gaussian policy's samples go unclipped to the learner (the env got them
+            # clipped): their log-probs are of the samples.
+            return actions
         low = np.asarray(self.spec.action_low, np.float32)
         high = np.asarray(self.spec.action_high, np.float32)
         if ((actions < low) | (actions > high)).any():

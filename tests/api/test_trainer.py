@@ -136,5 +136,5 @@ def test_make_config_errors_match_the_command_line():
         distrl.make_config("cartpole-a2c", a2c={"lr": -1})
     with pytest.raises(ConfigError, match=r"unknown config key 'a2c\.nope'"):
         distrl.make_config(None, {"a2c.nope": 1})
-    with pytest.raises(ConfigError, match="algo a2c needs a discrete action space"):
-        distrl.Trainer(distrl.make_config(env="Pendulum-v1")).prepare()
+    with pytest.raises(ConfigError, match="algo pg needs a discrete action space"):
+        distrl.Trainer(distrl.make_config(algo="pg", env="Pendulum-v1")).prepare()

@@ -273,3 +273,28 @@ def test_get_weights_waits_for_a_version_and_watch_streams_new_ones(cartpole_ser
         pushed = next(stream)
         assert pushed.version == 1
         np.testing.assert_array_equal(pushed.weights[0], newer.weights[0])
+
+
+def test_gaussian_a2c_acts_and_takes_unclipped_samples(make_service):
+    """A2C on a Box action space: Act samples a diagonal Gaussian with log-probs; a pushed
+    fragment may hold samples beyond the box (the env got them clipped), not NaN."""
+    from dataclasses import replace
+
+    served = make_service(build_config({"env": "Pendulum-v1", "envs_per_worker": 2,
+                                        "rollout_len": 8}))  # fmt: skip
+    obs = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
+    with served.client() as client:
+        actions, logp, _ = client.act(obs)
+        assert actions.shape == (6, 1) and actions.dtype == np.float32 and logp.shape == (6,)
+        params = np.asarray(served.learner.model(obs)[0])  # [mean, log_std]
+        z = (actions - params[:, :1]) / np.exp(params[:, 1:])
+        expected = -0.5 * (z**2 + 2 * params[:, 1:] + np.log(2 * np.pi)).sum(-1)
+        np.testing.assert_allclose(logp, expected, rtol=1e-4, atol=1e-4)
+        greedy, _, _ = client.act(obs, deterministic=True)
+        np.testing.assert_allclose(greedy[:, 0], np.clip(params[:, 0], -2, 2), rtol=1e-5)
+        sample = fragment(served)
+        wide = replace(sample, actions=sample.actions * 0 + 3.0)  # beyond [-2, 2]
+        assert client.push_rollout(wide) == wide.env_steps
+        with pytest.raises(grpc.RpcError) as err:
+            client.push_rollout(replace(sample, actions=sample.actions * np.nan))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT

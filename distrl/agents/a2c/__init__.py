@@ -27,8 +27,8 @@ def _worker_loss(*, spec: Any, config: Any, tf_threads: int | None = 1) -> Any:
 A2C = register(
     Algorithm(
         name="a2c",
-        summary="advantage actor-critic (A3C with mode async); discrete actions",
-        action_kinds=("discrete",),
+        summary="advantage actor-critic (A3C with mode async); discrete or continuous actions",
+        action_kinds=("discrete", "continuous"),  # continuous: a diagonal Gaussian policy
         make_learner=lazy("distrl.agents.a2c.learning:A2CLearner"),
         make_policy=categorical_policy,
         config=A2CConfig,

@@ -57,19 +57,54 @@ class CategoricalPolicy:
         """Nothing carries over between episodes of a categorical policy."""
 
 
+class GaussianPolicy(CategoricalPolicy):
+    """Samples continuous actions from a diagonal Gaussian (``[mean, log_std]`` from the model,
+    ``models/gaussian.py``). The actions are unbounded samples and their log-probs are of them;
+    the worker clips what it sends to the env to the action box."""
+
+    def __init__(self, forward: Forward, spec: EnvSpec) -> None:
+        super().__init__(forward)
+        self.low = np.asarray(spec.action_low, dtype=np.float32)
+        self.high = np.asarray(spec.action_high, dtype=np.float32)
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``obs`` [B, *obs] -> ``(actions [B, A] float32, log-probs [B] float32)``."""
+        params = self.forward.logits(obs).astype(np.float64)  # [B, 2A]
+        half = params.shape[-1] // 2
+        mean, log_std = params[:, :half], params[:, half:]
+        actions = mean + np.exp(log_std) * rng.standard_normal(mean.shape)
+        logp = -0.5 * np.sum(((actions - mean) / np.exp(log_std)) ** 2 + 2.0 * log_std
+                             + np.log(2.0 * np.pi), axis=-1)  # fmt: skip
+        return actions.astype(np.float32), logp.astype(np.float32)
+
+    def act_greedy(self, obs: np.ndarray) -> np.ndarray:
+        """The mean action, clipped to the box, for evaluation: [B, A] float32."""
+        params = self.forward.logits(obs)
+        mean = params[:, : params.shape[-1] // 2]
+        return np.clip(mean, self.low, self.high).astype(np.float32)
+
+
 def categorical_policy(
     *, spec: EnvSpec, config: Config, tf_threads: int | None = 1, num_envs: int | None = None
 ) -> CategoricalPolicy:
-    """A2C's and REINFORCE's acting policy, with its own weights (they arrive from the learner).
+    """A2C's, PPO's and REINFORCE's acting policy, with its own weights (they arrive from the
+    learner): categorical for discrete actions, a diagonal Gaussian for continuous ones.
 
     ``config.acting``: ``numpy`` and ``auto`` (for the built-in MLPs) act without TensorFlow;
     otherwise the Keras model runs on the CPU with ``tf_threads`` threads.
     """
     from distrl.models.numpy_forward import numpy_forward_for
 
-    forward = numpy_forward_for(config.model) if config.acting != "tensorflow" else None
+    continuous = spec.action_kind == "continuous"
+
+    def policy(forward: Forward) -> CategoricalPolicy:
+        return GaussianPolicy(forward, spec) if continuous else CategoricalPolicy(forward)
+
+    forward = None
+    if config.acting != "tensorflow":
+        forward = numpy_forward_for(config.model, continuous=continuous)
     if forward is not None:
-        return CategoricalPolicy(forward)
+        return policy(forward)
     from distrl.tfsetup import configure_tensorflow
 
     configure_tensorflow(threads=tf_threads, use_gpu=False)
@@ -77,4 +112,4 @@ def categorical_policy(
     from distrl.models.keras_forward import KerasForward
 
     model = build_model(spec, config.model)
-    return CategoricalPolicy(KerasForward(model, spec, jit=config.jit_acting))
+    return policy(KerasForward(model, spec, jit=config.jit_acting))

@@ -136,7 +136,7 @@ class A2CLearner(LearnerBase):
             with tf.device(self.device):
                 stats = self._train_step(*batch)
             metrics.update({k: float(v) for k, v in stats.items()})
-            metrics["learner/batch_size"] = float(batch.actions.size)
+            metrics["learner/batch_size"] = float(len(batch.actions))
             applied = self._stepped(metrics["learner/grad_norm"])
         self.version += int(applied)
         return self._result(start, metrics, lags, applied=applied, sources=rollouts)

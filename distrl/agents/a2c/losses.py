@@ -17,10 +17,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from distrl.agents.a2c.acting import log_softmax
 from distrl.agents.a2c.returns import gae, nstep_returns, vtrace
 from distrl.config import Config
 from distrl.envs import EnvSpec
+from distrl.models.gaussian import action_log_probs, action_log_probs_np, policy_entropy
 from distrl.types import Rollout
 
 
@@ -28,7 +28,7 @@ class Batch(NamedTuple):
     """One flattened training batch, ``N = T * B`` rows."""
 
     obs: np.ndarray  # [N, *obs] env dtype
-    actions: np.ndarray  # [N] int64
+    actions: np.ndarray  # [N] int64, or [N, A] float32 for a Gaussian policy
     advantages: np.ndarray  # [N] float32
     targets: np.ndarray  # [N] float32: value targets
 
@@ -41,9 +41,10 @@ class A2CLoss:
         self.config = config.a2c
         self.device = device
         obs_spec = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
+        self.continuous = spec.action_kind == "continuous"  # a Gaussian policy (models/gaussian)
         self.batch_signature = [
             obs_spec,
-            tf.TensorSpec([None], tf.int64),  # actions
+            action_signature(spec),
             tf.TensorSpec([None], tf.float32),  # advantages
             tf.TensorSpec([None], tf.float32),  # value targets
         ]
@@ -84,8 +85,9 @@ class A2CLoss:
         pg_weights = None
         if use_vtrace:
             behaviour = np.concatenate([r.behaviour_logp for r in rollouts], axis=1)  # [T, B]
-            logp_all = log_softmax(logits.numpy()[: T * B].astype(np.float64))  # [T*B, A]
-            target = np.take_along_axis(logp_all, actions.reshape(-1, 1), axis=1).reshape(T, B)
+            flat_actions = actions.reshape(T * B, *actions.shape[2:])
+            target = action_log_probs_np(logits.numpy()[: T * B], flat_actions, self.continuous)
+            target = target.reshape(T, B)
             targets, advantages, pg_weights = vtrace(
                 behaviour, target, rewards, values, next_values, terminated, truncated,
                 gamma=c.gamma, rho_bar=c.vtrace_rho_bar, c_bar=c.vtrace_c_bar,
@@ -110,7 +112,7 @@ class A2CLoss:
             advantages = pg_weights.reshape(-1) * advantages  # importance weights after scaling
         batch = Batch(
             obs=flat_obs,
-            actions=actions.reshape(-1).astype(np.int64),
+            actions=flat_actions_of(actions, self.continuous),
             advantages=advantages.astype(np.float32),
             targets=targets.reshape(-1).astype(np.float32),
         )
@@ -134,8 +136,7 @@ class A2CLoss:
         with tf.GradientTape() as tape:
             logits, values = self.model(obs, training=True)
             values = tf.squeeze(values, axis=-1)  # [N]
-            logp_all = tf.nn.log_softmax(logits)  # [N, A]
-            logp = tf.gather(logp_all, actions, batch_dims=1)  # [N]
+            logp = action_log_probs(logits, actions, self.continuous)  # [N]
             policy_loss = -tf.reduce_mean(logp * advantages)
             error = targets - values
             if c.value_loss == "huber":
@@ -144,7 +145,7 @@ class A2CLoss:
                 value_loss = tf.reduce_mean(0.5 * quadratic**2 + (abs_error - quadratic))
             else:
                 value_loss = tf.reduce_mean(error**2)  # plain MSE, as SB3 and baselines weight it
-            entropy = -tf.reduce_mean(tf.reduce_sum(tf.exp(logp_all) * logp_all, axis=-1))
+            entropy = tf.reduce_mean(policy_entropy(logits, self.continuous))
             loss = policy_loss + c.value_coef * value_loss - c.entropy_coef * entropy
         grads = tape.gradient(loss, self.model.trainable_variables)
         stats = {
@@ -160,6 +161,21 @@ class A2CLoss:
         with tf.device(self.device):
             grads, stats = self._gradients(*batch)
         return [g.numpy() for g in grads], {k: float(v) for k, v in stats.items()}
+
+
+def action_signature(spec: EnvSpec) -> tf.TensorSpec:
+    """Actions in a training batch: ``[N]`` int64 indices, or ``[N, A]`` float32 vectors."""
+    if spec.action_kind == "continuous":
+        return tf.TensorSpec([None, spec.num_actions], tf.float32)
+    return tf.TensorSpec([None], tf.int64)
+
+
+def flat_actions_of(actions: np.ndarray, continuous: bool) -> np.ndarray:
+    """``[T, B, ...]`` fragment actions as batch rows (:func:`action_signature`)."""
+    T, B = actions.shape[:2]
+    if continuous:
+        return actions.reshape(T * B, -1).astype(np.float32)
+    return actions.reshape(T * B).astype(np.int64)
 
 
 def explained_variance(values: np.ndarray, targets: np.ndarray) -> float | None:

@@ -11,8 +11,9 @@ from distrl.agents.registry import Algorithm, lazy, register
 PPO = register(
     Algorithm(
         name="ppo",
-        summary="proximal policy optimisation (APPO-style with mode async); discrete actions",
-        action_kinds=("discrete",),
+        summary="proximal policy optimisation (APPO-style with mode async); discrete or "
+        "continuous actions",
+        action_kinds=("discrete", "continuous"),  # continuous: a diagonal Gaussian policy
         make_learner=lazy("distrl.agents.ppo.learning:PPOLearner"),
         make_policy=categorical_policy,
         config=PPOConfig,

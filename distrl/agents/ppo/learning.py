@@ -21,8 +21,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from distrl.agents.a2c.acting import log_softmax
-from distrl.agents.a2c.losses import done_positions, explained_variance
+from distrl.agents.a2c.losses import (
+    action_signature,
+    done_positions,
+    explained_variance,
+    flat_actions_of,
+)
 from distrl.agents.a2c.returns import gae, vtrace
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase, split_stale
@@ -30,6 +34,7 @@ from distrl.agents.ppo.losses import Minibatch, ppo_terms
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
+from distrl.models.gaussian import action_log_probs_np
 from distrl.types import Rollout, UpdateResult
 
 EVAL_CHUNK = 4096  # rows per forward pass when computing the targets (bounds memory on images)
@@ -59,9 +64,10 @@ class PPOLearner(LearnerBase):
         self.guard = NonFiniteGuard.of_run(config, self._variables, [self.optimizer])
         obs = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
         rows = tf.TensorSpec([None], tf.float32)
+        self.continuous = spec.action_kind == "continuous"  # a Gaussian policy
         self._step = tf.function(
             self._step_impl,
-            input_signature=[obs, tf.TensorSpec([None], tf.int64), rows, rows, rows, rows],
+            input_signature=[obs, action_signature(spec), rows, rows, rows, rows],
         )
         self._evaluate = tf.function(lambda x: self.model(x, training=False), input_signature=[obs])
 
@@ -82,6 +88,7 @@ class PPOLearner(LearnerBase):
             terms = ppo_terms(
                 logits, tf.squeeze(values, -1), batch,
                 clip=c.clip_range, clip_vf=c.clip_range_vf, normalize=c.normalize_advantages,
+                continuous=self.continuous,
             )  # fmt: skip
             loss = (
                 terms["policy_loss"]
@@ -120,8 +127,8 @@ class PPOLearner(LearnerBase):
         if actions is None:
             return np.concatenate(values), None
         # The first len(actions) rows are the acted ones (the rest: bootstrap observations).
-        lp = log_softmax(np.concatenate(logits_)[: len(actions)].astype(np.float64))
-        return np.concatenate(values), np.take_along_axis(lp, actions[:, None], axis=1)[:, 0]
+        acted = np.concatenate(logits_)[: len(actions)]
+        return np.concatenate(values), action_log_probs_np(acted, actions, self.continuous)
 
     def prepare(self, rollouts: Sequence[Rollout], *, lagged: bool) -> tuple[Minibatch, dict]:
         """The batch of ``rollouts`` (all of one length) with GAE targets, or with V-trace's
@@ -132,13 +139,14 @@ class PPOLearner(LearnerBase):
         rewards = np.concatenate([r.rewards for r in rollouts], axis=1)
         terminated = np.concatenate([r.terminated for r in rollouts], axis=1)
         truncated = np.concatenate([r.truncated for r in rollouts], axis=1)
-        actions = np.concatenate([r.actions for r in rollouts], axis=1).astype(np.int64)
+        actions = flat_actions_of(np.concatenate([r.actions for r in rollouts], axis=1),
+                                  self.continuous)  # fmt: skip
         behaviour = np.concatenate([r.behaviour_logp for r in rollouts], axis=1)  # [T, B]
         last_obs = np.concatenate([r.last_observations for r in rollouts], axis=0)
         final_obs = np.concatenate([r.final_observations for r in rollouts], axis=0)
         flat_obs = obs.reshape(T * B, *obs.shape[2:])
         rows = np.concatenate([flat_obs, last_obs, final_obs])
-        v_all, logp = self._values_and_logp(rows, actions.reshape(-1) if lagged else None)
+        v_all, logp = self._values_and_logp(rows, actions if lagged else None)
         values = v_all[: T * B].reshape(T, B)
         next_values = np.concatenate([values[1:], v_all[T * B : T * B + B][None]])
         next_values[done_positions(rollouts)] = v_all[T * B + B :]
@@ -157,7 +165,7 @@ class PPOLearner(LearnerBase):
             stats["learner/explained_variance"] = ev
         batch = Minibatch(
             obs=flat_obs,
-            actions=actions.reshape(-1),
+            actions=actions,
             old_logp=behaviour.reshape(-1).astype(np.float32),
             advantages=advantages.reshape(-1).astype(np.float32),
             returns=targets.reshape(-1).astype(np.float32),

@@ -12,13 +12,15 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from distrl.models.gaussian import action_log_probs, policy_entropy
+
 
 class Minibatch(NamedTuple):
     """Rows of a PPO batch. ``old_logp`` and ``old_values`` are the acting policy's, recorded
     when the data was collected (the ratio and the value clip are taken against them)."""
 
     obs: np.ndarray | tf.Tensor  # [N, *obs]
-    actions: np.ndarray | tf.Tensor  # [N] int64
+    actions: np.ndarray | tf.Tensor  # [N] int64, or [N, A] float32 (Gaussian)
     old_logp: np.ndarray | tf.Tensor  # [N] float32: log pi_old(a | s)
     advantages: np.ndarray | tf.Tensor  # [N] float32
     returns: np.ndarray | tf.Tensor  # [N] float32: value targets
@@ -33,6 +35,7 @@ def ppo_terms(
     clip: float,
     clip_vf: float | None,
     normalize: bool,
+    continuous: bool = False,
 ) -> dict[str, tf.Tensor]:
     """The loss terms and diagnostics of Schulman et al. 2017 as Stable-Baselines3 computes them:
 
@@ -41,10 +44,11 @@ def ppo_terms(
     * ``value_loss = mean((R - V')^2)``, ``V' = V_old + clip(V - V_old, -clip_vf, clip_vf)``
       (``V' = V`` without ``clip_vf``);
     * ``entropy``: mean entropy of the policy;
+    * ``continuous``: ``logits`` are a diagonal Gaussian's ``[mean, log_std]`` and ``actions``
+      vectors (``models/gaussian.py``), else categorical logits and indices;
     * ``approx_kl = mean((r - 1) - log r)`` and ``clip_fraction = mean(|r - 1| > eps)``.
     """
-    logp_all = tf.nn.log_softmax(logits)  # [N, A]
-    logp = tf.gather(logp_all, batch.actions, batch_dims=1)  # [N]
+    logp = action_log_probs(logits, batch.actions, continuous)  # [N]
     advantages = batch.advantages
     if normalize:
         mean, var = tf.nn.moments(advantages, axes=[0])
@@ -60,7 +64,7 @@ def ppo_terms(
     return {
         "policy_loss": -tf.reduce_mean(surrogate),
         "value_loss": tf.reduce_mean(tf.square(batch.returns - predicted)),
-        "entropy": -tf.reduce_mean(tf.reduce_sum(tf.exp(logp_all) * logp_all, axis=-1)),
+        "entropy": tf.reduce_mean(policy_entropy(logits, continuous)),
         "approx_kl": tf.reduce_mean((ratio - 1.0) - log_ratio),
         "clip_fraction": tf.reduce_mean(tf.cast(tf.abs(ratio - 1.0) > clip, tf.float32)),
     }
