@@ -65,9 +65,10 @@ class PPOLearner(LearnerBase):
         obs = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
         rows = tf.TensorSpec([None], tf.float32)
         self.continuous = spec.action_kind == "continuous"  # a Gaussian policy
-        self._step = tf.function(
-            self._step_impl,
-            input_signature=[obs, action_signature(spec), rows, rows, rows, rows],
+        order = tf.TensorSpec([None, None], tf.int32)  # [epochs, N]: each epoch's shuffle
+        self._epochs_call = tf.function(
+            self._epochs_impl,
+            input_signature=[obs, action_signature(spec), rows, rows, rows, rows, order],
         )
         self._evaluate = tf.function(lambda x: self.model(x, training=False), input_signature=[obs])
 
@@ -112,6 +113,30 @@ class PPOLearner(LearnerBase):
         ok = tf.math.is_finite(norm) & tf.logical_not(kl_stop)
         tf.cond(ok, apply, lambda: tf.constant(False))
         return {**terms, "grad_norm": norm, "kl_stop": tf.cast(kl_stop, tf.float32)}
+
+    def _epochs_impl(self, *rows_and_order: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Every minibatch step of one batch in one compiled call (per-call overheads dominate
+        small models otherwise). ``order[e]`` is epoch ``e``'s shuffle; the last minibatch of an
+        epoch may be smaller, as in SB3. Stops at the first minibatch past ``target_kl``."""
+        *rows, order = rows_and_order
+        size = self.config.minibatch_size
+        n = tf.shape(order)[1]
+        per_epoch = (n + size - 1) // size
+        keys = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "grad_norm")
+        sums = {k: tf.constant(0.0) for k in keys}
+        steps, finite, stopped = tf.constant(0), tf.constant(0), tf.constant(False)
+        for k in tf.range(tf.shape(order)[0] * per_epoch):
+            if stopped:
+                break
+            lo = (k % per_epoch) * size
+            idx = order[k // per_epoch, lo : tf.minimum(lo + size, n)]
+            out = self._step_impl(*(tf.gather(x, idx) for x in rows))
+            stopped = out["kl_stop"] > 0
+            if not stopped:
+                steps += 1
+                finite += tf.cast(tf.math.is_finite(out["grad_norm"]), tf.int32)
+                sums = {key: sums[key] + tf.cast(out[key], tf.float32) for key in keys}
+        return {**sums, "steps": steps, "finite": finite, "stopped": stopped}
 
     # --- a batch ------------------------------------------------------------------------------
 
@@ -199,30 +224,14 @@ class PPOLearner(LearnerBase):
 
     def _epochs(self, batch: Minibatch, metrics: dict[str, float]) -> bool:
         """The minibatch steps of one batch; True if the weights changed."""
-        c = self.config
-        n = len(batch.actions)
-        size = min(c.minibatch_size, n)
-        sums: dict[str, float] = {}
-        steps = finite = 0
-        stopped = False
-        for _ in range(c.n_epochs):
-            order = self.rng.permutation(n)
-            for lo in range(0, n, size):  # the last minibatch may be smaller, as in SB3
-                idx = order[lo : lo + size]
-                with tf.device(self.device):
-                    out = self._step(*(np.asarray(x)[idx] for x in batch))
-                values = {k: float(v) for k, v in out.items()}
-                if values.pop("kl_stop"):  # not stepped on
-                    stopped = True
-                    break
-                steps += 1
-                finite += int(np.isfinite(values["grad_norm"]))
-                for k, v in values.items():
-                    sums[k] = sums.get(k, 0.0) + v
-            if stopped:
-                self.early_stops += 1
-                break
-        metrics.update({f"learner/{k}": v / steps for k, v in sums.items()} if steps else {})
+        c, n = self.config, len(batch.actions)
+        order = np.stack([self.rng.permutation(n) for _ in range(c.n_epochs)]).astype(np.int32)
+        with tf.device(self.device):
+            out = self._epochs_call(*batch, order)
+        steps, finite = int(out.pop("steps")), int(out.pop("finite"))
+        self.early_stops += int(bool(out.pop("stopped")))
+        if steps:
+            metrics.update({f"learner/{k}": float(v) / steps for k, v in out.items()})
         metrics["learner/minibatch_steps"] = float(steps)
         if steps == 0:  # the first minibatch already passed target_kl: nothing changed
             return False
