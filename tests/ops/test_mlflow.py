@@ -24,7 +24,7 @@ def test_run_logs_params_metrics_and_summary_and_resume_continues_it(tmp_path, m
     monkeypatch.chdir(tmp_path)  # "./mlruns", as a user would type it
     config = distrl.make_config("cartpole-a2c", workers=0, envs_per_worker=8,
                                 logdir=str(tmp_path / "runs"), run_name="first",
-                                progress_interval=0.001, mlflow="./mlruns",
+                                progress_interval=1e-9, mlflow="./mlruns",
                                 mlflow_experiment="cartpole-sweep")  # fmt: skip
     first = distrl.Trainer(config, callbacks=[StopAfter(15)])
     first.train()
@@ -71,7 +71,7 @@ def test_a_store_that_fails_mid_run_loses_no_training(tmp_path, caplog):
 
     config = distrl.make_config("cartpole-a2c", workers=0, envs_per_worker=4,
                                 logdir=str(tmp_path / "runs"), mlflow=str(tmp_path / "mlruns"),
-                                max_steps=2_000, progress_interval=0.001)  # fmt: skip
+                                max_steps=2_000, progress_interval=1e-9)  # fmt: skip
     trainer = distrl.Trainer(config, callbacks=[BreakTheStore()])
     summary = trainer.train()
     assert summary.stop_reason == "max_steps" and summary.env_steps >= 2_000
