@@ -25,6 +25,9 @@ class LearnerBase:
     version: int  # weights versions published; 0 is the initial weights
     env_errors: int  # env exceptions the workers recovered from (reported with their data)
     guard: NonFiniteGuard
+    # Learners that bound policy lag (``_admit``) set these two counters in their constructor.
+    stale_discarded: int  # fragments dropped for lagging beyond max_policy_lag
+    stale_corrected: int  # fragments beyond it kept, to be corrected with V-trace
     _names: tuple[str, ...] | None = None
 
     def _policy_model(self) -> Any:
@@ -62,6 +65,17 @@ class LearnerBase:
         for name in self.COUNTERS:
             setattr(self, name, int(scalars.get(name, 0)))
         self.guard.load_state(scalars)
+
+    def _admit(self, rollouts: Sequence[Rollout], run_config: Any) -> tuple[list[int], list, bool]:
+        """For learners that bound policy lag: count the fragments' env errors, and return their
+        lags, the ones to learn from (``split_stale``; the subclass keeps ``stale_discarded``
+        and ``stale_corrected``) and whether any lagged beyond ``max_policy_lag``."""
+        self.env_errors += sum(r.env_errors for r in rollouts)
+        lags = [self.version - r.policy_version for r in rollouts]
+        use, discarded, corrected = split_stale(rollouts, self.version, run_config)
+        self.stale_discarded += discarded
+        self.stale_corrected += corrected
+        return lags, use, discarded + corrected > 0
 
     def _result(
         self,

@@ -1,5 +1,6 @@
 """Diagonal Gaussian policies for continuous actions: the head's layout and its log-prob and
-entropy, in TensorFlow (losses) and NumPy (acting, V-trace).
+entropy in TensorFlow, for the losses (the NumPy forms, for acting and V-trace, are in
+``agents/a2c/acting.py``, which workers import without TensorFlow).
 
 An actor-critic for a ``Box`` action space outputs ``[params, value]`` with ``params`` of shape
 ``[N, 2 A]``: the mean, then a state-independent log-std (a learned bias, the same for every
@@ -18,7 +19,7 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 
 def split(params: tf.Tensor | np.ndarray) -> tuple:
-    """``[N, 2A]`` -> ``(mean [N, A], log_std [N, A])``."""
+    """``[N, 2A]`` -> ``(mean [N, A], log_std [N, A])``, tensors or arrays."""
     half = params.shape[-1] // 2
     return params[..., :half], params[..., half:]
 
@@ -36,12 +37,6 @@ def entropy(params: tf.Tensor) -> tf.Tensor:
     return tf.reduce_sum(log_std + 0.5 * (LOG_2PI + 1.0), axis=-1)
 
 
-def log_prob_np(params: np.ndarray, actions: np.ndarray) -> np.ndarray:
-    mean, log_std = split(params)
-    z = (actions - mean) * np.exp(-log_std)
-    return -0.5 * np.sum(z * z + 2.0 * log_std + LOG_2PI, axis=-1)
-
-
 def action_log_probs(logits: tf.Tensor, actions: tf.Tensor, continuous: bool) -> tf.Tensor:
     """log pi(a | s) for a categorical (``logits [N, A]``, ``actions [N]`` int) or a Gaussian
     (``params [N, 2A]``, ``actions [N, A]`` float) policy."""
@@ -56,13 +51,3 @@ def policy_entropy(logits: tf.Tensor, continuous: bool) -> tf.Tensor:
         return entropy(logits)
     logp_all = tf.nn.log_softmax(logits)
     return -tf.reduce_sum(tf.exp(logp_all) * logp_all, axis=-1)
-
-
-def action_log_probs_np(logits: np.ndarray, actions: np.ndarray, continuous: bool) -> np.ndarray:
-    """NumPy :func:`action_log_probs` (float64)."""
-    logits = logits.astype(np.float64)
-    if continuous:
-        return log_prob_np(logits, actions.astype(np.float64))
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    logp_all = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-    return np.take_along_axis(logp_all, actions.reshape(-1, 1).astype(np.int64), axis=1)[:, 0]

@@ -75,7 +75,11 @@ class MLflowLogger(Callback):
                 raise ConfigError(f"mlflow: cannot use {uri!r} as a tracking store: {e}") from e
         self.experiment = experiment
         self.interval = interval
-        self.client = MlflowClient(tracking_uri=self.uri)
+        try:
+            self.client = MlflowClient(tracking_uri=self.uri)
+        except Exception as e:  # an unknown scheme, or a store this install cannot open
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ConfigError(f"mlflow: cannot use {uri!r} as a tracking store: {first}") from None
         self.run_id: str | None = None
         self.failures = 0  # metric batches the store refused
         self._last = 0.0

@@ -7,11 +7,11 @@ import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 
-from distrl.agents.a2c.acting import GaussianPolicy, categorical_policy
+from distrl.agents.a2c.acting import GaussianPolicy, categorical_policy, gaussian_log_prob
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.models.builders import build_model
-from distrl.models.gaussian import entropy, log_prob, log_prob_np
+from distrl.models.gaussian import entropy, log_prob
 from distrl.models.keras_forward import KerasForward
 from distrl.types import WeightsMessage
 
@@ -30,7 +30,7 @@ def test_log_prob_and_entropy_match_the_closed_forms():
                     for i in range(3)) for n in range(5)]  # fmt: skip
     np.testing.assert_allclose(log_prob(tf.constant(params), tf.constant(actions)), expected,
                                rtol=1e-10)  # fmt: skip
-    np.testing.assert_allclose(log_prob_np(params, actions), expected, rtol=1e-10)
+    np.testing.assert_allclose(gaussian_log_prob(params, actions), expected, rtol=1e-10)
     # Differential entropy of a normal: 0.5 log(2 pi e sigma^2), summed over independent dims.
     h = [sum(0.5 * math.log(2 * math.pi * math.e * math.exp(2 * s)) for s in row)
          for row in log_std]  # fmt: skip

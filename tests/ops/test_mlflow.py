@@ -90,6 +90,14 @@ def test_a_store_that_cannot_be_made_is_refused_before_the_run(tmp_path):
         distrl.Trainer(config).prepare()
 
 
+def test_a_store_mlflow_cannot_open_is_one_line_exit_2(tmp_path):
+    from distrl.launch import main
+
+    code = main(["--workers", "0", "--logdir", str(tmp_path), "--mlflow", "foo://bar"])
+    assert code == 2
+    assert not any(tmp_path.iterdir())  # refused before the run folder was made
+
+
 def test_bad_mlflow_settings_are_config_errors():
     with pytest.raises(ConfigError, match="mlflow_experiment must not be empty"):
         distrl.make_config(mlflow="./mlruns", mlflow_experiment="")

@@ -28,6 +28,24 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
+def gaussian_log_prob(params: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """``sum_i log N(a_i; mu_i, sigma_i)`` for ``params = [mean, log_std]`` ``[N, 2A]``."""
+    half = params.shape[-1] // 2
+    mean, log_std = params[..., :half], params[..., half:]
+    z = (actions - mean) * np.exp(-log_std)
+    return -0.5 * np.sum(z * z + 2.0 * log_std + np.log(2.0 * np.pi), axis=-1)
+
+
+def action_log_probs(logits: np.ndarray, actions: np.ndarray, continuous: bool) -> np.ndarray:
+    """log pi(a | s) in float64 for a categorical (``logits [N, A]``, ``actions [N]``) or a
+    Gaussian (``params [N, 2A]``, ``actions [N, A]``) policy: what V-trace needs."""
+    logits = logits.astype(np.float64)
+    if continuous:
+        return gaussian_log_prob(logits, actions.astype(np.float64))
+    index = actions.reshape(-1, 1).astype(np.int64)
+    return np.take_along_axis(log_softmax(logits), index, axis=1)[:, 0]
+
+
 class CategoricalPolicy:
     """Samples discrete actions from softmax(logits).
 
@@ -73,8 +91,7 @@ class GaussianPolicy(CategoricalPolicy):
         half = params.shape[-1] // 2
         mean, log_std = params[:, :half], params[:, half:]
         actions = mean + np.exp(log_std) * rng.standard_normal(mean.shape)
-        logp = -0.5 * np.sum(((actions - mean) / np.exp(log_std)) ** 2 + 2.0 * log_std
-                             + np.log(2.0 * np.pi), axis=-1)  # fmt: skip
+        logp = gaussian_log_prob(params, actions)
         return actions.astype(np.float32), logp.astype(np.float32)
 
     def act_greedy(self, obs: np.ndarray) -> np.ndarray:

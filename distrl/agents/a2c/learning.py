@@ -21,7 +21,7 @@ import tensorflow as tf
 from distrl.agents.a2c.config import A2CConfig
 from distrl.agents.a2c.losses import A2CLoss
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.learner import LearnerBase, split_stale
+from distrl.agents.learner import LearnerBase
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
@@ -123,12 +123,7 @@ class A2CLearner(LearnerBase):
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """One gradient step on the concatenation of ``rollouts`` (all of the same length)."""
         start = time.perf_counter()
-        self.env_errors += sum(r.env_errors for r in rollouts)
-        lags = [self.version - r.policy_version for r in rollouts]
-        use, discarded, corrected = split_stale(rollouts, self.version, self.run_config)
-        self.stale_discarded += discarded
-        self.stale_corrected += corrected
-        stale = discarded + corrected > 0
+        lags, use, stale = self._admit(rollouts, self.run_config)
         metrics: dict[str, float] = {}
         applied = False  # stays so if all was stale and discarded, or the step was not finite
         if use:

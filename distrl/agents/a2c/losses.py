@@ -17,10 +17,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from distrl.agents.a2c.acting import action_log_probs as numpy_log_probs
 from distrl.agents.a2c.returns import gae, nstep_returns, vtrace
 from distrl.config import Config
 from distrl.envs import EnvSpec
-from distrl.models.gaussian import action_log_probs, action_log_probs_np, policy_entropy
+from distrl.models.gaussian import action_log_probs, policy_entropy
 from distrl.types import Rollout
 
 
@@ -86,7 +87,7 @@ class A2CLoss:
         if use_vtrace:
             behaviour = np.concatenate([r.behaviour_logp for r in rollouts], axis=1)  # [T, B]
             flat_actions = actions.reshape(T * B, *actions.shape[2:])
-            target = action_log_probs_np(logits.numpy()[: T * B], flat_actions, self.continuous)
+            target = numpy_log_probs(logits.numpy()[: T * B], flat_actions, self.continuous)
             target = target.reshape(T, B)
             targets, advantages, pg_weights = vtrace(
                 behaviour, target, rewards, values, next_values, terminated, truncated,

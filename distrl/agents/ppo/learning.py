@@ -21,6 +21,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from distrl.agents.a2c.acting import action_log_probs as numpy_log_probs
 from distrl.agents.a2c.losses import (
     action_signature,
     done_positions,
@@ -29,12 +30,11 @@ from distrl.agents.a2c.losses import (
 )
 from distrl.agents.a2c.returns import gae, vtrace
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.learner import LearnerBase, split_stale
+from distrl.agents.learner import LearnerBase
 from distrl.agents.ppo.losses import Minibatch, ppo_terms
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
-from distrl.models.gaussian import action_log_probs_np
 from distrl.types import Rollout, UpdateResult
 
 EVAL_CHUNK = 4096  # rows per forward pass when computing the targets (bounds memory on images)
@@ -153,7 +153,7 @@ class PPOLearner(LearnerBase):
             return np.concatenate(values), None
         # The first len(actions) rows are the acted ones (the rest: bootstrap observations).
         acted = np.concatenate(logits_)[: len(actions)]
-        return np.concatenate(values), action_log_probs_np(acted, actions, self.continuous)
+        return np.concatenate(values), numpy_log_probs(acted, actions, self.continuous)
 
     def prepare(self, rollouts: Sequence[Rollout], *, lagged: bool) -> tuple[Minibatch, dict]:
         """The batch of ``rollouts`` (all of one length) with GAE targets, or with V-trace's
@@ -201,11 +201,7 @@ class PPOLearner(LearnerBase):
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """``n_epochs`` passes of shuffled minibatches over the concatenated ``rollouts``."""
         start = time.perf_counter()
-        self.env_errors += sum(r.env_errors for r in rollouts)
-        lags = [self.version - r.policy_version for r in rollouts]
-        use, discarded, corrected = split_stale(rollouts, self.version, self.run_config)
-        self.stale_discarded += discarded
-        self.stale_corrected += corrected
+        lags, use, _ = self._admit(rollouts, self.run_config)
         metrics: dict[str, float] = {}
         applied = False
         if use:
