@@ -211,7 +211,9 @@ def test_signals_during_shutdown_lose_neither_checkpoint_nor_summary(tmp_path):
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, err[-3000:]
-    assert sent > 10  # signals really did keep coming during the shutdown
+    # Signals really did arrive during the shutdown: each one after the first is noted, not
+    # obeyed. (How many arrive depends on how fast the shutdown is, so only "some" is asserted.)
+    assert sent >= 2
     assert "finishing the final checkpoint and summary first" in err
     data = json.loads(summary.read_text())
     assert data["stop_reason"] == "interrupted"
