@@ -157,12 +157,15 @@ class Trainer:
                 start_ray(config)
             self._backend = make_backend(config, spec, self._learner_restore())
             self._worker_nodes = self._backend.worker_nodes
-            # The training clock starts at the first sample request (or continues a checkpoint's).
             self.state = self._restored() if self.resume is not None else TrainingState()
-            startup_s = time.perf_counter() - self._created
+            made = time.perf_counter()
             parts = self._start_parts()
             for callback in self.callbacks:
                 callback.on_start(self)
+            # The training clock starts at the first sample request (or continues a
+            # checkpoint's): setting up logs, evaluator and service counts as startup.
+            startup_s = time.perf_counter() - self._created
+            self.state.started += time.perf_counter() - made
             service = parts.get("service")
             inbox = service.inbox if service is not None else None
             stop_reason = training_loop(config)(

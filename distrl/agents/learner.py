@@ -44,6 +44,25 @@ class LearnerBase:
             self._names = tuple(v.path for v in model.weights)
         return WeightsMessage(version=self.version, names=self._names, weights=model.get_weights())
 
+    def warm_up(self) -> None:
+        """Trace the learner's compiled functions now rather than in its first update.
+
+        Every ``tf.function`` attribute with an ``input_signature`` is traced (nothing runs, no
+        variable changes). The runtimes call this while the rollout workers start, so the
+        tracing (about 1 s for PPO's fused epochs on the 2-core machine) no longer delays the
+        first update.
+        """
+        import tensorflow as tf
+
+        # The learner's own attributes, and those of its parts defined in distrl.agents (A2C's
+        # loss object holds the forward pass that computes targets).
+        parts = [v for v in vars(self).values() if type(v).__module__.startswith("distrl.agents")]
+        for owner in (self, *parts):
+            for value in vars(owner).values():
+                compiled = isinstance(value, tf.types.experimental.PolymorphicFunction)
+                if compiled and getattr(value, "input_signature", None) is not None:
+                    value.get_concrete_function()
+
     def policy_bytes(self) -> bytes:
         """The acting model as a ``.keras`` file (standard layers only)."""
         return keras_file_bytes(self._policy_model())

@@ -56,7 +56,11 @@ class Policy(Protocol):
 
 
 class Learner(Protocol):
-    """What the runtime drives; see ``distrl.agents.learner.LearnerBase`` for the shared part."""
+    """What the runtime drives; see ``distrl.agents.learner.LearnerBase`` for the shared part.
+
+    Optional: ``warm_up()``, called once after construction while the workers start (LearnerBase
+    traces its compiled functions there).
+    """
 
     version: int
 

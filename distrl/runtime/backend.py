@@ -89,6 +89,9 @@ class LocalBackend:
         use_gpu = None if config.learner_gpus is None else config.learner_gpus > 0
         device = configure_tensorflow(threads=None, use_gpu=use_gpu)
         self.learner = make_learner(config=config, spec=spec, seed=learner_seed, device=device)
+        warm_up = getattr(self.learner, "warm_up", None)  # a user's learner may not have one
+        if warm_up is not None:
+            warm_up()
         # Without its worker (serving with --workers 0) the learner learns only from outside.
         self.worker = (
             worker_class(config)(

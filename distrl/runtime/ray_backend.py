@@ -42,6 +42,9 @@ class LearnerHost:
             spec=spec, config=config, seed=seed, device=self.device
         )
         self._weights_ref = ray.put(self.learner.weights())
+        warm_up = getattr(self.learner, "warm_up", None)  # a user's learner may not have one
+        if warm_up is not None:
+            warm_up()  # while the workers start, not in the first update
 
     def ready(self) -> str:
         return self.device

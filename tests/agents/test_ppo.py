@@ -85,6 +85,19 @@ def test_an_update_takes_epochs_of_minibatch_steps_and_logs_the_diagnostics():
     assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
 
 
+def test_warm_up_traces_the_update_once_and_changes_nothing():
+    _, learner, worker = setup(n_epochs=2, minibatch_size=32)
+    before = learner.state()
+    learner.warm_up()
+    assert learner._epochs_call.experimental_get_tracing_count() == 1
+    after = learner.state()
+    assert after[1] == before[1]  # counters, version included
+    for name, array in before[0].items():
+        np.testing.assert_array_equal(after[0][name], array, err_msg=name)
+    learner.update([worker.sample(learner.weights())])
+    assert learner._epochs_call.experimental_get_tracing_count() == 1  # the update reused it
+
+
 def test_target_kl_stops_the_epochs_of_a_batch_early():
     _, learner, worker = setup(n_epochs=50, minibatch_size=16, lr=0.01, target_kl=1e-4)
     result = learner.update([worker.sample(learner.weights())])
