@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_CONSECUTIVE_ENV_ERRORS = 10  # then the env is considered broken and the error raised
+LOAD_LOG = 4096  # weights loads remembered (version, wall time) for broadcast measurements
 
 
 class EnvFailure(Exception):
@@ -67,6 +70,7 @@ class RolloutWorker:
         # policy sampled (a Gaussian's log-prob is of the unclipped sample).
         self.action_box = (spec.action_low, spec.action_high) if continuous else None
         self.version = -1  # no weights yet: the first WeightsMessage (version 0) is accepted
+        self.loads: deque[tuple[int, float]] = deque(maxlen=LOAD_LOG)  # (version, time.time())
         self.env_seed, action_seed = seed.spawn(2)
         self.rng = np.random.default_rng(action_seed)
         # Worker 0 alone can be slowed down to study stragglers (config.straggler_delay).
@@ -119,7 +123,12 @@ class RolloutWorker:
             return False
         self.policy.set_weights(message)
         self.version = message.version
+        self.loads.append((message.version, time.time()))
         return True
+
+    def weight_loads(self) -> list[tuple[int, float]]:
+        """The recent versions loaded and when (wall clock): how fast a broadcast arrives."""
+        return list(self.loads)
 
     def sample(self, weights: WeightsMessage | None = None) -> Rollout:
         """Act ``rollout_len`` steps in every env copy and return the fragment.

@@ -9,6 +9,8 @@ go straight into ``learner.update``, so experience never passes through the driv
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +44,10 @@ class LearnerHost:
             spec=spec, config=config, seed=seed, device=self.device
         )
         self._weights_ref = ray.put(self.learner.weights())
+        # (version, time.time()) of each publication: with the workers' weight_loads, how long
+        # a version takes to reach them (benchmarks/cluster_scale.py).
+        self._publish_log: deque[tuple[int, float]] = deque([(self.learner.version, time.time())],
+                                                          maxlen=4096)  # fmt: skip
         warm_up = getattr(self.learner, "warm_up", None)  # a user's learner may not have one
         if warm_up is not None:
             warm_up()  # while the workers start, not in the first update
@@ -51,6 +57,9 @@ class LearnerHost:
 
     def weights_ref(self) -> list[ray.ObjectRef]:
         return [self._weights_ref]
+
+    def publications(self) -> list[tuple[int, float]]:
+        return list(self._publish_log)
 
     def update(self, *rollouts: Any) -> tuple[UpdateResult, list[ray.ObjectRef]]:
         return self._published(self.learner.update(rollouts))
@@ -64,6 +73,7 @@ class LearnerHost:
     def load_state(self, arrays: dict, scalars: dict) -> None:
         self.learner.load_state(arrays, scalars)
         self._weights_ref = ray.put(self.learner.weights())  # the restored version's one put
+        self._publish_log.append((self.learner.version, time.time()))
 
     def policy_bytes(self) -> bytes:
         return self.learner.policy_bytes()
@@ -71,6 +81,7 @@ class LearnerHost:
     def _published(self, result: UpdateResult) -> tuple[UpdateResult, list[ray.ObjectRef]]:
         if result.applied:  # a new version: its one put
             self._weights_ref = ray.put(self.learner.weights())
+            self._publish_log.append((result.version, time.time()))
         return result, [self._weights_ref]
 
 

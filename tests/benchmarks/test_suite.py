@@ -184,3 +184,14 @@ def test_a_failing_peer_is_recorded_and_the_others_still_run(monkeypatch):
     assert first["runs"][0]["skipped"] == "run failed: OSError: out of memory"
     assert len(first["runs"]) == 1  # a failed peer is not retried for every seed
     assert all(r["runs"][0]["solved"] for r in others) and len(calls) == 1 + 2 * len(others)
+
+
+def test_version_reach_waits_for_the_last_worker_and_counts_newer_versions():
+    from benchmarks.cluster_scale import version_reach
+
+    published = [(1, 10.0), (2, 11.0), (3, 12.0)]
+    loads = [
+        [(1, 10.5), (3, 12.2)],  # skipped version 2: version 3 counts for it
+        [(1, 10.1), (2, 11.4)],  # never reached version 3
+    ]
+    assert version_reach(published, loads) == [0.5, pytest.approx(1.2)]

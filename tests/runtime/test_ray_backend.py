@@ -53,6 +53,28 @@ def test_broadcast_is_one_object_shared_by_all_workers(ray_cluster):
         backend.shutdown()
 
 
+def test_publications_and_weight_loads_time_each_version_reaching_the_workers(ray_cluster):
+    """What benchmarks/cluster_scale.py measures broadcasts with: the learner logs when it
+    publishes each version, every worker when it loads one (a refused old one is not logged)."""
+    ray = ray_cluster
+    backend = RayBackend(small_config(2), SPEC)
+    try:
+        weights = first = backend.initial_weights()
+        for _ in range(3):
+            fragments = [backend.submit(i, weights) for i in range(2)]
+            _, weights = backend.update(fragments)
+        ray.get(backend.workers[0].sample.remote(first))  # version 0 again: refused
+        published = dict(ray.get(backend.learner.publications.remote()))
+        assert sorted(published) == [0, 1, 2, 3]
+        assert all(published[v] < published[v + 1] for v in range(3))
+        for worker in backend.workers:
+            loads = ray.get(worker.weight_loads.remote())
+            assert [v for v, _ in loads] == [0, 1, 2]  # each acted with 0, 1 and 2, once each
+            assert all(published[v] <= at for v, at in loads)  # loaded after it was published
+    finally:
+        backend.shutdown()
+
+
 @pytest.mark.parametrize("overlap", [False, True])
 def test_sync_a2c_with_two_ray_workers_learns_cartpole(ray_cluster, overlap):
     backend = RayBackend(replace(small_config(2), overlap=overlap), SPEC)
