@@ -41,6 +41,12 @@ PARTS = ["solve", "peers", "throughput", "broadcast", "startup"]
 DISTRL_SCENARIOS: list[tuple[str, str, list[str], float]] = [
     ("distrl A2C sync", "CartPole-v1", ["--workers", "2", "--envs-per-worker", "16"], 120),
     (
+        "distrl A2C sync overlap",
+        "CartPole-v1",
+        ["--workers", "2", "--envs-per-worker", "32", "--overlap", "true"],
+        120,
+    ),
+    (
         "distrl A2C async",
         "CartPole-v1",
         ["--workers", "2", "--envs-per-worker", "16", "--mode", "async"],
@@ -230,27 +236,29 @@ def solve_table(results: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
 
 
 def peer_ratios(rows: list[dict[str, Any]]) -> list[str]:
-    """distrl's median wall over each peer's on the same env; unsolved peers are named so."""
-    ours = {
-        r["env"]: r
-        for r in rows
-        if r["name"].startswith("distrl") and "skipped" not in r and "sync" in r["name"]
-    }
+    """Each distrl run's median wall and rate over each peer's with the same env and algorithm
+    (the algorithm is the word after ``distrl`` and the peer name's last word); unsolved peers
+    are named so."""
+    ours = [r for r in rows if r["name"].startswith("distrl") and "skipped" not in r]
     lines = []
     for r in rows:
-        if r["name"].startswith("distrl") or r["env"] not in ours:
+        if r["name"].startswith("distrl"):
             continue
         if "skipped" in r:
-            lines.append(f"- {r['name']} on {r['env']}: not run ({r['skipped']}).")
+            if any(m["env"] == r["env"] for m in ours):
+                lines.append(f"- {r['name']} on {r['env']}: not run ({r['skipped']}).")
             continue
-        mine = ours[r["env"]]
-        wall = mine["wall_s"] / r["wall_s"]
-        rate = mine["steps_per_s"] / r["steps_per_s"]
+        algo = r["name"].split()[-1].lower()
+        mine = [m for m in ours if m["env"] == r["env"] and m["name"].split()[1].lower() == algo]
         caveat = "" if r["all_solved"] else f" ({r['name']} solved {r['solved']}; its cap counts)"
-        lines.append(
-            f"- {r['env']}: distrl sync / {r['name']} training wall = **{wall:.2f}x**, "
-            f"env steps/s = **{rate:.1f}x**{caveat}."
-        )
+        for m in mine:
+            wall = m["wall_s"] / r["wall_s"]
+            rate = m["steps_per_s"] / r["steps_per_s"]
+            steps = m["env_steps"] / r["env_steps"]
+            lines.append(
+                f"- {r['env']}: {m['name']} / {r['name']} training wall = **{wall:.2f}x**, "
+                f"env steps/s = **{rate:.1f}x**, env steps = {steps:.2f}x{caveat}."
+            )
     return lines
 
 

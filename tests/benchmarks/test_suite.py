@@ -195,3 +195,22 @@ def test_version_reach_waits_for_the_last_worker_and_counts_newer_versions():
         [(1, 10.1), (2, 11.4)],  # never reached version 3
     ]
     assert version_reach(published, loads) == [0.5, pytest.approx(1.2)]
+
+
+def test_each_distrl_run_is_compared_with_the_peer_of_its_own_algorithm():
+    def row(name, wall, steps):
+        return {"name": name, "env": "CartPole-v1", **run.solve_stats([_run(True, wall, steps)])}
+
+    rows = [
+        row("distrl A2C sync", 5.0, 100_000),
+        row("distrl A2C sync overlap", 2.5, 100_000),
+        row("distrl PPO sync", 4.0, 40_000),
+        row("stable-baselines3 A2C", 10.0, 100_000),
+        row("stable-baselines3 PPO", 8.0, 32_000),
+    ]
+    lines = run.peer_ratios(rows)
+    assert len(lines) == 3  # two A2C runs against SB3 A2C, PPO against SB3 PPO only
+    assert "distrl A2C sync overlap / stable-baselines3 A2C training wall = **0.25x**" in lines[1]
+    assert "env steps/s = **4.0x**" in lines[1]
+    assert "distrl PPO sync / stable-baselines3 PPO training wall = **0.50x**" in lines[2]
+    assert "env steps = 1.25x" in lines[2]
