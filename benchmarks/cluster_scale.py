@@ -16,7 +16,8 @@ between the modes. Per mode and ``k`` (medians over ``--repeats`` windows):
   Sync hands the version out with the next round's requests at once; async only with each
   worker's next request, so there it includes the rest of the fragment the worker is acting;
 - ``push_ms``: the broadcast alone, on idle workers: ``ray.put`` of a new version, then
-  ``set_weights`` on all ``k``, until all have loaded it;
+  ``set_weights`` on all ``k``, until all have loaded it; ``push_by_value_ms`` the same with the
+  message inside each call rather than one object-store reference;
 - ``samples_per_s`` / ``fragments_per_s`` consumed by the learner, ``updates_per_s``;
 - ``object_store_peak_mib`` / ``objects_peak``: plasma usage across nodes, sampled every 0.5 s;
   ``in_flight_bytes``: fragments outstanding times a fragment's size, plus the weights;
@@ -145,16 +146,19 @@ def version_reach(
     return times
 
 
-def push_times(backend: RayBackend, k: int, repeats: int) -> list[float]:
-    """The broadcast alone: a new version put once, loaded by all ``k`` idle workers."""
+def push_times(backend: RayBackend, k: int, repeats: int, *, by_value: bool) -> list[float]:
+    """The broadcast alone: a new version loaded by all ``k`` idle workers. distrl puts it in
+    the object store once and hands out the reference; ``by_value`` sends the message inside
+    each call instead (Ray inlines arguments under 100 KiB: no object store, no owner to ask)."""
     message = backend.latest_weights()
     version = 10**9 + int(time.time() * 1000) % 10**6  # above any training version
     times = []
     for _ in range(repeats):
         version += 1
         start = time.perf_counter()
-        ref = ray.put(type(message)(version, message.names, message.weights))
-        assert all(ray.get([w.set_weights.remote(ref) for w in backend.workers[:k]]))
+        new = type(message)(version, message.names, message.weights)
+        arg = new if by_value else ray.put(new)
+        assert all(ray.get([w.set_weights.remote(arg) for w in backend.workers[:k]]))
         times.append(time.perf_counter() - start)
     return times
 
@@ -239,10 +243,11 @@ def scale(args: argparse.Namespace, gcs: str) -> dict[str, Any]:
         # Last: the pushed versions are above any training version, so workers would refuse
         # the training ones after them.
         for k in sorted(args.workers):
-            push = round(1e3 * median(push_times(backend, k, 2 * args.repeats + 1)), 2)
-            for row in rows:
-                if row["workers"] == k:
-                    row["push_ms"] = push
+            for key, by_value in (("push_ms", False), ("push_by_value_ms", True)):
+                push = median(push_times(backend, k, 2 * args.repeats + 1, by_value=by_value))
+                for row in rows:
+                    if row["workers"] == k:
+                        row[key] = round(1e3 * push, 2)
         memory = {
             "worker_pss_mib": round(median([pss_mib(pid_of(w)) for w in backend.workers]), 1),
             "learner_pss_mib": round(pss_mib(pid_of(backend.learner)), 1),
