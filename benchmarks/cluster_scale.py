@@ -27,11 +27,13 @@ The ``straggler`` part: ``--straggler-workers`` workers, worker 0's steps ``--sl
 slower (sleep, so cores are not the limit), sync against async env steps/s, windows alternating.
 
     python -m benchmarks.cluster_scale --nodes 4 --workers 1 8 32 64 128 --out F.json
+    python -m benchmarks.cluster_scale --report F.json --plot F.png   # table and curves
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
@@ -291,6 +293,56 @@ def straggler(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+COLUMNS = [
+    ("driver_cpu_us_per_fragment", "driver CPU / fragment (µs)", "{:,.0f}"),
+    ("driver_cpu_ms_per_update", "driver CPU / update (ms)", "{:.1f}"),
+    ("version_reach_ms", "version reaches all (ms, median)", "{:.0f}"),
+    ("push_ms", "push to all, by ref (ms)", "{:.0f}"),
+    ("push_by_value_ms", "push to all, by value (ms)", "{:.0f}"),
+    ("samples_per_s", "learner samples/s", "{:,.0f}"),
+    ("fragments_per_s", "fragments/s", "{:,.0f}"),
+    ("object_store_peak_mib", "object store peak (MiB)", "{:.0f}"),
+    ("objects_peak", "objects peak", "{:.0f}"),
+]
+
+
+def report(document: dict[str, Any], plot: str | None) -> str:
+    """A markdown table of the scale part (one row per mode and worker count); with ``plot``,
+    a PNG of the main columns against workers."""
+    rows = document["scale"]["rows"]
+    columns = [c for c in COLUMNS if c[0] in rows[0]]
+    lines = [
+        "| mode | workers | " + " | ".join(title for _, title, _ in columns) + " |",
+        "| --- | --- | " + " | ".join("---" for _ in columns) + " |",
+    ]
+    for row in rows:
+        cells = [fmt.format(row[key]) for key, _, fmt in columns]
+        lines.append(f"| {row['mode']} | {row['workers']} | " + " | ".join(cells) + " |")
+    if plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        shown = [c for c in columns if c[0] != "objects_peak"][:6]
+        fig, axes = plt.subplots(2, 3, figsize=(13, 7))
+        for ax, (key, title, _) in zip(axes.flat, shown, strict=False):
+            for mode in MODES:
+                mine = [r for r in rows if r["mode"] == mode]
+                ax.plot([r["workers"] for r in mine], [r[key] for r in mine], "o-", label=mode)
+            ax.set_xscale("log", base=2)
+            ax.set_xlabel("rollout workers")
+            ax.set_title(title, fontsize=10)
+            ax.legend(fontsize=8)
+        fig.suptitle(
+            f"distrl on a {document['nodes']}-node Ray on one machine "
+            f"({document['machine']['cpus']} cores), env steps sleeping {document['step_s']} s"
+        )
+        fig.tight_layout()
+        fig.savefig(plot, dpi=90)
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", nargs="+", choices=["scale", "straggler"],
@@ -304,7 +356,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--straggler-workers", type=int, default=8)
     parser.add_argument("--slowdown", type=float, default=5.0)
     parser.add_argument("--out", help="also write the JSON document to this file")
+    parser.add_argument("--report", metavar="JSON", help="run nothing: print the markdown "
+                        "table of a result file written by --out (and --plot it)")  # fmt: skip
+    parser.add_argument("--plot", metavar="PNG", help="with --report: draw the curves here")
     args = parser.parse_args(argv)
+    if args.report:
+        with open(args.report) as f:
+            print(report(json.load(f), args.plot))
+        return
     biggest = max([*args.workers, args.straggler_workers])
     per_node = -(-biggest // args.nodes)  # logical CPUs: one per worker
     cluster = Cluster(

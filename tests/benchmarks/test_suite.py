@@ -214,3 +214,21 @@ def test_each_distrl_run_is_compared_with_the_peer_of_its_own_algorithm():
     assert "env steps/s = **4.0x**" in lines[1]
     assert "distrl PPO sync / stable-baselines3 PPO training wall = **0.50x**" in lines[2]
     assert "env steps = 1.25x" in lines[2]
+
+
+def test_cluster_scale_report_has_a_row_per_mode_and_count_and_draws_the_curves(tmp_path):
+    from benchmarks.cluster_scale import report
+
+    def row(mode, k):
+        return {"mode": mode, "workers": k, "driver_cpu_us_per_fragment": 1000.0 / k,
+                "version_reach_ms": 2.0 * k, "samples_per_s": 100.0 * k}  # fmt: skip
+
+    document = {
+        "nodes": 5, "step_s": 0.01, "machine": {"cpus": 2},
+        "scale": {"rows": [row(mode, k) for k in (1, 8) for mode in ("sync", "async")]},
+    }  # fmt: skip
+    table = report(document, str(tmp_path / "curves.png")).splitlines()
+    assert len(table) == 2 + 4
+    assert table[0].count("|") == 2 + 3 + 1  # mode, workers and the three columns present
+    assert table[4] == "| sync | 8 | 125 | 16 | 800 |"
+    assert (tmp_path / "curves.png").stat().st_size > 1000
