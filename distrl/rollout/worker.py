@@ -71,6 +71,9 @@ class RolloutWorker:
         self.action_box = (spec.action_low, spec.action_high) if continuous else None
         self.version = -1  # no weights yet: the first WeightsMessage (version 0) is accepted
         self.loads: deque[tuple[int, float]] = deque(maxlen=LOAD_LOG)  # (version, time.time())
+        # Process CPU seconds spent in each part of sampling, cumulative (time.process_time, so
+        # the env's own threads count and time waiting for a core does not): see cpu_times().
+        self.cpu = dict.fromkeys(("sample", "env", "act", "load"), 0.0)
         self.env_seed, action_seed = seed.spawn(2)
         self.rng = np.random.default_rng(action_seed)
         # Worker 0 alone can be slowed down to study stragglers (config.straggler_delay).
@@ -121,7 +124,9 @@ class RolloutWorker:
         """Load ``message`` unless it is not newer than what we hold; True if loaded."""
         if message.version <= self.version:
             return False
+        start = time.process_time()
         self.policy.set_weights(message)
+        self.cpu["load"] += time.process_time() - start
         self.version = message.version
         self.loads.append((message.version, time.time()))
         return True
@@ -129,6 +134,12 @@ class RolloutWorker:
     def weight_loads(self) -> list[tuple[int, float]]:
         """The recent versions loaded and when (wall clock): how fast a broadcast arrives."""
         return list(self.loads)
+
+    def cpu_times(self) -> dict[str, float]:
+        """Cumulative process CPU seconds: ``sample`` (whole calls, weights loading excluded),
+        of which ``env`` (vector env steps) and ``act`` (the policy); ``load`` (weights).
+        Where a worker's time goes (benchmarks/atari_breakdown.py)."""
+        return dict(self.cpu)
 
     def sample(self, weights: WeightsMessage | None = None) -> Rollout:
         """Act ``rollout_len`` steps in every env copy and return the fragment.
@@ -142,8 +153,11 @@ class RolloutWorker:
             self.set_weights(weights)
         if self.version < 0:
             raise RuntimeError("RolloutWorker.sample called before any weights were set")
+        start = time.process_time()
         with self.deadline.installed():
-            return self._sample_recovering()
+            rollout = self._sample_recovering()
+        self.cpu["sample"] += time.process_time() - start
+        return rollout
 
     def _sample_recovering(self) -> Rollout:
         failures = 0  # in a row
@@ -176,7 +190,9 @@ class RolloutWorker:
         ep_lengths: list[int] = []
         for t in range(T):
             obs_buf[t] = self._obs
+            acting = time.process_time()
             actions[t], logp[t] = self.policy.act(self._obs, self.rng)
+            stepping = time.process_time()
             try:
                 sent = (
                     actions[t] if self.action_box is None else np.clip(actions[t], *self.action_box)
@@ -186,6 +202,9 @@ class RolloutWorker:
                 self._obs, rewards[t], terminated[t], truncated[t], info = step
             except Exception as e:
                 raise EnvFailure(e) from e
+            stepped = time.process_time()
+            self.cpu["act"] += stepping - acting
+            self.cpu["env"] += stepped - stepping
             self._episode_return += rewards[t]
             self._episode_length += 1
             done = terminated[t] | truncated[t]

@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from distrl.agents import make_learner
 from distrl.config import build_config
@@ -186,3 +187,41 @@ def test_update_reports_explained_variance_entropy_grad_norm_and_lr():
                 "learner/policy_loss", "learner/grad_norm", "learner/learning_rate"):  # fmt: skip
         assert np.isfinite(metrics[key]), key
     assert metrics["learner/explained_variance"] <= 1.0
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_nstep_batches_take_their_baseline_from_the_step_with_the_same_result(normalize):
+    """n-step returns without V-trace evaluate only the bootstrap rows; the step subtracts its own
+    V(s_t). Targets and gradients equal those of GAE with lambda 1 (the same returns), which
+    evaluates every V(s_t) before the step; explained variance too."""
+    from distrl.agents.a2c.losses import A2CLoss
+
+    grads, stats, batches = [], [], []
+    for advantage in ("nstep", "gae"):
+        a2c = {"advantage": advantage, "gae_lambda": 1.0, "normalize_advantages": normalize}
+        config, learner, worker = setup(a2c=a2c)
+        worker.set_weights(learner.weights())
+        # Fragments with episode ends inside (CartPole's random policy ends within ~20 steps).
+        rollouts = [worker.sample() for _ in range(3)]
+        assert any(r.terminated.any() for r in rollouts)
+        loss = A2CLoss(learner.model, SPEC, config)
+        batch, prepared = loss.prepare(rollouts[1:], use_vtrace=False)
+        g, s = loss.compute_gradients(batch)
+        grads.append(g)
+        stats.append({**prepared, **s})
+        batches.append(batch)
+    own, given = batches
+    assert own.advantages is None and given.advantages is not None
+    np.testing.assert_allclose(own.targets, given.targets, rtol=1e-5, atol=1e-5)
+    for a, b in zip(*grads, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    for key in ("learner/explained_variance", "learner/policy_loss", "learner/value_loss"):
+        np.testing.assert_allclose(stats[0][key], stats[1][key], rtol=1e-4, atol=1e-6)
+
+
+def test_the_learners_update_reports_where_its_cpu_went():
+    _, learner, worker = setup(a2c={"advantage": "nstep"})
+    metrics = learner.update([worker.sample(learner.weights())]).metrics
+    assert metrics["timing/targets_cpu_s"] > 0 and metrics["timing/train_step_cpu_s"] > 0
+    cpu = worker.cpu_times()
+    assert cpu["sample"] >= cpu["env"] + cpu["act"] > 0 and cpu["load"] > 0

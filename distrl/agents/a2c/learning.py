@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from distrl.agents.a2c.config import A2CConfig
-from distrl.agents.a2c.losses import A2CLoss
+from distrl.agents.a2c.losses import A2CLoss, as_floats
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
 from distrl.config import Config
@@ -67,6 +67,9 @@ class A2CLearner(LearnerBase):
         self._train_step = tf.function(
             self._train_step_impl, input_signature=self.loss.batch_signature
         )
+        self._train_step_own_baseline = tf.function(
+            self._train_step_own_baseline_impl, input_signature=self.loss.baseline_signature
+        )
         grad_signature = [[tf.TensorSpec(v.shape, v.dtype) for v in self.model.trainable_variables]]
         self._apply_step = tf.function(self._apply_impl, input_signature=grad_signature)
 
@@ -107,6 +110,11 @@ class A2CLearner(LearnerBase):
         grads, stats = self.loss.gradients(obs, actions, advantages, targets)
         return {**stats, "learner/grad_norm": self._apply_impl(grads)}
 
+    def _train_step_own_baseline_impl(
+        self, obs: tf.Tensor, actions: tf.Tensor, targets: tf.Tensor
+    ) -> dict[str, tf.Tensor]:
+        return self._train_step_impl(obs, actions, None, targets)
+
     # --- bookkeeping around them --------------------------------------------------------------
 
     def _stepped(self, grad_norm: float) -> bool:
@@ -127,11 +135,17 @@ class A2CLearner(LearnerBase):
         metrics: dict[str, float] = {}
         applied = False  # stays so if all was stale and discarded, or the step was not finite
         if use:
+            cpu = time.process_time()  # where the learner's CPU goes (benchmarks/atari_breakdown)
             batch, metrics = self.loss.prepare(use, use_vtrace=self.run_config.uses_vtrace or stale)
+            targets_cpu = time.process_time()
+            own_baseline = batch.advantages is None
+            step = self._train_step_own_baseline if own_baseline else self._train_step
             with tf.device(self.device):
-                stats = self._train_step(*batch)
-            metrics.update({k: float(v) for k, v in stats.items()})
+                stats = step(*batch.tensors())
+            metrics.update(as_floats(stats))
             metrics["learner/batch_size"] = float(len(batch.actions))
+            metrics["timing/targets_cpu_s"] = targets_cpu - cpu
+            metrics["timing/train_step_cpu_s"] = time.process_time() - targets_cpu
             applied = self._stepped(metrics["learner/grad_norm"])
         self.version += int(applied)
         return self._result(start, metrics, lags, applied=applied, sources=rollouts)

@@ -6,6 +6,14 @@ the rollout workers (which send theirs to the learner). Usage::
     loss = A2CLoss(model, config)
     batch, stats = loss.prepare(rollouts, use_vtrace=False)
     grads, more_stats = loss.compute_gradients(batch)   # NumPy arrays, one per variable
+
+With n-step returns and no V-trace the targets need only the values where the returns are
+bootstrapped (after each fragment's last step and at episode ends): ``prepare`` evaluates those
+rows alone and leaves ``Batch.advantages`` as None; the gradient step then takes the baseline
+V(s_t) from its own forward pass (``targets - stop_gradient(V(s_t))``, standardised there if
+configured). That skips a forward pass over the whole batch, a third of the learner's time on
+Pong. The baseline then comes from the model in training mode (the same pass as the value loss):
+identical for models without dropout or batch normalisation.
 """
 
 from __future__ import annotations
@@ -30,8 +38,14 @@ class Batch(NamedTuple):
 
     obs: np.ndarray  # [N, *obs] env dtype
     actions: np.ndarray  # [N] int64, or [N, A] float32 for a Gaussian policy
-    advantages: np.ndarray  # [N] float32
+    advantages: np.ndarray | None  # [N] float32; None: targets - V(s_t) in the gradient step
     targets: np.ndarray  # [N] float32: value targets
+
+    def tensors(self) -> tuple[np.ndarray, ...]:
+        """The arguments of the compiled step: advantages only where they were computed."""
+        if self.advantages is None:
+            return self.obs, self.actions, self.targets
+        return self.obs, self.actions, self.advantages, self.targets
 
 
 class A2CLoss:
@@ -49,8 +63,13 @@ class A2CLoss:
             tf.TensorSpec([None], tf.float32),  # advantages
             tf.TensorSpec([None], tf.float32),  # value targets
         ]
+        # A batch whose advantages the step computes from its own values (Batch.advantages None)
+        self.baseline_signature = [*self.batch_signature[:2], self.batch_signature[3]]
         self._evaluate = tf.function(self._evaluate_impl, input_signature=[obs_spec])
         self._gradients = tf.function(self.gradients, input_signature=self.batch_signature)
+        self._gradients_own_baseline = tf.function(
+            self.gradients_own_baseline, input_signature=self.baseline_signature
+        )
 
     # --- NumPy side: targets ------------------------------------------------------------------
 
@@ -70,11 +89,24 @@ class A2CLoss:
         last_obs = np.concatenate([r.last_observations for r in rollouts], axis=0)  # [B, *obs]
         final_obs = np.concatenate([r.final_observations for r in rollouts], axis=0)  # [K, *obs]
 
+        flat_obs = obs.reshape(T * B, *obs.shape[2:])  # [T*B, *obs]
+        flat_actions = flat_actions_of(actions, self.continuous)
+        if not use_vtrace and c.advantage == "nstep":
+            # Only the bootstrap rows: V(after the last step) and V(true final observation)
+            # where an episode ended. The step subtracts its own V(s_t) (module docstring).
+            with tf.device(self.device):
+                _, v_boot = self._evaluate(np.concatenate([last_obs, final_obs]))
+            v_boot = v_boot.numpy()
+            next_values = np.zeros((T, B), dtype=np.float32)  # read only where bootstrapped
+            next_values[-1] = v_boot[:B]
+            next_values[done_positions(rollouts)] = v_boot[B:]
+            targets = nstep_returns(rewards, next_values, terminated, truncated, gamma=c.gamma)
+            return Batch(flat_obs, flat_actions, None, targets.reshape(-1).astype(np.float32)), {}
+
         # One forward pass for every value the targets need: V(s_t), V(after the last step) and
         # V(true final observation) where an episode ended (bootstrapped from after a truncation,
         # ignored after a termination); logits only for V-trace's pi. This is T*B + B + K rows,
         # not the 2*T*B of evaluating every next observation.
-        flat_obs = obs.reshape(T * B, *obs.shape[2:])  # [T*B, *obs]
         with tf.device(self.device):
             logits, v_all = self._evaluate(np.concatenate([flat_obs, last_obs, final_obs]))
         v_all = v_all.numpy()
@@ -86,7 +118,6 @@ class A2CLoss:
         pg_weights = None
         if use_vtrace:
             behaviour = np.concatenate([r.behaviour_logp for r in rollouts], axis=1)  # [T, B]
-            flat_actions = actions.reshape(T * B, *actions.shape[2:])
             target = numpy_log_probs(logits.numpy()[: T * B], flat_actions, self.continuous)
             target = target.reshape(T, B)
             targets, advantages, pg_weights = vtrace(
@@ -97,9 +128,6 @@ class A2CLoss:
             stats["learner/vtrace_rho_mean"] = float(rho.mean())
             # The tolerance keeps float rounding of an on-policy rho of 1 from counting.
             stats["learner/vtrace_rho_clipped"] = float((rho > c.vtrace_rho_bar * 1.001).mean())
-        elif c.advantage == "nstep":
-            targets = nstep_returns(rewards, next_values, terminated, truncated, gamma=c.gamma)
-            advantages = targets - values
         else:
             advantages, targets = gae(
                 rewards, values, next_values, terminated, truncated, gamma=c.gamma, lam=c.gae_lambda
@@ -113,7 +141,7 @@ class A2CLoss:
             advantages = pg_weights.reshape(-1) * advantages  # importance weights after scaling
         batch = Batch(
             obs=flat_obs,
-            actions=flat_actions_of(actions, self.continuous),
+            actions=flat_actions,
             advantages=advantages.astype(np.float32),
             targets=targets.reshape(-1).astype(np.float32),
         )
@@ -126,17 +154,29 @@ class A2CLoss:
         return logits, tf.squeeze(values, axis=-1)
 
     def gradients(
-        self, obs: tf.Tensor, actions: tf.Tensor, advantages: tf.Tensor, targets: tf.Tensor
+        self,
+        obs: tf.Tensor,
+        actions: tf.Tensor,
+        advantages: tf.Tensor | None,
+        targets: tf.Tensor,
     ) -> tuple[list[tf.Tensor], dict[str, tf.Tensor]]:
         """Gradients of the loss w.r.t. the trainable variables, and loss statistics.
 
-        Plain Python: callers trace it inside their own ``tf.function`` (the learner fuses it
-        with the optimizer step).
+        ``advantages`` None: ``targets - V(s_t)`` from this forward pass, not differentiated
+        (and standardised if configured). Plain Python: callers trace it inside their own
+        ``tf.function`` (the learner fuses it with the optimizer step).
         """
         c = self.config
+        stats = {}
         with tf.GradientTape() as tape:
             logits, values = self.model(obs, training=True)
             values = tf.squeeze(values, axis=-1)  # [N]
+            if advantages is None:
+                baseline = tf.stop_gradient(values)
+                advantages = targets - baseline
+                if c.normalize_advantages:
+                    advantages = standardize(advantages)
+                stats["learner/explained_variance"] = explained_variance_tf(baseline, targets)
             logp = action_log_probs(logits, actions, self.continuous)  # [N]
             policy_loss = -tf.reduce_mean(logp * advantages)
             error = targets - values
@@ -149,19 +189,26 @@ class A2CLoss:
             entropy = tf.reduce_mean(policy_entropy(logits, self.continuous))
             loss = policy_loss + c.value_coef * value_loss - c.entropy_coef * entropy
         grads = tape.gradient(loss, self.model.trainable_variables)
-        stats = {
+        stats.update({
             "learner/policy_loss": policy_loss,
             "learner/value_loss": value_loss,
             "learner/entropy": entropy,
             "learner/value_mean": tf.reduce_mean(values),
-        }
+        })  # fmt: skip
         return grads, stats
+
+    def gradients_own_baseline(
+        self, obs: tf.Tensor, actions: tf.Tensor, targets: tf.Tensor
+    ) -> tuple[list[tf.Tensor], dict[str, tf.Tensor]]:
+        """:meth:`gradients` of a batch without advantages (``baseline_signature``)."""
+        return self.gradients(obs, actions, None, targets)
 
     def compute_gradients(self, batch: Batch) -> tuple[list[np.ndarray], dict[str, float]]:
         """The gradients of ``batch`` as NumPy arrays (what an A3C worker sends)."""
+        step = self._gradients if batch.advantages is not None else self._gradients_own_baseline
         with tf.device(self.device):
-            grads, stats = self._gradients(*batch)
-        return [g.numpy() for g in grads], {k: float(v) for k, v in stats.items()}
+            grads, stats = step(*batch.tensors())
+        return [g.numpy() for g in grads], as_floats(stats)
 
 
 def action_signature(spec: EnvSpec) -> tf.TensorSpec:
@@ -184,6 +231,26 @@ def explained_variance(values: np.ndarray, targets: np.ndarray) -> float | None:
     0 for one that predicts the mean, negative for worse; None when the targets do not vary."""
     var = float(np.var(targets))
     return None if var == 0 else 1.0 - float(np.var(targets - values)) / var
+
+
+def explained_variance_tf(values: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
+    """:func:`explained_variance` inside a compiled step: NaN where the targets do not vary
+    (:func:`as_floats` leaves it out then)."""
+    var = tf.math.reduce_variance(targets)
+    return tf.where(var > 0, 1.0 - tf.math.reduce_variance(targets - values) / var, np.nan)
+
+
+def standardize(x: tf.Tensor) -> tf.Tensor:
+    """Zero mean, unit variance over the batch, as ``prepare`` does in NumPy (a batch of one
+    row is left as it is)."""
+    scaled = (x - tf.reduce_mean(x)) / (tf.math.reduce_std(x) + 1e-8)
+    return tf.cond(tf.size(x) > 1, lambda: scaled, lambda: x)
+
+
+def as_floats(stats: dict[str, tf.Tensor]) -> dict[str, float]:
+    """Step statistics as floats, without an explained variance undefined for this batch."""
+    out = {k: float(v) for k, v in stats.items()}
+    return {k: v for k, v in out.items() if not (k == "learner/explained_variance" and v != v)}
 
 
 def done_positions(rollouts: Sequence[Rollout]) -> tuple[np.ndarray, np.ndarray]:
