@@ -149,9 +149,10 @@ def version_reach(
 
 
 def push_times(backend: RayBackend, k: int, repeats: int, *, by_value: bool) -> list[float]:
-    """The broadcast alone: a new version loaded by all ``k`` idle workers. distrl puts it in
-    the object store once and hands out the reference; ``by_value`` sends the message inside
-    each call instead (Ray inlines arguments under 100 KiB: no object store, no owner to ask)."""
+    """The broadcast alone: a new version loaded by all ``k`` idle workers, put in the object
+    store once and handed out by reference (distrl's way above INLINE_WEIGHTS_BYTES), or with
+    ``by_value`` sent inside each call (distrl's way below it: Ray inlines arguments under
+    100 KiB, no object store, no owner to ask)."""
     message = backend.latest_weights()
     version = 10**9 + int(time.time() * 1000) % 10**6  # above any training version
     times = []
@@ -222,7 +223,7 @@ def scale(args: argparse.Namespace, gcs: str) -> dict[str, Any]:
     fragment_steps = config.rollout_len * config.envs_per_worker
     rows = []
     try:
-        weights = ray.get(backend.initial_weights())
+        weights = backend.resolve_weights(backend.initial_weights())
         fragment = ray.get(backend.workers[0].sample.remote(backend.initial_weights()))
         fragment_bytes = sum(v.nbytes for v in vars(fragment).values() if isinstance(v, np.ndarray))
         weights_bytes = sum(w.nbytes for w in weights.weights)

@@ -43,7 +43,7 @@ DISTRL_SCENARIOS: list[tuple[str, str, list[str], float]] = [
     (
         "distrl A2C sync overlap",
         "CartPole-v1",
-        ["--workers", "2", "--envs-per-worker", "32", "--overlap", "true"],
+        ["--workers", "2", "--envs-per-worker", "16", "--overlap", "true"],
         120,
     ),
     (

@@ -149,7 +149,7 @@ def broadcast(counts: list[int], hidden: list[int], repeats: int) -> dict[str, A
                 }
             )
             backend = RayBackend(config, env_spec(config.env))
-            message = ray.get(backend.initial_weights())
+            message = backend.resolve_weights(backend.initial_weights())
             nbytes = sum(w.nbytes for w in message.weights)
             version = message.version
             for k in counts:

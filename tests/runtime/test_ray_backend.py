@@ -25,18 +25,25 @@ def small_config(workers):
     )
 
 
+def big_model(config):
+    return replace(config, model=replace(config.model, hidden=(256, 256)))  # 0.3 MiB of weights
+
+
 def test_broadcast_is_one_object_shared_by_all_workers(ray_cluster):
+    """A model above INLINE_WEIGHTS_BYTES is put once per version; every worker resolves that
+    one reference."""
     ray = ray_cluster
-    backend = RayBackend(small_config(2), SPEC)
+    backend = RayBackend(big_model(small_config(2)), SPEC)
     try:
         w0 = backend.initial_weights()
+        assert isinstance(w0, ray.ObjectRef)
         fragments = [backend.submit(i, w0) for i in range(2)]
         assert [r.policy_version for r in ray.get(fragments)] == [0, 0]
         result, w1 = backend.update(fragments)
         assert result.version == 1 and result.metrics["learner/policy_lag_max"] == 0
         # The learner's own current reference is the one handed out: a single put per version.
         (current,) = ray.get(backend.learner.weights_ref.remote())
-        assert current == w1 and w1 != w0
+        assert current == w1 and w1 != w0 and backend.current_weights() == w1
         fragments = [backend.submit(i, w1) for i in range(2)]
         assert [r.policy_version for r in ray.get(fragments)] == [1, 1]
         # Weights changed by the update reached the workers.
@@ -49,6 +56,31 @@ def test_broadcast_is_one_object_shared_by_all_workers(ray_cluster):
         # Handing a worker the old reference again does not roll it back.
         stale = ray.get(backend.workers[0].sample.remote(w0))
         assert stale.policy_version == 1
+    finally:
+        backend.shutdown()
+
+
+def test_small_weights_travel_by_value_in_each_call(ray_cluster):
+    """CartPole's MLP (under INLINE_WEIGHTS_BYTES) goes inside each worker call; the reference
+    is still published (for the service and checkpoints) and holds the same weights."""
+    from distrl.runtime.ray_backend import INLINE_WEIGHTS_BYTES
+    from distrl.types import WeightsMessage
+
+    ray = ray_cluster
+    backend = RayBackend(small_config(2), SPEC)
+    try:
+        w0 = backend.initial_weights()
+        assert isinstance(w0, WeightsMessage) and w0.version == 0
+        assert sum(w.nbytes for w in w0.weights) <= INLINE_WEIGHTS_BYTES
+        result, w1 = backend.update([backend.submit(i, w0) for i in range(2)])
+        assert isinstance(w1, WeightsMessage) and w1.version == result.version == 1
+        published = backend.resolve_weights(backend.current_weights())
+        assert published.version == 1
+        for a, b in zip(published.weights, w1.weights, strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert [r.policy_version for r in ray.get([backend.submit(i, w1) for i in range(2)])] \
+            == [1, 1]  # fmt: skip
+        assert ray.get(backend.workers[0].sample.remote(w0)).policy_version == 1  # no rollback
     finally:
         backend.shutdown()
 
