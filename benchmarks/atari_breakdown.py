@@ -32,10 +32,10 @@ import time
 from typing import Any
 
 import ray
-import yaml
 
 from benchmarks.common import emit, machine, median
 from distrl.config import build_config, load_preset
+from distrl.config.loading import parse_override
 from distrl.envs import env_spec
 from distrl.ops.tracking import TrainingState
 from distrl.runtime.ray_backend import RayBackend
@@ -65,16 +65,8 @@ def machine_cpu() -> tuple[float, float]:
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """``a.b=value`` pairs (YAML values) as the nested dict build_config takes."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        node = out
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
-    return out
+    """``key=value`` pairs, read as ``--set`` reads them, as a layer for build_config."""
+    return dict(parse_override(pair) for pair in pairs)
 
 
 class Variant:

@@ -232,3 +232,28 @@ def test_cluster_scale_report_has_a_row_per_mode_and_count_and_draws_the_curves(
     assert table[0].count("|") == 2 + 3 + 1  # mode, workers and the three columns present
     assert table[4] == "| sync | 8 | 125 | 16 | 800 |"
     assert (tmp_path / "curves.png").stat().st_size > 1000
+
+
+def test_atari_breakdown_rows_are_core_microseconds_per_agent_step():
+    """Each row's CPU seconds over the window's agent steps; the rows add up to the cores the
+    window had; medians over windows; overrides are read as --set reads them."""
+    from benchmarks import atari_breakdown as bd
+
+    def window(scale):
+        w = {row: 0.5 * scale for row in bd.ROWS}  # 10 rows x 0.5 s: 5 core-seconds
+        return {**w, "wall_s": 2.5, "agent_steps": 5_000 * scale, "updates": 50,
+                "learner_update_wall_s": 1.0}  # fmt: skip
+
+    result = bd.table([window(1), window(2), window(1)])
+    assert result["core_us_per_agent_step"]["env"] == 100.0  # 0.5 s / 5,000 steps
+    assert result["core_us_total"] == 1000.0  # 2 cores x 2.5 s / 5,000 steps
+    assert result["agent_steps_per_s"] == 2_000.0 and result["learner_busy_share"] == 0.4
+    text = bd.markdown({"preset": result, "other": result})
+    assert "| env | 100 | 100 |" in text and "| agent steps/s | **2,000** | **2,000** |" in text
+    overrides = bd.parse_overrides(["a2c.lr=1e-3", "overlap=true"])
+    config = bd.build_config(overrides)  # read as --set reads them
+    assert config.a2c.lr == 1e-3 and config.overlap is True
+    busy, idle = bd.machine_cpu()
+    before = bd.process_cpu(os.getpid())
+    sum(i * i for i in range(2_000_000))  # burn some CPU in this process
+    assert bd.process_cpu(os.getpid()) > before and busy > 0 and idle >= 0
