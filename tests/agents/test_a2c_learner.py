@@ -225,3 +225,23 @@ def test_the_learners_update_reports_where_its_cpu_went():
     assert metrics["timing/targets_cpu_s"] > 0 and metrics["timing/train_step_cpu_s"] > 0
     cpu = worker.cpu_times()
     assert cpu["sample"] >= cpu["env"] + cpu["act"] > 0 and cpu["load"] > 0
+
+
+@pytest.mark.parametrize("ms_init", [0.0, 1.0])
+def test_rmsprop_accumulators_start_where_configured(ms_init):
+    """ms_init 1 is TF1's RMSPropOptimizer and SB3's RMSpropTFLike; 0 is Keras's. One step on
+    one variable: v -= lr * g / sqrt(rho * ms_init + (1 - rho) * g^2 + eps)."""
+    import keras
+
+    from distrl.agents.a2c.learning import make_optimizer
+
+    config = build_config({"a2c": {"optimizer": "rmsprop", "lr": 0.1, "rmsprop_rho": 0.9,
+                                   "optimizer_eps": 1e-5, "rmsprop_ms_init": ms_init}})  # fmt: skip
+    variable = keras.Variable(np.array([1.0], np.float32))
+    optimizer = make_optimizer(config.a2c)
+    optimizer.build([variable])
+    np.testing.assert_array_equal(optimizer.variables[-1].numpy(), [ms_init])
+    g = 0.5
+    optimizer.apply_gradients([(np.array([g], np.float32), variable)])
+    expected = 1.0 - 0.1 * g / np.sqrt(0.9 * ms_init + 0.1 * g**2 + 1e-5)
+    np.testing.assert_allclose(variable.numpy(), [expected], rtol=1e-5)

@@ -27,6 +27,11 @@ class A2CConfig:
     lr: float = setting(3e-3, "learning rate")
     optimizer_eps: float = setting(1e-5, "epsilon of the optimizer")
     rmsprop_rho: float = setting(0.99, "RMSprop decay")
+    rmsprop_ms_init: float = setting(
+        0.0,
+        "starting value of RMSprop's mean-square accumulators: 0 as Keras, 1 as TF1's "
+        "RMSPropOptimizer and SB3's RMSpropTFLike (small steps until it decays)",
+    )
     max_grad_norm: float | None = setting(0.5, "global-norm gradient clip (null disables)")
     normalize_advantages: bool = setting(True, "standardise advantages per update batch")
     vtrace_rho_bar: float = setting(1.0, "V-trace: clip of the importance weights rho (rho-bar)")
@@ -46,6 +51,10 @@ class A2CConfig:
         check(
             0.0 < self.rmsprop_rho < 1.0,
             f"a2c.rmsprop_rho must be in (0, 1); got {self.rmsprop_rho}",
+        )
+        check(
+            self.rmsprop_ms_init >= 0,
+            f"a2c.rmsprop_ms_init must be >= 0; got {self.rmsprop_ms_init}",
         )
         check(self.value_coef >= 0, f"a2c.value_coef must be >= 0; got {self.value_coef}")
         check(self.entropy_coef >= 0, f"a2c.entropy_coef must be >= 0; got {self.entropy_coef}")

@@ -28,10 +28,35 @@ from distrl.models.builders import build_model
 from distrl.types import Gradients, Rollout, UpdateResult
 
 
+class RMSprop(keras.optimizers.RMSprop):
+    """Keras's RMSprop (epsilon inside the square root, as TF1) whose mean-square accumulators
+    start at ``ms_init`` instead of 0: TF1's ``RMSPropOptimizer``, and SB3's ``RMSpropTFLike``
+    that A2C's references use, start them at 1, so the first updates are about ``lr * g``
+    until the accumulators decay (some hundreds of updates at rho 0.99)."""
+
+    def __init__(self, *, ms_init: float = 0.0, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.ms_init = ms_init
+
+    def build(self, var_list: list) -> None:
+        if self.built:
+            return
+        super().build(var_list)
+        if self.ms_init:
+            for ms in self._velocities:
+                ms.assign(tf.fill(ms.shape, tf.cast(self.ms_init, ms.dtype)))
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "ms_init": self.ms_init}
+
+
 def make_optimizer(config: A2CConfig) -> keras.optimizers.Optimizer:
     if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(
-            learning_rate=config.lr, rho=config.rmsprop_rho, epsilon=config.optimizer_eps
+        return RMSprop(
+            learning_rate=config.lr,
+            rho=config.rmsprop_rho,
+            epsilon=config.optimizer_eps,
+            ms_init=config.rmsprop_ms_init,
         )
     return keras.optimizers.Adam(learning_rate=config.lr, epsilon=config.optimizer_eps)
 
