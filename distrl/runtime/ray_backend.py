@@ -82,7 +82,9 @@ class LearnerHost:
     def update(self, *rollouts: Any) -> tuple[UpdateResult, list, WeightsMessage | None]:
         return self._published(self.learner.update(rollouts))
 
-    def apply_gradients(self, gradients: Gradients) -> tuple[UpdateResult, list, Any]:
+    def apply_gradients(
+        self, gradients: Gradients
+    ) -> tuple[UpdateResult, list, WeightsMessage | None]:
         return self._published(self.learner.apply_gradients(gradients))
 
     def state(self, include_replay: bool) -> tuple[dict, dict]:
