@@ -100,6 +100,7 @@ def test_bad_values_raise_config_error_naming_the_key(layer, message):
         (["--learner-restarts", "2"], "learner_restarts restarts the learner from a checkpoint"),
         (["--env-step-timeout", "0"], "env_step_timeout must be > 0 seconds; got 0.0"),
         (["--nonfinite-limit", "0"], "nonfinite_limit must be >= 1; got 0"),
+        (["--learner-threads", "0"], "learner_threads must be >= 1; got 0"),
         (["--nonfinite-action", "ignore"], "nonfinite_action must be one of lower_lr, stop"),
         (["--max-worker-failures", "1.5"], "max_worker_failures must be an integer; got 1.5"),
         (["--algo", "pg", "--env", "Pendulum-v1"], "algo pg needs a discrete action space"),

@@ -186,6 +186,12 @@ class Config:
     )
     worker_cpus: float = setting(1.0, "CPUs reserved per rollout worker")
     learner_cpus: float = setting(1.0, "CPUs reserved for the learner")
+    learner_threads: int | None = setting(
+        None,
+        "TensorFlow threads in the learner process (its intra- and inter-op pools); default: "
+        "TensorFlow's choice, one per core. 1 stops a CPU learner's idle threads spinning on "
+        "cores that rollout workers share",
+    )
     acting: str = setting(
         "auto",
         "how workers run the policy: numpy (built-in MLPs, no TensorFlow in workers), "
@@ -379,6 +385,10 @@ def _validate(c: Config) -> None:
     )
     check(c.worker_cpus > 0, f"worker_cpus must be > 0; got {c.worker_cpus}")
     check(c.learner_cpus > 0, f"learner_cpus must be > 0; got {c.learner_cpus}")
+    check(
+        c.learner_threads is None or c.learner_threads >= 1,
+        f"learner_threads must be >= 1; got {c.learner_threads}",
+    )
     check(c.progress_interval > 0, f"progress_interval must be > 0; got {c.progress_interval}")
     check(c.straggler_delay >= 0, f"straggler_delay must be >= 0; got {c.straggler_delay}")
     check(c.acting in ACTING, f"acting must be one of {', '.join(ACTING)}; got {c.acting!r}")

@@ -87,7 +87,7 @@ class LocalBackend:
 
         learner_seed, (worker_seed,) = spawn_seeds(config.seed, 1)
         use_gpu = None if config.learner_gpus is None else config.learner_gpus > 0
-        device = configure_tensorflow(threads=None, use_gpu=use_gpu)
+        device = configure_tensorflow(threads=config.learner_threads, use_gpu=use_gpu)
         self.learner = make_learner(config=config, spec=spec, seed=learner_seed, device=device)
         warm_up = getattr(self.learner, "warm_up", None)  # a user's learner may not have one
         if warm_up is not None:

@@ -53,7 +53,7 @@ class LearnerHost:
     ) -> None:
         from distrl.tfsetup import configure_tensorflow
 
-        self.device = configure_tensorflow(threads=None, use_gpu=use_gpu)
+        self.device = configure_tensorflow(threads=config.learner_threads, use_gpu=use_gpu)
         self.learner = algorithm.make_learner(
             spec=spec, config=config, seed=seed, device=self.device
         )

@@ -85,6 +85,32 @@ def test_small_weights_travel_by_value_in_each_call(ray_cluster):
         backend.shutdown()
 
 
+def _tf_threads(actor_self):
+    """(intra-op, inter-op) thread settings of TensorFlow in the process this runs in."""
+    import tensorflow as tf
+
+    return (
+        tf.config.threading.get_intra_op_parallelism_threads(),
+        tf.config.threading.get_inter_op_parallelism_threads(),
+    )
+
+
+@pytest.mark.parametrize("threads", [None, 1])
+def test_learner_threads_reach_the_learner_process(ray_cluster, threads):
+    """learner_threads sets both TensorFlow pools in the learner actor; unset, TensorFlow keeps
+    its own choice (0)."""
+    ray = ray_cluster
+    config = replace(small_config(1), learner_threads=threads, acting="tensorflow")
+    backend = RayBackend(config, SPEC)
+    try:
+        expected = (threads, threads) if threads is not None else (0, 0)
+        assert ray.get(backend.learner.__ray_call__.remote(_tf_threads)) == expected
+        # Workers keep one thread each whatever the learner uses.
+        assert ray.get(backend.workers[0].__ray_call__.remote(_tf_threads)) == (1, 1)
+    finally:
+        backend.shutdown()
+
+
 def test_publications_and_weight_loads_time_each_version_reaching_the_workers(ray_cluster):
     """What benchmarks/cluster_scale.py measures broadcasts with: the learner logs when it
     publishes each version, every worker when it loads one (a refused old one is not logged)."""
