@@ -22,6 +22,10 @@ one backend each, their windows alternating so that they see the same machine.
 The second compares the preset with the same returns computed by GAE with lambda 1, which
 evaluates V(s_t) for every row before the step (what n-step returns did before they took the
 baseline from the step's own forward pass).
+
+With ``overlap=true`` a window ends with one round still queued on its variant's workers; they
+sample it at the start of the next variant's window (one fragment per worker, about 0.1 s of
+their CPU, counted in that window's "Ray daemons and other processes"), and it is dropped.
 """
 
 from __future__ import annotations

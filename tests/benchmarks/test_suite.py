@@ -257,3 +257,30 @@ def test_atari_breakdown_rows_are_core_microseconds_per_agent_step():
     before = bd.process_cpu(os.getpid())
     sum(i * i for i in range(2_000_000))  # burn some CPU in this process
     assert bd.process_cpu(os.getpid()) > before and busy > 0 and idle >= 0
+
+
+def test_atari_floor_counts_multiply_adds_and_derives_the_ceiling():
+    """forward_macs counts Conv2D and Dense multiply-adds from the layers' shapes; summarize
+    turns windows into core-microseconds per agent step and the 2-core ceiling."""
+    import keras
+
+    from benchmarks import atari_floor as floor
+
+    inputs = keras.Input((10, 10, 3))
+    x = keras.layers.Conv2D(4, 3, strides=1)(inputs)  # 8x8x4 outputs x 3x3x3 each: 6,912
+    x = keras.layers.Conv2D(2, 2, strides=2)(x)  # 4x4x2 outputs x 2x2x4 each: 512
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(5)(x)  # 32 x 5: 160
+    assert floor.forward_macs(keras.Model(inputs, outputs)) == 6_912 + 512 + 160
+
+    def window(scale):
+        parts = {"env": 0.4, "acting": 0.3, "weights load": 0.05, "targets": 0.05,
+                 "train step": 0.3, "rest": 0.1}  # fmt: skip
+        return {**{k: v * scale for k, v in parts.items()}, "agent_steps": 1_000 * scale,
+                "wall_s": 1.25 * scale, "cpu_s": 1.2 * scale}  # fmt: skip
+
+    result = floor.summarize(1, [window(1), window(3), window(2)], macs=1_000_000)
+    assert result["core_us_per_agent_step"]["env"] == 400.0
+    assert result["agent_steps_per_s_one_process"] == 800.0 and result["cores_busy"] == 0.96
+    assert result["ceiling_2_cores"] == 2_000.0  # 2e6 / (400 + 300 + 300)
+    assert result["train_step_gflops"] == 20.0  # 6e6 FLOPs per sample in 300 microseconds
