@@ -189,8 +189,8 @@ class Config:
     learner_threads: int | None = setting(
         None,
         "TensorFlow threads in the learner process (its intra- and inter-op pools); default: "
-        "TensorFlow's choice, one per core. 1 stops a CPU learner's idle threads spinning on "
-        "cores that rollout workers share",
+        "TensorFlow's choice, one per core. 1 spends less CPU per update but takes longer "
+        "(BENCHMARKS.md, the learner's TensorFlow threads)",
     )
     acting: str = setting(
         "auto",
