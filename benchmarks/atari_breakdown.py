@@ -99,7 +99,7 @@ class Variant:
         steps, updates = self.state.env_steps, self.state.updates
         before = self._cpu(), ray.get([w.cpu_times.remote() for w in workers]), machine_cpu()
         start = time.perf_counter()
-        deadline = _Deadline(start + seconds)
+        deadline = Deadline(start + seconds)
         run_sync(self.backend, self.state, deadline, on_update, overlap=self.config.overlap)
         wall = time.perf_counter() - start
         after = self._cpu(), ray.get([w.cpu_times.remote() for w in workers]), machine_cpu()
@@ -139,7 +139,7 @@ class Variant:
         }
 
 
-class _Deadline:
+class Deadline:
     """A stop rule for run_sync: stop after the update that passes ``until``."""
 
     def __init__(self, until: float) -> None:

@@ -35,6 +35,7 @@ import sys
 import time
 from typing import Any
 
+from benchmarks.atari_breakdown import Deadline
 from benchmarks.common import emit, machine, median, python_env
 
 PARTS = ("env", "acting", "weights load", "targets", "train step", "rest")
@@ -79,20 +80,16 @@ def measure(threads: int, preset: str, warmup: float, seconds: float, repeats: i
         learner_cpu["targets"] += metrics.get("timing/targets_cpu_s", 0.0)
         learner_cpu["train step"] += metrics.get("timing/train_step_cpu_s", 0.0)
 
-    class Until:
-        def __init__(self, seconds: float) -> None:
-            self.until = time.perf_counter() + seconds
-
-        def check(self, state: TrainingState) -> str | None:
-            return "max_seconds" if time.perf_counter() >= self.until else None
+    def until(seconds: float) -> Deadline:
+        return Deadline(time.perf_counter() + seconds)
 
     windows = []
     try:
-        run_sync(backend, state, Until(warmup), on_update)
+        run_sync(backend, state, until(warmup), on_update)
         for _ in range(repeats):
             steps0, w0, cpu0 = state.env_steps, worker.cpu_times(), time.process_time()
             learner0, start = dict(learner_cpu), time.perf_counter()
-            run_sync(backend, state, Until(seconds), on_update)
+            run_sync(backend, state, until(seconds), on_update)
             wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
             w1, steps = worker.cpu_times(), state.env_steps - steps0
             part = {

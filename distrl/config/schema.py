@@ -188,7 +188,8 @@ class Config:
     learner_cpus: float = setting(1.0, "CPUs reserved for the learner")
     learner_threads: int | None = setting(
         None,
-        "TensorFlow threads in the learner process (its intra- and inter-op pools); default: "
+        "TensorFlow threads in the learner process (its intra- and inter-op pools; with workers 0 "
+        "the whole process); default: "
         "TensorFlow's choice, one per core. 1 spends less CPU per update but takes longer "
         "(BENCHMARKS.md, the learner's TensorFlow threads)",
     )
