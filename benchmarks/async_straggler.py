@@ -33,7 +33,11 @@ def normal_step_seconds(config: Config, spec: EnvSpec, fragments: int = 100) -> 
     """Seconds per vector-env step of an unslowed worker (acting, stepping, fragment assembly),
     measured in this process."""
     worker = RolloutWorker(config=config, spec=spec, worker_index=1, seed=np.random.SeedSequence(0))
-    worker.sample(make_learner(config=config, spec=spec, seed=0).weights())
+    worker.sample(
+        make_learner(
+            algorithm=config.algo, sections=config.algorithm_sections(), spec=spec, seed=0
+        ).weights()
+    )
     start = time.perf_counter()
     for _ in range(fragments):
         worker.sample()

@@ -82,7 +82,9 @@ def main() -> None:
     args = parser.parse_args()
     config = build_config({"envs_per_worker": 16, "rollout_len": 8})
     spec = env_spec("CartPole-v1")
-    learner = make_learner(config=config, spec=spec, seed=0)
+    learner = make_learner(
+        algorithm=config.algo, sections=config.algorithm_sections(), spec=spec, seed=0
+    )
     board = WeightsBoard()
     board.publish(0, learner.weights())
     inbox = Inbox(1_000_000)
@@ -96,7 +98,12 @@ def main() -> None:
     pong = build_config(load_preset("pong-a2c"))
     pong_spec = env_spec(pong.env, pong.atari)
     pong_board = WeightsBoard()
-    pong_board.publish(0, make_learner(config=pong, spec=pong_spec, seed=0).weights())
+    pong_board.publish(
+        0,
+        make_learner(
+            algorithm=pong.algo, sections=pong.algorithm_sections(), spec=pong_spec, seed=0
+        ).weights(),
+    )
     pong_options = ServeOptions(listen="127.0.0.1:0")
     pong_server, pong_port = start_server(
         DistrlService(config=pong, spec=pong_spec, board=pong_board, options=pong_options),

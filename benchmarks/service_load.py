@@ -35,7 +35,9 @@ FAR = 10**9  # a weights version no run reaches
 def serve(options: ServeOptions) -> tuple[grpc.Server, str, WeightsBoard]:
     config = build_config({"envs_per_worker": 2, "rollout_len": 8})
     spec = env_spec(config.env)
-    weights = make_learner(config=config, spec=spec, seed=0).weights()
+    weights = make_learner(
+        algorithm=config.algo, sections=config.algorithm_sections(), spec=spec, seed=0
+    ).weights()
     board = WeightsBoard()
     board.publish(weights.version, weights)
     service = DistrlService(config=config, spec=spec, board=board, options=options,

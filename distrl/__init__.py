@@ -7,13 +7,17 @@ The Python API, in a few lines::
     config = distrl.make_config("cartpole-a2c", workers=2, max_steps=100_000)
     summary = distrl.Trainer(config).train()
 
-Names are imported on first use, so ``import distrl`` stays cheap (no TensorFlow, no Ray).
+Names are imported on first use, so ``import distrl`` stays cheap (no TensorFlow, no Ray). The
+algorithm registry is imported at once: it tells the config's catalog how to load the built-in
+algorithms, whichever part of distrl a process imports first.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+from distrl.agents import registry as _registry  # noqa: F401  (installs the built-ins' loader)
 
 __version__ = "0.1.0"
 

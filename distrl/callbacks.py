@@ -14,16 +14,39 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from distrl.config import Config
     from distrl.ops.summary import RunSummary
     from distrl.ops.tracking import TrainingState
-    from distrl.trainer import Trainer
 
 log = logging.getLogger(__name__)
+
+
+class Trainer(Protocol):
+    """What a callback sees of the running :class:`distrl.Trainer` (declared here, so that the
+    callbacks the trainer calls need not import it)."""
+
+    config: Config
+    state: TrainingState
+    logdir: Path  # this run's folder
+
+    def stop(self) -> None:
+        """End the run after the current update, like its stop rule (reason "stopped")."""
+
+    def save(self, directory: str | Path | None = None) -> Path:
+        """Write a checkpoint now."""
+        ...
+
+    def save_policy(self, path: str | Path) -> Path:
+        """Write the current policy as a ``.keras`` file."""
+        ...
+
+    def policy(self, seed: int = 0) -> Any:
+        """The current policy as a :class:`distrl.Policy`."""
 
 
 class Callback:

@@ -9,7 +9,6 @@ failure. The JSON summary is written in every case where training started.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
 import signal
@@ -25,13 +24,13 @@ from distrl.config import (
     ConfigError,
     build_config,
     describe_fields,
+    flag_keys,
     key_reference,
     load_file,
     load_preset,
     parse_cli_value,
     parse_override,
     preset_names,
-    section_classes,
 )
 from distrl.trainer import CLEAN_STOPS, Trainer, TrainingFailed
 
@@ -68,22 +67,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--help-keys",
         action="store_true",
-        help="list every config key (a2c.*, ddpg.*, pg.*, model.*, atari.*, ...) with its "
-        "default and meaning, and exit",
+        help="list every config key (the sections' and each algorithm's) with its default and "
+        "meaning, and exit",
     )
     parser.add_argument(
         "--print-config", action="store_true", help="print the resolved config as YAML and exit"
     )
-    for key, help_text, default in describe_fields():
-        if "." in key:
-            continue  # section keys go through --set
+    described = {key: (help_text, default) for key, help_text, default in describe_fields()}
+    for flag, key in flag_keys().items():
+        help_text, default = described[key]
         shown = "env's threshold" if key == "stop_reward" else default
         parser.add_argument(
-            "--" + key.replace("_", "-"),
-            dest=key,
+            "--" + flag.replace("_", "-"),
+            dest=flag,
             metavar="VALUE",
             default=None,
-            help=f"{help_text} (default: {shown})",
+            help=f"{help_text} (key {key}; default: {shown})",
         )
     return parser
 
@@ -95,11 +94,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if args.config:
         layers.append(load_file(args.config))
     flags = {
-        f.name: parse_cli_value(f.name, getattr(args, f.name))
-        for f in dataclasses.fields(Config)
-        if f.name not in section_classes()
-        and f.name != "sections"
-        and getattr(args, f.name) is not None
+        key: parse_cli_value(key, getattr(args, flag))
+        for flag, key in flag_keys().items()
+        if getattr(args, flag) is not None
     }
     layers.append(flags)
     layers.append(dict(parse_override(item) for item in args.set))
@@ -131,11 +128,11 @@ class _Signals(Callback):
     def __init__(self) -> None:
         self.on_start(None)
 
-    def on_start(self, trainer: Trainer | None) -> None:
+    def on_start(self, trainer: object) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, _interrupt)
 
-    def on_stopping(self, trainer: Trainer) -> None:
+    def on_stopping(self, trainer: object) -> None:
         _quiet_signals()
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from distrl.agents import registry
 from distrl.config import Config, ConfigError, build_config
 from distrl.types import EnvSpec, WeightsMessage
 
@@ -30,9 +31,9 @@ class Policy:
         self, *, config: Config, spec: EnvSpec, weights: WeightsMessage, seed: int = 0
     ) -> None:
         self.config, self.spec = config, spec
-        self.algorithm = config.algorithm
+        self.algorithm = registry.get(config.algo)
         self._acting = self.algorithm.make_policy(
-            spec=spec, config=config, tf_threads=None, num_envs=1
+            spec=spec, sections=config.algorithm_sections(), tf_threads=None, num_envs=1
         )
         self.rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
@@ -42,6 +43,7 @@ class Policy:
     def set_weights(self, weights: WeightsMessage) -> None:
         with self._lock:
             self._acting.set_weights(weights)
+            self.weights = weights  # what acts now (the service publishes it as it is)
             self.version = weights.version
 
     def act(self, observations: Any, deterministic: bool = False) -> np.ndarray:
@@ -81,7 +83,7 @@ class Policy:
         policy_file = checkpoint.path / "policy.keras"
         if not policy_file.is_file():
             raise CheckpointError(f"{policy_file}: missing")
-        config = build_config(checkpoint.config)
+        config = build_config(checkpoint.config, legacy=True)
         return cls._from_file(policy_file, config, seed, int(checkpoint.scalars["version"]))
 
     @classmethod
@@ -107,7 +109,7 @@ class Policy:
         from distrl.envs import EnvOptions, env_spec
 
         spec = env_spec(config.env, config.atari, EnvOptions.of(config))
-        config.algorithm.check_spec(spec)
+        registry.get(config.algo).check_spec(spec)
         names, arrays = keras_file_weights(path)
         # version 0 means "untrained" to DDPG's acting policy (uniformly random actions):
         # a saved policy is a trained one, whatever version it was saved at.

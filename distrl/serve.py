@@ -17,9 +17,8 @@ import sys
 import threading
 from types import FrameType
 
-from distrl.config import ConfigError, build_config
-from distrl.envs import EnvOptions, env_spec
-from distrl.ops.checkpoint import check_matches, read_checkpoint
+from distrl.config import ConfigError
+from distrl.policy import Policy
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,31 +48,24 @@ def main(argv: list[str] | None = None) -> int:
                            tls_key=args.tls_key)  # fmt: skip
     try:
         check_options(options)
-        checkpoint = read_checkpoint(args.checkpoint)
-        config = build_config(checkpoint.config)
-        spec = env_spec(config.env, config.atari, EnvOptions.of(config))
+        # The checkpoint's own acting policy: its config, env spec and weights, checked.
+        policy = Policy.from_checkpoint(args.checkpoint)
     except ConfigError as e:  # CheckpointError included
         print(f"distrl.serve: error: {e}", file=sys.stderr)
         return 2
-    from distrl.agents import make_learner
     from distrl.service.server import DistrlService, start_server
     from distrl.service.state import WeightsBoard
 
-    # The learner class rebuilds the networks the checkpoint's arrays belong to (and checks them).
-    learner = make_learner(config=config, spec=spec, seed=config.seed)
-    current, _ = learner.state()
+    board = WeightsBoard()
+    board.publish(policy.version, policy.weights)
     try:
-        check_matches(checkpoint.arrays, current, checkpoint.path)
-        learner.load_state(checkpoint.arrays, checkpoint.scalars)
-        board = WeightsBoard()
-        weights = learner.weights()
-        board.publish(weights.version, weights)
-        service = DistrlService(config=config, spec=spec, board=board, options=options)
+        service = DistrlService(config=policy.config, spec=policy.spec, board=board,
+                                options=options)  # fmt: skip
         server, port = start_server(service, options)
     except ConfigError as e:
         print(f"distrl.serve: error: {e}", file=sys.stderr)
         return 2
-    print(f"serving {checkpoint.path} (version {weights.version}) on port {port}", flush=True)
+    print(f"serving {args.checkpoint} (version {policy.version}) on port {port}", flush=True)
     done = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

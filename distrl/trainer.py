@@ -11,7 +11,8 @@ Ray Tune and the benchmarks. ::
 
 It installs no signal handler, never calls ``sys.exit`` and leaves logging to its caller, so it
 runs from any thread (a notebook, a Tune trial). It joins the Ray this process already uses, or
-the cluster at ``config.address``, or starts an embedded one, and shuts down only what it started.
+the cluster at ``config.resources.address``, or starts an embedded one, and shuts down only
+what it started.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from distrl.agents import make_policy, registry
 from distrl.callbacks import Callback
 from distrl.config import Config, ConfigError, build_config, flatten
 from distrl.envs.custom import EnvOptions
@@ -68,8 +70,8 @@ class TrainingFailed(RuntimeError):
 class Trainer:
     """Runs ``config``; ``callbacks`` see every update, episode and evaluation.
 
-    ``token`` / ``admin_token``: the service's bearer tokens when ``config.serve`` is set (kept
-    out of the config, so they are never written to the logdir or checkpoints).
+    ``token`` / ``admin_token``: the service's bearer tokens when ``config.service.listen`` is
+    set (kept out of the config, so they are never written to the logdir or checkpoints).
     """
 
     def __init__(
@@ -116,17 +118,18 @@ class Trainer:
         self.run_dir = _run_dir(config, self.resume)
         self.config = config = dataclasses.replace(config, run_name=self.run_dir.name)
         self.spec = env_spec(config.env, config.atari, EnvOptions.of(config))
-        config.algorithm.check_spec(self.spec)
+        registry.get(config.algo).check_spec(self.spec)
         stop_reward = config.stop_reward
         if stop_reward is None:
             stop_reward = self.spec.reward_threshold
         self.stop_rule = StopRule(stop_reward, config.max_steps, config.max_seconds)
         _check_checkpoint_dir(config)
-        if config.mlflow is not None:  # a store that cannot be used is refused here
+        logs = config.logging
+        if logs.mlflow is not None:  # a store that cannot be used is refused here
             from distrl.ops.mlflow_log import MLflowLogger
 
-            self.callbacks.append(MLflowLogger(config.mlflow, config.mlflow_experiment,
-                                               interval=config.progress_interval))  # fmt: skip
+            self.callbacks.append(MLflowLogger(logs.mlflow, logs.mlflow_experiment,
+                                               interval=logs.progress_interval))  # fmt: skip
         self.logdir = _prepare_logdir(config, self.run_dir)
         self.serve_options = _serve_options(config, self.token, self.admin_token)
         self._prepared = True
@@ -210,32 +213,36 @@ class Trainer:
         return None if service is None else int(service.port)
 
     def _start_parts(self) -> dict[str, Any]:
-        config, backend = self.config, self._backend
+        config, backend, spec = self.config, self._backend, self.spec
+        assert spec is not None  # prepare() ran
         parts: dict[str, Any] = {
             "reporter": ProgressReporter(
-                interval=config.progress_interval,
+                interval=config.logging.progress_interval,
                 log_path=self.logdir / "progress.jsonl",
                 total_steps=config.max_steps,
             )
         }
-        if config.checkpoint_dir is not None:
+        if config.checkpoint.dir is not None:
             parts["checkpointer"] = Checkpointer(
-                root=config.checkpoint_dir,
+                root=config.checkpoint.dir,
                 backend=backend,
                 config=config.to_dict(),
-                every_s=config.checkpoint_every,
-                every_updates=config.checkpoint_every_updates,
-                keep=config.checkpoint_keep,
-                include_replay=config.checkpoint_replay,
+                every_s=config.checkpoint.every,
+                every_updates=config.checkpoint.every_updates,
+                keep=config.checkpoint.keep,
+                include_replay=config.checkpoint.replay,
             )
-        parts["metrics"] = MetricsLogger(self.logdir, interval=config.progress_interval)
-        if config.eval_every is not None:
+        parts["metrics"] = MetricsLogger(self.logdir, interval=config.logging.progress_interval)
+        if config.evaluation.every is not None:
             parts["evaluator"] = PeriodicEvaluator(
                 env_id=config.env,
-                every=config.eval_every,
-                episodes=config.eval_episodes,
-                policy=config.algorithm.make_policy(
-                    config=config, spec=self.spec, tf_threads=None, num_envs=1
+                every=config.evaluation.every,
+                episodes=config.evaluation.episodes,
+                policy=make_policy(
+                    algorithm=config.algo,
+                    sections=config.algorithm_sections(),
+                    spec=spec,
+                    tf_threads=None,
                 ),
                 weights=backend.latest_weights,
                 seed=config.seed,
@@ -333,8 +340,8 @@ class Trainer:
         log.info("stopped (%s) after %d env steps, %d updates, %.1fs training (+%.1fs startup); "
                  "mean return %s", stop_reason, summary.env_steps, summary.learner_updates,
                  summary.wall_s, summary.startup_s, ret)  # fmt: skip
-        if config.json_summary:
-            write_summary(summary, config.json_summary)
+        if config.logging.json_summary:
+            write_summary(summary, config.logging.json_summary)
         self.summary = summary
         return summary
 
@@ -354,20 +361,20 @@ class Trainer:
         config, resume = self.config, self.resume
 
         def restore() -> tuple[dict, dict] | None:
-            assert config.checkpoint_dir is not None  # learner_restarts needs it (config check)
-            if checkpoints(config.checkpoint_dir):
-                saved = read_checkpoint(config.checkpoint_dir)
+            assert config.checkpoint.dir is not None  # learner_restarts needs it (config check)
+            if checkpoints(config.checkpoint.dir):
+                saved = read_checkpoint(config.checkpoint.dir)
                 return saved.arrays, saved.scalars
             return (resume.arrays, resume.scalars) if resume is not None else None
 
-        return restore if config.learner_restarts > 0 else None
+        return restore if config.faults.learner_restarts > 0 else None
 
     def _learner(self, part: str, backend: Any = None) -> Any:
         """One of LEARNER_PARTS: from the live learner during the run, as it ended after it."""
         backend = backend or self._backend
         if backend is not None:
             if part == "state":
-                return backend.learner_state(self.config.checkpoint_replay)
+                return backend.learner_state(self.config.checkpoint.replay)
             return backend.policy_bytes() if part == "policy" else backend.latest_weights()
         if self._final is None:
             raise RuntimeError("no learner yet: the run has not trained (or keep_final=False)")
@@ -376,14 +383,14 @@ class Trainer:
     def save(self, directory: str | Path | None = None) -> Path:
         """Write a checkpoint now (from a callback) or of the finished run, into ``directory``
         (default: ``checkpoint_dir``); its path. ``Trainer.restore`` continues from it."""
-        root = directory if directory is not None else self.config.checkpoint_dir
+        root = directory if directory is not None else self.config.checkpoint.dir
         if root is None:
             raise ConfigError("save needs a directory (or checkpoint_dir in the config)")
         arrays, scalars = self._learner("state")
         return write_checkpoint(
             root, updates=self.state.updates, arrays=arrays, scalars=scalars,
             counters=self.state.counters(), config=self.config.to_dict(),
-            policy=self._learner("policy"), keep=self.config.checkpoint_keep,
+            policy=self._learner("policy"), keep=self.config.checkpoint.keep,
         )  # fmt: skip
 
     def save_policy(self, path: str | Path) -> Path:
@@ -412,7 +419,9 @@ class Trainer:
         """A trainer that continues the checkpoint at ``path`` (its counters, weights and
         optimizer), with the checkpoint's config under ``overrides`` (e.g. ``max_steps``)."""
         checkpoint = read_checkpoint(path)
-        config = build_config(checkpoint.config, flatten(overrides), {"resume": str(path)})
+        config = build_config(
+            checkpoint.config, flatten(overrides), {"resume": str(path)}, legacy=True
+        )
         return cls(config, callbacks=callbacks)
 
 
@@ -454,31 +463,31 @@ def _prepare_logdir(config: Config, run_dir: Path) -> Path:
 
 def _check_checkpoint_dir(config: Config) -> None:
     """Fail now, not at the first checkpoint, if the checkpoint directory cannot be written."""
-    if config.checkpoint_dir is None:
+    if config.checkpoint.dir is None:
         return
     try:
-        Path(config.checkpoint_dir).mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=config.checkpoint_dir):
+        Path(config.checkpoint.dir).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=config.checkpoint.dir):
             pass
     except OSError as e:
         raise ConfigError(
-            f"checkpoint_dir {config.checkpoint_dir!r} is not writable: {e.strerror}"
+            f"checkpoint_dir {config.checkpoint.dir!r} is not writable: {e.strerror}"
         ) from None
 
 
 def _serve_options(config: Config, token: str | None, admin_token: str | None) -> Any:
     """The service's options if ``serve`` is set, checked (a refusal is a ConfigError)."""
-    if config.serve is None:
+    if config.service.listen is None:
         return None
     from distrl.service.server import ServeOptions, check_options
 
     options = ServeOptions(
-        listen=config.serve,
+        listen=config.service.listen,
         token=token or None,
         admin_token=admin_token or None,
-        tls_cert=config.tls_cert,
-        tls_key=config.tls_key,
-        backlog_steps=config.serve_backlog,
+        tls_cert=config.service.tls_cert,
+        tls_key=config.service.tls_key,
+        backlog_steps=config.service.backlog,
     )
     check_options(options)
     return options

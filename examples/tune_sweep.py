@@ -17,7 +17,7 @@ from ray import tune
 from ray.tune.schedulers import ASHAScheduler
 
 import distrl
-from distrl.runtime.tuning import trainable
+from distrl.integrations.tune import trainable
 
 TRIALS = 4
 STEPS = 150_000  # env steps per trial at most; ASHA stops weak trials much earlier

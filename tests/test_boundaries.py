@@ -1,5 +1,7 @@
 """Boundaries the tools enforce (DESIGN.md): which package may import which framework, no
-import cycles, no algorithm names compared outside the registry, small modules.
+import cycles (counting imports under ``if TYPE_CHECKING:`` and what a package's ``__init__``
+runs), no algorithm folder importing another, no algorithm names compared outside the registry,
+small modules.
 
 The checks read the source with ``ast``; each is shown failing on a planted violation."""
 
@@ -13,9 +15,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "distrl"
 GENERATED = ("service/v1/",)  # protoc output
 # Framework -> where in distrl/ it may be imported (folders end with "/").
 ALLOWED = {
-    "ray": ("runtime/",),
+    "ray": ("runtime/", "integrations/"),
     "grpc": ("service/",),
-    "tensorflow": ("agents/", "models/", "tfsetup.py"),
+    "tensorflow": ("agents/", "models/", "distributions/tensorflow_forms.py", "tfsetup.py"),
     "keras": ("agents/", "models/", "tfsetup.py"),
     "mlflow": ("ops/mlflow_log.py",),  # an optional extra: imported only when a run asks
 }
@@ -23,9 +25,15 @@ ALLOWED = {
 VOCABULARY = ("types.py",)
 MAX_LINES = 500
 MAX_LAUNCH_LINES = 200
+# The algorithm folders: each is self-contained (what two share lives outside them).
+ALGORITHMS = tuple(
+    p.name for p in (PACKAGE / "agents").iterdir() if p.is_dir() and (p / "__init__.py").exists()
+)
 # `algo == "x"`, `"x" != config.algo`, `algo in ("a2c", ...)`: a name comparison.
 ALGO_COMPARISON = re.compile(
-    r"""\balgo\b\s*(==|!=|\bin\b)|(==|!=)\s*\S*\balgo\b|["'](a2c|ddpg|pg)["']\s*(==|!=)"""
+    r"""\balgo\b\s*(==|!=|\bin\b)|(==|!=)\s*\S*\balgo\b|["']("""
+    + "|".join(ALGORITHMS)
+    + r""")["']\s*(==|!=)"""
 )
 
 
@@ -42,14 +50,14 @@ def modules(root):
 
 
 def imports(tree, module):
-    """Every module this one imports, at any depth except ``if TYPE_CHECKING:`` blocks."""
+    """Every module this one imports, at any depth, ``if TYPE_CHECKING:`` blocks included (a
+    cycle through them is still a cycle of meaning), with the packages whose ``__init__`` the
+    import runs: ``distrl.config.fields`` also runs ``distrl.config``. The root package, a lazy
+    facade that imports nothing of its own, is not counted, and neither are the packages the
+    importing module lies in (their ``__init__`` is already running)."""
     found = []
 
     def visit(node):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.orelse:
-                visit(child)
-            return
         if isinstance(node, ast.Import):
             found.extend(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -63,7 +71,24 @@ def imports(tree, module):
             visit(child)
 
     visit(tree)
-    return found
+    own = {".".join(module.split(".")[:i]) for i in range(1, module.count(".") + 2)}
+    parents = {
+        ".".join(name.split(".")[:i]) for name in found for i in range(2, name.count(".") + 1)
+    }
+    return found + sorted(parents - own)  # a package's own modules run no __init__ anew
+
+
+def algorithm_of(rel):
+    """``"a2c"`` for ``agents/a2c/learning.py``; None outside the algorithm folders."""
+    parts = rel.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "agents" else None
+
+
+def algorithm_of_module(name, root):
+    """The algorithm folder a module name lies in (``distrl.agents.a2c.losses``: a2c)."""
+    parts = name.split(".")
+    inside = len(parts) > 2 and parts[:2] == [root.name, "agents"]
+    return parts[2] if inside and (root / "agents" / parts[2]).is_dir() else None
 
 
 def violations(root):
@@ -75,6 +100,9 @@ def violations(root):
         graph[name] = set(targets) - {name}
         for target in targets:
             top = target.split(".")[0]
+            mine, theirs = algorithm_of(rel), algorithm_of_module(target, root)
+            if mine and theirs and mine != theirs:
+                problems.append(f"{rel} imports {target}: algorithm folders import no other")
             if top in ALLOWED and not rel.startswith(ALLOWED[top]):
                 problems.append(f"{rel} imports {target}: only {', '.join(ALLOWED[top])} may")
             if rel in VOCABULARY and top not in ("__future__", "dataclasses", "numpy", "typing"):
@@ -86,7 +114,7 @@ def violations(root):
         limit = MAX_LAUNCH_LINES if rel == "launch.py" else MAX_LINES
         if lines > limit:
             problems.append(f"{rel} has {lines} lines (at most {limit})")
-    graph = {name: targets & graph.keys() for name, targets in graph.items()}
+    graph = {name: targets & (graph.keys() - {root.name}) for name, targets in graph.items()}
     problems += [f"import cycle: {' -> '.join(c)}" for c in cycles(graph)]
     return problems
 
@@ -127,13 +155,35 @@ def plant(tmp_path, files):
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
-        ({"ops/x.py": "import ray\n"}, "ops/x.py imports ray: only runtime/ may"),
+        ({"ops/x.py": "import ray\n"}, "ops/x.py imports ray: only runtime/, integrations/ may"),
         ({"runtime/x.py": "def f():\n    import grpc\n"}, "runtime/x.py imports grpc"),
         ({"trainer.py": "from keras import layers\n"}, "trainer.py imports keras"),
         ({"ops/metrics.py": "import mlflow\n"}, "ops/metrics.py imports mlflow"),
         ({"types.py": "import gymnasium\n"}, "types.py imports gymnasium: the vocabulary"),
         ({"service/a.py": "if config.algo == 'ddpg':\n    pass\n"}, "compares algorithm names"),
         ({"a.py": "import distrl.b\n", "b.py": "from distrl import a\n"}, "import cycle"),
+        (
+            {
+                "a.py": "import distrl.b\n",
+                "b.py": "from typing import TYPE_CHECKING\n"
+                "if TYPE_CHECKING:\n    import distrl.a\n",
+            },
+            "import cycle: distrl.a -> distrl.b -> distrl.a",
+        ),
+        (
+            {
+                "p/__init__.py": "from distrl.p.x import X\n",
+                "p/x.py": "from distrl.q.y import Y\nX = 1\n",
+                "q/__init__.py": "",
+                "q/y.py": "from distrl.p.z import Z\nY = 1\n",  # runs p/__init__: a cycle
+                "p/z.py": "Z = 1\n",
+            },
+            "import cycle: distrl.p -> distrl.p.x -> distrl.q.y -> distrl.p",
+        ),
+        (
+            {"agents/ppo/learning.py": "from distrl.agents.a2c.losses import A2CLoss\n"},
+            "agents/ppo/learning.py imports distrl.agents.a2c.losses: algorithm folders",
+        ),
         ({"launch.py": "x = 1\n" * 201}, "launch.py has 201 lines"),
     ],
 )
@@ -146,6 +196,6 @@ def test_allowed_imports_are_not_reported(tmp_path):
     found = plant(tmp_path, {
         "runtime/x.py": "import ray\n",
         "agents/y.py": "import tensorflow as tf\nif algo == 'a2c':\n    pass\n",
-        "types.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import ray\n",
+        "agents/ppo/x.py": "from distrl.agents.acting import stochastic_policy\n",
     })  # fmt: skip
     assert found == []

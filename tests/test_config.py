@@ -45,22 +45,22 @@ def test_later_layers_win_and_sections_merge():
         ({"a2c.optimizer": "sgd"}, "a2c.optimizer must be one of adam, rmsprop; got 'sgd'"),
         ({"model.hidden": [64, 0]}, "model.hidden must be positive layer sizes"),
         ({"model.name": "resnet"}, "model.name must be one of"),
-        ({"jit_acting": "yes"}, "jit_acting must be true or false"),
+        ({"acting.jit": "yes"}, "acting.jit must be true or false"),
         ({"mode": "a3c"}, "mode must be one of sync, async; got 'a3c'"),
         ({"async_unit": "gradients"}, "async_unit gradients needs mode async"),
         ({"mode": "async", "overlap": True}, "overlap applies to mode sync"),
         ({"algo": "pg", "overlap": True}, "algo pg neither corrects it nor learns from replay"),
         ({"overlap": "sometimes"}, "overlap must be true or false"),
         (
-            {"mode": "async", "async_unit": "gradients", "correction": "vtrace"},
+            {"mode": "async", "async_unit": "gradients", "lag.correction": "vtrace"},
             "correction vtrace applies to trajectories",
         ),
         (
-            {"mode": "async", "async_unit": "gradients", "stale_data": "correct"},
+            {"mode": "async", "async_unit": "gradients", "lag.stale_data": "correct"},
             "stale gradients can only be discarded",
         ),
-        ({"max_policy_lag": -1}, "max_policy_lag must be >= 0 or null; got -1"),
-        ({"stale_data": "keep"}, "stale_data must be one of discard, correct; got 'keep'"),
+        ({"lag.max_policy_lag": -1}, "lag.max_policy_lag must be >= 0; got -1"),
+        ({"lag.stale_data": "keep"}, "lag.stale_data must be one of discard, correct; got 'keep'"),
         ({"a2c.vtrace_c_bar": 0}, "a2c.vtrace_c_bar must be > 0; got 0.0"),
     ],
 )
@@ -82,7 +82,7 @@ def test_bad_values_raise_config_error_naming_the_key(layer, message):
         (["--set", "a2c.lr"], "--set expects KEY=VALUE"),
         (["--set", "a2c.lr=-1"], "a2c.lr must be > 0; got -1.0"),
         (["--max-steps", "0"], "max_steps must be > 0; got 0"),
-        (["--mode", "async", "--max-policy-lag", "x"], "max_policy_lag must be an integer"),
+        (["--mode", "async", "--max-policy-lag", "x"], "lag.max_policy_lag must be an integer"),
         (["--async-unit", "gradients"], "async_unit gradients needs mode async"),
         (["--algo", "ddpg"], "algo ddpg needs a continuous action space; CartPole-v1 has a"),
         (
@@ -93,16 +93,19 @@ def test_bad_values_raise_config_error_naming_the_key(layer, message):
             ["--algo", "ddpg", "--env", "Pendulum-v1", "--set", "ddpg.tau=0"],
             "ddpg.tau must be in (0, 1]; got 0.0",
         ),
-        (["--algo", "ddpg", "--max-policy-lag", "3"], "max_policy_lag bounds A2C/A3C"),
+        (["--algo", "ddpg", "--max-policy-lag", "3"], "lag.max_policy_lag bounds on-policy data"),
         (["--checkpoint-dir", "/proc/nope"], "checkpoint_dir '/proc/nope' is not writable"),
         (["--resume", "/nonexistent/ckpt"], "no checkpoint in '/nonexistent/ckpt'"),
-        (["--checkpoint-every", "60"], "checkpoint_every needs checkpoint_dir"),
+        (["--checkpoint-every", "60"], "checkpoint.every needs checkpoint.dir"),
         (["--learner-restarts", "2"], "learner_restarts restarts the learner from a checkpoint"),
-        (["--env-step-timeout", "0"], "env_step_timeout must be > 0 seconds; got 0.0"),
-        (["--nonfinite-limit", "0"], "nonfinite_limit must be >= 1; got 0"),
-        (["--learner-threads", "0"], "learner_threads must be >= 1; got 0"),
-        (["--nonfinite-action", "ignore"], "nonfinite_action must be one of lower_lr, stop"),
-        (["--max-worker-failures", "1.5"], "max_worker_failures must be an integer; got 1.5"),
+        (["--env-step-timeout", "0"], "faults.env_step_timeout must be > 0; got 0.0"),
+        (["--nonfinite-limit", "0"], "nonfinite.limit must be >= 1; got 0"),
+        (["--learner-threads", "0"], "resources.learner_threads must be >= 1; got 0"),
+        (["--nonfinite-action", "ignore"], "nonfinite.action must be one of lower_lr, stop"),
+        (
+            ["--max-worker-failures", "1.5"],
+            "faults.max_worker_failures must be an integer; got 1.5",
+        ),
         (["--algo", "pg", "--env", "Pendulum-v1"], "algo pg needs a discrete action space"),
         (
             ["--set", "atari.preprocess=deepmind"],
@@ -118,7 +121,10 @@ def test_bad_values_raise_config_error_naming_the_key(layer, message):
             "model.name does not apply to algo ddpg",
         ),
         (["--run-name", "a/b"], "run_name must be a plain folder name"),
-        (["--address", "localhost"], "address must be auto or HOST:PORT; got 'localhost'"),
+        (
+            ["--address", "localhost"],
+            "resources.address must be auto or HOST:PORT; got 'localhost'",
+        ),
         (["--address", "127.0.0.1:1"], "cannot reach the Ray cluster at '127.0.0.1:1'"),
     ],
 )
@@ -150,23 +156,45 @@ def test_real_cli_process_exits_2_without_traceback():
     assert "Traceback" not in proc.stderr
 
 
-def test_readme_documents_every_option():
+def test_every_option_is_documented():
+    """Every flag is in the README or the configuration reference, and every key in the
+    reference or its algorithm's page (which a test below keeps generated from the code)."""
     from pathlib import Path
 
     from distrl.config import describe_fields
     from distrl.launch import build_parser
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text()
+    pages = sorted((root / "docs").rglob("*.md"))  # the reference and the algorithm pages
+    reference = "".join(p.read_text() for p in pages)
     flags = [s for a in build_parser()._actions for s in a.option_strings if s.startswith("--")]
-    missing = [f for f in flags if f"`{f}" not in readme and f != "--help"]
-    missing += [k for k, _, _ in describe_fields() if "." in k and k not in readme]
-    assert not missing, f"undocumented in README.md: {missing}"
+    missing = [f for f in flags if f"`{f}" not in readme + reference and f != "--help"]
+    missing += [k for k, _, _ in describe_fields() if f"`{k}`" not in reference]
+    assert not missing, f"undocumented: {missing}"
 
 
-def test_algorithm_pages_are_generated_from_the_code():
-    """docs/algorithms/<algo>.md is what the registry and the field help say now."""
+def test_generated_docs_are_what_the_code_says_now():
+    """docs/algorithms/<algo>.md, docs/configuration.md and the README's preset table are what
+    the registry, the field help and the preset files say now."""
     from pathlib import Path
 
-    from distrl.config.reference import main as reference
+    from distrl.reference import main as reference
 
-    assert reference(["--check", str(Path(__file__).parent.parent / "docs" / "algorithms")]) == 0
+    assert reference(["--check", str(Path(__file__).parent.parent)]) == 0
+
+
+def test_a_drifted_generated_doc_is_reported(tmp_path, capsys):
+    import shutil
+    from pathlib import Path
+
+    from distrl.reference import main as reference
+
+    root = Path(__file__).parent.parent
+    shutil.copy(root / "README.md", tmp_path / "README.md")
+    assert reference(["--write", str(tmp_path)]) == 0
+    assert reference(["--check", str(tmp_path)]) == 0
+    readme = tmp_path / "README.md"
+    readme.write_text(readme.read_text().replace("| `pong-ppo` |", "| `pong-ppo-old` |"))
+    assert reference(["--check", str(tmp_path)]) == 1
+    assert "README.md" in capsys.readouterr().err

@@ -50,11 +50,11 @@ class NonFiniteGuard:
         self._good_since_snapshot = 0
 
     @classmethod
-    def of_run(
-        cls, config: Any, variables: Callable[[], dict[str, list]], optimizers: Sequence[Any]
+    def of_section(
+        cls, nonfinite: Any, variables: Callable[[], dict[str, list]], optimizers: Sequence[Any]
     ) -> NonFiniteGuard:
-        """The guard a run's config asks for (``nonfinite_limit``, ``nonfinite_action``)."""
-        return cls(limit=config.nonfinite_limit, action=config.nonfinite_action,
+        """The guard the ``nonfinite`` section asks for (``limit``, ``action``)."""
+        return cls(limit=nonfinite.limit, action=nonfinite.action,
                    variables=variables, optimizers=optimizers)  # fmt: skip
 
     def record(self, *, finite: bool) -> bool:

@@ -85,13 +85,13 @@ class LearnerBase:
             setattr(self, name, int(scalars.get(name, 0)))
         self.guard.load_state(scalars)
 
-    def _admit(self, rollouts: Sequence[Rollout], run_config: Any) -> tuple[list[int], list, bool]:
+    def _admit(self, rollouts: Sequence[Rollout], lag: Any) -> tuple[list[int], list, bool]:
         """For learners that bound policy lag: count the fragments' env errors, and return their
         lags, the ones to learn from (``split_stale``; the subclass keeps ``stale_discarded``
-        and ``stale_corrected``) and whether any lagged beyond ``max_policy_lag``."""
+        and ``stale_corrected``) and whether any lagged beyond ``lag.max_policy_lag``."""
         self.env_errors += sum(r.env_errors for r in rollouts)
         lags = [self.version - r.policy_version for r in rollouts]
-        use, discarded, corrected = split_stale(rollouts, self.version, run_config)
+        use, discarded, corrected = split_stale(rollouts, self.version, lag)
         self.stale_discarded += discarded
         self.stale_corrected += corrected
         return lags, use, discarded + corrected > 0
@@ -126,14 +126,14 @@ class LearnerBase:
 
 
 def split_stale(
-    rollouts: Sequence[Rollout], version: int, config: Any
+    rollouts: Sequence[Rollout], version: int, lag: Any
 ) -> tuple[list[Rollout], int, int]:
-    """For learners that bound policy lag (``max_policy_lag``, ``stale_data``): the fragments
+    """For learners that bound policy lag (the ``lag`` section): the fragments
     to learn from, and how many were discarded and kept (to be corrected) for lagging more."""
-    bound = config.max_policy_lag
+    bound = lag.max_policy_lag
     stale = [bound is not None and version - r.policy_version > bound for r in rollouts]
     if not any(stale):
         return list(rollouts), 0, 0
-    if config.stale_data == "discard":
+    if lag.stale_data == "discard":
         return [r for r, s in zip(rollouts, stale, strict=True) if not s], sum(stale), 0
     return list(rollouts), 0, sum(stale)

@@ -10,12 +10,16 @@ algorithm names. Adding an algorithm is one folder plus one :func:`register` cal
         name="myalgo",
         summary="my algorithm (discrete actions)",
         action_kinds=("discrete",),
-        make_learner=lambda *, spec, config, seed, device: MyLearner(spec, config, seed),
-        make_policy=lambda *, spec, config, tf_threads=1, num_envs=None: MyPolicy(spec),
+        make_learner=lambda *, spec, sections, seed, device: MyLearner(spec, sections.own),
+        make_policy=lambda *, spec, sections, tf_threads=1, num_envs=1: MyPolicy(spec),
     ))
 
-The built-in algorithms (``a2c``, ``pg``, ``ddpg``) register themselves in their package's
-``__init__.py``, imported on first use. Nothing here imports a framework.
+The factories receive :class:`distrl.config.AlgorithmSections`: the algorithm's own section
+(``sections.own``), ``model``, ``acting``, ``lag`` and ``nonfinite``, never the whole run config.
+
+The built-in algorithms (listed in ``BUILTIN``) register themselves in their package's
+``__init__.py``, imported on first use. Entries are kept in the config's catalog
+(``distrl.config.catalog``), which validation reads; nothing here imports a framework.
 """
 
 from __future__ import annotations
@@ -24,22 +28,20 @@ import importlib
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
+from distrl.config import ConfigError, catalog
 from distrl.types import EnvSpec, Rollout, UpdateResult, WeightsMessage
-
-if TYPE_CHECKING:
-    from distrl.config import Config
 
 BUILTIN = ("distrl.agents.a2c", "distrl.agents.pg", "distrl.agents.ddpg", "distrl.agents.ppo")
 ACTION_KINDS = ("discrete", "continuous")
 
 
-class Policy(Protocol):
+class ActingPolicy(Protocol):
     """What acts, everywhere: rollout workers, the service's ``Act``, evaluation and
-    :class:`distrl.Policy` all use the policy an algorithm's ``make_policy`` builds."""
+    :class:`distrl.Policy` all use the acting policy an algorithm's ``make_policy`` builds."""
 
     def set_weights(self, message: WeightsMessage) -> None: ...
 
@@ -56,17 +58,21 @@ class Policy(Protocol):
 
 
 class Learner(Protocol):
-    """What the runtime drives; see ``distrl.agents.learner.LearnerBase`` for the shared part.
-
-    Optional: ``warm_up()``, called once after construction while the workers start (LearnerBase
-    traces its compiled functions there).
-    """
+    """What the runtime drives (``distrl.runtime.backend``); ``distrl.agents.learner.LearnerBase``
+    implements the shared part. ``warm_up()`` is called once after construction, while the
+    workers start (LearnerBase traces its compiled functions there)."""
 
     version: int
 
     def weights(self) -> WeightsMessage: ...
 
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult: ...
+
+    def apply_gradients(self, grads: Sequence[np.ndarray], lag: int) -> UpdateResult:
+        """One update from an A3C worker's gradients (algorithms with gradient workers)."""
+        ...
+
+    def warm_up(self) -> None: ...
 
     def state(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]: ...
 
@@ -82,9 +88,9 @@ class Algorithm:
     """Everything the rest of distrl needs to know about one algorithm.
 
     The factories are called with keyword arguments only:
-    ``make_learner(spec=, config=, seed=, device=)`` and
-    ``make_policy(spec=, config=, tf_threads=, num_envs=)`` (``num_envs``: the env copies
-    the policy keeps per-env state for, such as exploration noise; None: the config's).
+    ``make_learner(spec=, sections=, seed=, device=)`` and
+    ``make_policy(spec=, sections=, tf_threads=, num_envs=)`` (``num_envs``: the env copies
+    the policy keeps per-env state for, such as exploration noise).
     The entry itself travels to Ray workers (pickled), so an algorithm defined in a script or
     a test module works there too.
     """
@@ -93,7 +99,7 @@ class Algorithm:
     summary: str  # one line: what it is and which action spaces (for --help and the docs)
     action_kinds: tuple[str, ...]  # of ACTION_KINDS
     make_learner: Callable[..., Any]
-    make_policy: Callable[..., Policy]
+    make_policy: Callable[..., ActingPolicy]
     # Its hyperparameters: a frozen dataclass whose fields carry help texts (see
     # distrl.config.fields.setting), read as ``config.<section>``; None: no section.
     config: type | None = None
@@ -108,7 +114,7 @@ class Algorithm:
     # Bounds and corrects policy lag (max_policy_lag, stale_data, V-trace).
     corrects_lag: bool = False
     # A3C-style workers that send gradients (async_unit gradients): the loss they differentiate,
-    # ``make_worker_loss(spec=, config=, tf_threads=)``, or None.
+    # ``make_worker_loss(spec=, sections=, tf_threads=)``, or None.
     make_worker_loss: Callable[..., Any] | None = None
     # The config key that caps the replay buffer (a resumed checkpoint's must fit), e.g.
     # "ddpg.buffer_size"; None: no replay buffer.
@@ -125,17 +131,15 @@ class Algorithm:
             return None
         return self.section or self.name
 
-    def replay_capacity(self, config: Config) -> int:
-        """Transitions this run's replay buffer holds at most (0: none)."""
+    def replay_capacity(self, own: Any) -> int:
+        """Transitions this run's replay buffer holds at most (0: none), from the algorithm's
+        own section ``own``."""
         if self.replay_capacity_key is None:
             return 0
-        section, _, key = self.replay_capacity_key.partition(".")
-        return int(getattr(getattr(config, section), key))
+        return int(getattr(own, self.replay_capacity_key.partition(".")[2]))
 
     def check_spec(self, spec: EnvSpec) -> None:
         """The env's action space is one this algorithm acts in; else one line."""
-        from distrl.config.fields import ConfigError
-
         if spec.action_kind not in self.action_kinds:
             raise ConfigError(
                 f"algo {self.name} needs a {' or '.join(self.action_kinds)} action space; "
@@ -156,9 +160,7 @@ def lazy(target: str) -> Callable[..., Any]:
     return build
 
 
-_entries: dict[str, Algorithm] = {}
-_lock = threading.Lock()
-_loaded = False
+_lock = threading.RLock()  # registering may load the built-ins, which register
 
 
 def register(algorithm: Algorithm, *, replace: bool = False) -> Algorithm:
@@ -167,54 +169,44 @@ def register(algorithm: Algorithm, *, replace: bool = False) -> Algorithm:
     if bad or not algorithm.action_kinds:
         raise ValueError(f"action_kinds must be among {ACTION_KINDS}; got {algorithm.action_kinds}")
     with _lock:
-        known = _entries.get(algorithm.name)
+        entries = catalog.entries()
+        known = entries.get(algorithm.name)
         if known is not None and known is not algorithm and not replace:
             raise ValueError(f"algorithm {algorithm.name!r} is registered already")
         section = algorithm.section_name
-        for other in _entries.values():
+        for other in entries.values():
             shared = other.name != algorithm.name and section and other.section_name == section
             if shared and other.config is not algorithm.config:
                 raise ValueError(f"config section {section!r} belongs to {other.name}")
-        _entries[algorithm.name] = algorithm
+        catalog.add(algorithm)
     return algorithm
 
 
 def unregister(name: str) -> None:
     """Remove an entry (tests that register their own algorithm clean up with it)."""
-    with _lock:
-        _entries.pop(name, None)
+    catalog.remove(name)
 
 
 def _load_builtin() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in BUILTIN:
-            importlib.import_module(module)
+    for module in BUILTIN:
+        importlib.import_module(module)
+
+
+catalog.add_loader(_load_builtin)
 
 
 def names() -> list[str]:
     """The registered algorithms' names, sorted."""
-    _load_builtin()
-    return sorted(_entries)
+    return sorted(catalog.entries())
 
 
 def get(name: str) -> Algorithm:
     """The entry for ``name``; an unknown name is a ConfigError listing the known ones."""
-    _load_builtin()
-    try:
-        return _entries[name]
-    except KeyError:
-        from distrl.config.fields import ConfigError
-
-        raise ConfigError(f"algo must be one of {', '.join(names())}; got {name!r}") from None
+    entry = catalog.get(name)
+    assert isinstance(entry, Algorithm)  # the catalog holds only what register() added
+    return entry
 
 
 def sections() -> dict[str, type]:
     """Config section name -> its dataclass, over every registered algorithm."""
-    _load_builtin()
-    out: dict[str, type] = {}
-    for algorithm in _entries.values():
-        if algorithm.section_name is not None and algorithm.config is not None:
-            out[algorithm.section_name] = algorithm.config
-    return out
+    return catalog.sections()

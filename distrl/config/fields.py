@@ -15,11 +15,16 @@ class ConfigError(ValueError):
     """A configuration problem, phrased as one line that names the offending key."""
 
 
-def setting(default: Any, help: str) -> Any:
-    """A dataclass field with a help text (shown by ``--help``, ``--help-keys`` and the docs)."""
+def setting(default: Any, help: str, *, flag: str | None = None) -> Any:
+    """A dataclass field with a help text (shown by ``--help``, ``--help-keys`` and the docs).
+
+    ``flag``: the command-line flag that sets this key (``"checkpoint-dir"`` for
+    ``--checkpoint-dir``); a key of the top level is always its own flag.
+    """
     if isinstance(default, list | dict):
         raise TypeError("use tuples for defaults: configs are frozen")
-    return field(default=default, metadata={"help": help})
+    metadata = {"help": help} if flag is None else {"help": help, "flag": flag}
+    return field(default=default, metadata=metadata)
 
 
 def check(ok: bool, message: str) -> None:
@@ -40,3 +45,11 @@ def check_sizes(key: str, sizes: tuple[int, ...]) -> None:
         len(sizes) > 0 and all(h > 0 for h in sizes),
         f"{key} must be positive layer sizes; got {list(sizes)}",
     )
+
+
+def check_at_least(key: str, value: float | None, low: float, *, strict: bool = False) -> None:
+    """``value >= low`` (``> low`` if ``strict``), or None; else one line naming ``key``."""
+    if value is None:
+        return
+    ok = value > low if strict else value >= low
+    check(ok, f"{key} must be {'>' if strict else '>='} {low:g}; got {value}")

@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from distrl.agents import registry
+import distrl.config.catalog as catalog
 from distrl.config.fields import ConfigError
-from distrl.config.schema import AtariConfig, Config, ModelConfig
+from distrl.config.schema import RUN_SECTIONS, Config
 
 
 def preset_names() -> list[str]:
@@ -94,32 +94,62 @@ def parse_value(raw: str) -> Any:
         return raw
 
 
-def build_config(*layers: Mapping[str, Any]) -> Config:
-    """Merge flat ``{dotted key: value}`` layers (later wins) over the defaults and validate."""
+def build_config(*layers: Mapping[str, Any], legacy: bool = False) -> Config:
+    """Merge flat ``{dotted key: value}`` layers (later wins) over the defaults and validate.
+
+    ``legacy``: also read the flat keys of configs written before the sections existed
+    (``checkpoint_dir`` for ``checkpoint.dir``), as old checkpoints hold them.
+    """
     merged: dict[str, Any] = {}
     for layer in layers:
-        merged.update(flatten(layer))
+        merged.update(flatten(keys_of_flags(layer) if legacy else layer))
     classes = section_classes()
-    top: dict[str, Any] = {}
-    values: dict[str, dict[str, Any]] = {name: {} for name in classes}
+    values: dict[str, dict[str, Any]] = {name: {} for name in ("", *classes)}
     for key, value in merged.items():
         section, _, name = key.rpartition(".")
         cls = classes.get(section) if section else Config
-        hidden = not section and (name in classes or name == "sections")
-        if cls is None or name not in _field_types(cls) or hidden:
-            raise ConfigError(f"unknown config key {key!r}")
+        if cls is None or name not in _field_types(cls) or (not section and name in _HIDDEN):
+            raise ConfigError(_unknown(key))
         coerced = coerce(value, _field_types(cls)[name], key)
         if section:
             _check_applies(key, section, coerced, cls, merged.get("algo", _DEFAULT_ALGO))
-            values[section][name] = coerced
-        else:
-            top[name] = coerced
+        values[section][name] = coerced
+    top = values.pop("")
     built = {name: cls(**values[name]) for name, cls in classes.items()}
-    top["model"], top["atari"] = built.pop("model"), built.pop("atari")
+    top.update({name: built.pop(name) for name in RUN_SECTIONS})
     return Config(**top, sections=built)
 
 
 _DEFAULT_ALGO = Config.__dataclass_fields__["algo"].default
+# Top-level fields that are sections, not keys (they are written ``section.key``).
+_HIDDEN = frozenset([*RUN_SECTIONS, "sections"])
+
+
+def flag_keys() -> dict[str, str]:
+    """Command-line flag name (``checkpoint_dir`` for ``--checkpoint-dir``) -> dotted key, for
+    every top-level key and every section key that declares a flag."""
+    out = {f.name: f.name for f in dataclasses.fields(Config) if f.name not in _HIDDEN}
+    for section, cls in RUN_SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            if "flag" in f.metadata:
+                out[f.metadata["flag"].replace("-", "_")] = f"{section}.{f.name}"
+    return out
+
+
+def keys_of_flags(layer: Mapping[str, Any]) -> dict[str, Any]:
+    """A layer whose keys may be flag names (``serve``, as ``--serve``), with those renamed to
+    the keys they set (``service.listen``); sections given as mappings stay as they are.
+    ``make_config``'s keyword arguments are read so, and so are the configs of checkpoints
+    written before the sections existed, whose flat keys were the flags' names."""
+    flags = flag_keys()
+    return {k if isinstance(v, dict) else flags.get(k, k): v for k, v in layer.items()}
+
+
+def _unknown(key: str) -> str:
+    moved = flag_keys().get(key.replace("-", "_"))
+    if moved is not None and moved != key:
+        return f"unknown config key {key!r}; it is {moved} (flag --{key.replace('_', '-')})"
+    return f"unknown config key {key!r}"
 
 
 def _check_applies(key: str, section: str, value: Any, cls: type, algo: Any) -> None:
@@ -127,10 +157,11 @@ def _check_applies(key: str, section: str, value: Any, cls: type, algo: Any) -> 
     an error, not silently ignored: ``ddpg.tau`` with algo a2c, ``model.*`` with algo ddpg."""
     name = key.rpartition(".")[2]
     defaults = {f.name: f.default for f in dataclasses.fields(cls)}
-    if value == defaults[name] or algo not in registry.names():
+    known = catalog.entries()
+    if value == defaults[name] or algo not in known:
         return  # defaults (as in a checkpoint's full config) are harmless; bad algo: reported
-    entry = registry.get(algo)
-    owners = [a for a in registry.names() if registry.get(a).section_name == section]
+    entry = known[algo]
+    owners = sorted(a for a, e in known.items() if e.section_name == section)
     if owners and section != entry.section_name:
         raise ConfigError(f"{key} applies to algo {' and '.join(owners)}, not to {algo}")
     if section == "model" and not entry.uses_model:
@@ -139,8 +170,8 @@ def _check_applies(key: str, section: str, value: Any, cls: type, algo: Any) -> 
 
 
 def section_classes() -> dict[str, type]:
-    """Every config section by name: ``model``, ``atari`` and the registered algorithms'."""
-    return {"model": ModelConfig, "atari": AtariConfig, **registry.sections()}
+    """Every config section by name: the run's (``model``, ``lag``, ...) and the algorithms'."""
+    return {**RUN_SECTIONS, **catalog.sections()}
 
 
 def _field_types(cls: type) -> dict[str, Any]:
@@ -200,8 +231,11 @@ def describe_fields() -> list[tuple[str, str, Any]]:
     classes = section_classes()
     rows: list[tuple[str, str, Any]] = []
     for f in dataclasses.fields(Config):
-        if f.name not in classes and f.name != "sections":
-            rows.append((f.name, f.metadata["help"], f.default))
+        if f.name not in _HIDDEN:
+            help_text = f.metadata["help"]
+            if f.name == "algo":  # the registered algorithms, whichever they are
+                help_text = f"algorithm: {', '.join(sorted(catalog.entries()))}"
+            rows.append((f.name, help_text, f.default))
     for name, cls in classes.items():
         for sf in dataclasses.fields(cls):
             rows.append((f"{name}.{sf.name}", sf.metadata["help"], sf.default))
@@ -216,17 +250,18 @@ def make_config(
     """A validated config from the Python API, as the command line builds one.
 
     ``preset``: a preset's name; ``layers``: mappings or YAML files, later ones winning;
-    ``overrides``: keys as keyword arguments, sections as mappings::
+    ``overrides``: top-level keys, sections as mappings, or a section key by its command-line
+    flag's name (``checkpoint_dir`` for ``--checkpoint-dir``, that is ``checkpoint.dir``)::
 
         make_config("cartpole-a2c", workers=2, a2c={"lr": 1e-3})
-        make_config(None, "run.yaml", {"a2c.lr": 1e-3}, max_steps=50_000)
+        make_config(None, "run.yaml", {"a2c.lr": 1e-3}, max_steps=50_000, checkpoint_dir="ck")
 
     Bad input raises the same ConfigError, with the same message, as the command line.
     """
     merged: list[Mapping[str, Any]] = [load_preset(preset)] if preset is not None else []
     for layer in layers:
         merged.append(load_file(layer) if isinstance(layer, str | Path) else layer)
-    merged.append(overrides)
+    merged.append(keys_of_flags(overrides))
     return build_config(*merged)
 
 
@@ -235,7 +270,7 @@ def key_reference() -> str:
     lines: list[str] = []
     current = None
     for key, help_text, default in describe_fields():
-        section = key.rpartition(".")[0] or "top level (also flags: --key-name)"
+        section = key.rpartition(".")[0] or "top level (each also a flag: --key-name)"
         if section != current:
             current = section
             lines.append(f"\n{section}:" if lines else f"{section}:")

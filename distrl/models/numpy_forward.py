@@ -44,7 +44,7 @@ class NumpyForward:
             for layer, activation in self.layers
         ]
 
-    def logits(self, obs: np.ndarray) -> np.ndarray:
+    def params(self, obs: np.ndarray) -> np.ndarray:
         """``obs`` [B, *obs] -> logits [B, A] (float32)."""
         x = obs.reshape(obs.shape[0], -1).astype(np.float32)  # [B, features]
         for kernel, bias, activation in self._params:
@@ -60,8 +60,8 @@ class GaussianNumpyForward(NumpyForward):
         super().set_weights(names, weights)
         self._log_std = dict(zip(names, weights, strict=True))["log_std/bias"]
 
-    def logits(self, obs: np.ndarray) -> np.ndarray:
-        mean = super().logits(obs)
+    def params(self, obs: np.ndarray) -> np.ndarray:
+        mean = super().params(obs)
         return np.concatenate([mean, np.broadcast_to(self._log_std, mean.shape)], axis=-1)
 
 

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from distrl.agents import registry
 from distrl.config import Config, ConfigError
 from distrl.ops.tracking import TrainingState
 
@@ -154,11 +155,12 @@ def check_same_run(checkpoint: Checkpoint, config: Config) -> None:
                 f"{checkpoint.config.get(key)!r}, the run's is {getattr(config, key)!r}"
             )
     stored = checkpoint.scalars.get("replay", {}).get("size", 0)
-    capacity = config.algorithm.replay_capacity(config)
+    entry = registry.get(config.algo)
+    capacity = entry.replay_capacity(config.algorithm_sections().own)
     if stored > capacity:
         raise CheckpointError(
             f"{checkpoint.path}: holds {stored} replay transitions, more than this run's "
-            f"{config.algorithm.replay_capacity_key or 'replay capacity'} {capacity}"
+            f"{entry.replay_capacity_key or 'replay capacity'} {capacity}"
         )
 
 

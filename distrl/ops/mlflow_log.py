@@ -24,13 +24,12 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from distrl.callbacks import Callback
+from distrl.callbacks import Callback, Trainer
 from distrl.config import ConfigError
 
 if TYPE_CHECKING:
     from distrl.ops.summary import RunSummary
     from distrl.ops.tracking import TrainingState
-    from distrl.trainer import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +103,7 @@ class MLflowLogger(Callback):
         self.run_id = run.info.run_id
         from mlflow.entities import Param
 
-        params = [Param(k, _param(v)) for k, v in sorted(_flatten(config.to_dict()).items())]
+        params = [Param(k, _param(v)) for k, v in sorted(_flatten(config.section_dicts()).items())]
         for i in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
             self.client.log_batch(self.run_id, params=params[i : i + 100])
         run_file.write_text(json.dumps({"tracking_uri": self.uri, "run_id": self.run_id}))

@@ -51,7 +51,10 @@ class GradientWorker:
             algorithm=algorithm,
         )
         self.loss = make_worker_loss(
-            config=config, spec=spec, tf_threads=use_tf_threads, algorithm=algorithm
+            algorithm=algorithm if algorithm is not None else config.algo,
+            sections=config.algorithm_sections(algorithm),
+            spec=spec,
+            tf_threads=use_tf_threads,
         )
         self.loss_version = -1  # the weights version loaded into self.loss.model
 

@@ -61,7 +61,11 @@ class RolloutWorker:
         self.rollout_len = config.rollout_len
         self.num_envs = config.envs_per_worker
         self.policy = make_policy(
-            config=config, spec=spec, tf_threads=use_tf_threads, algorithm=algorithm
+            algorithm=algorithm if algorithm is not None else config.algo,
+            sections=config.algorithm_sections(algorithm),
+            spec=spec,
+            tf_threads=use_tf_threads,
+            num_envs=self.num_envs,
         )
         continuous = spec.action_kind == "continuous"
         self.action_shape = (spec.num_actions,) if continuous else ()
@@ -76,11 +80,13 @@ class RolloutWorker:
         self.cpu = dict.fromkeys(("sample", "env", "act", "load"), 0.0)
         self.env_seed, action_seed = seed.spawn(2)
         self.rng = np.random.default_rng(action_seed)
-        # Worker 0 alone can be slowed down to study stragglers (config.straggler_delay).
+        # Worker 0 alone can be slowed down to study stragglers (config.faults.straggler_delay).
         self.env_id = spec.env_id
-        self.step_delay = config.straggler_delay if worker_index == 0 else 0.0
+        self.step_delay = config.faults.straggler_delay if worker_index == 0 else 0.0
         self.env_errors = 0  # env exceptions since the last fragment was returned
-        self.deadline = Deadline(config.env_step_timeout)  # a hung step/reset is an env error
+        self.deadline = Deadline(
+            config.faults.env_step_timeout
+        )  # a hung step/reset is an env error
         self.atari = config.atari
         self.env_options = EnvOptions.of(config)  # the user's imports, kwargs and wrappers
         self.envs = self._make_envs()

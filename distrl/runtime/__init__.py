@@ -40,7 +40,7 @@ def make_backend(
     """``restore`` gives a restarted learner its state (Ray only: in-process, the learner dies
     with the driver). ``--workers 0`` with ``--serve``: the learner alone, fed by the service."""
     if config.workers == 0:
-        return LocalBackend(config, spec, with_worker=config.serve is None)
+        return LocalBackend(config, spec, with_worker=config.service.listen is None)
     from distrl.runtime.ray_backend import RayBackend
 
     return RayBackend(config, spec, restore)

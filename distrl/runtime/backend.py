@@ -86,9 +86,17 @@ class LocalBackend:
         from distrl.tfsetup import configure_tensorflow
 
         learner_seed, (worker_seed,) = spawn_seeds(config.seed, 1)
-        use_gpu = None if config.learner_gpus is None else config.learner_gpus > 0
-        device = configure_tensorflow(threads=config.learner_threads, use_gpu=use_gpu)
-        self.learner = make_learner(config=config, spec=spec, seed=learner_seed, device=device)
+        use_gpu = (
+            None if config.resources.learner_gpus is None else config.resources.learner_gpus > 0
+        )
+        device = configure_tensorflow(threads=config.resources.learner_threads, use_gpu=use_gpu)
+        self.learner = make_learner(
+            algorithm=config.algo,
+            sections=config.algorithm_sections(),
+            spec=spec,
+            seed=learner_seed,
+            device=device,
+        )
         warm_up = getattr(self.learner, "warm_up", None)  # a user's learner may not have one
         if warm_up is not None:
             warm_up()

@@ -24,21 +24,23 @@ def start_ray(config: Config) -> None:
     also starts on a 2-core laptop (the workers then share the cores, which is the point of a
     laptop run: the same command scales unchanged on a cluster).
     """
-    if config.address is not None:
-        check_reachable(config.address)
+    if config.resources.address is not None:
+        check_reachable(config.resources.address)
     if ray.is_initialized():  # this process uses a Ray already (a notebook, a Tune trial): join it
-        if config.address not in (None, "auto"):
+        if config.resources.address not in (None, "auto"):
             raise ConfigError(
                 f"this process is connected to a Ray already; it cannot also join "
-                f"{config.address!r} (leave address unset to use the one it has)"
+                f"{config.resources.address!r} (leave address unset to use the one it has)"
             )
         log.info("using the Ray this process is connected to")
         _warn_if_short(config)
         return
     # Quieten TensorFlow in every process Ray starts from here (they inherit the environment).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if config.address is None:
-        needed = math.ceil(config.workers * config.worker_cpus + config.learner_cpus)
+    if config.resources.address is None:
+        needed = math.ceil(
+            config.workers * config.resources.worker_cpus + config.resources.learner_cpus
+        )
         num_cpus = max(os.cpu_count() or 1, needed)
         if num_cpus > (os.cpu_count() or 1):
             log.info("embedded Ray: %d logical CPUs on %s cores", num_cpus, os.cpu_count())
@@ -46,17 +48,19 @@ def start_ray(config: Config) -> None:
         _mark_connected()
         return
     try:
-        ray.init(address=config.address, logging_level=logging.WARNING)
+        ray.init(address=config.resources.address, logging_level=logging.WARNING)
     except (ConnectionError, ValueError, RuntimeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ConfigError(f"cannot join the Ray cluster at {config.address!r}: {first}") from None
+        raise ConfigError(
+            f"cannot join the Ray cluster at {config.resources.address!r}: {first}"
+        ) from None
     _mark_connected()
     _warn_if_short(config)
 
 
 def _warn_if_short(config: Config) -> None:
     cpus = ray.cluster_resources().get("CPU", 0)
-    reserved = config.workers * config.worker_cpus + config.learner_cpus
+    reserved = config.workers * config.resources.worker_cpus + config.resources.learner_cpus
     if cpus < reserved:
         log.warning(
             "the cluster has %.0f CPUs and the run reserves %.0f: some workers wait for the "
@@ -75,7 +79,7 @@ def check_reachable(address: str, timeout: float = 5.0) -> None:
         return
     host, sep, port = address.rpartition(":")
     if not sep or not host or not port.isdigit():
-        raise ConfigError(f"address must be auto or HOST:PORT; got {address!r}")
+        raise ConfigError(f"resources.address must be auto or HOST:PORT; got {address!r}")
     try:
         with socket.create_connection((host, int(port)), timeout=timeout):
             pass

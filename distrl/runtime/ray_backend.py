@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import ray
 
+from distrl.agents import registry
 from distrl.agents.registry import Algorithm
-from distrl.config import Config
+from distrl.config import AlgorithmSections, Config
 from distrl.envs import EnvSpec
 from distrl.runtime.backend import spawn_seeds, worker_class
 from distrl.runtime.code import runtime_env
@@ -49,13 +50,20 @@ class LearnerHost:
     """
 
     def __init__(
-        self, *, config: Config, spec: EnvSpec, seed: int, use_gpu: bool, algorithm: Algorithm
+        self,
+        *,
+        algorithm: Algorithm,
+        sections: AlgorithmSections,
+        threads: int | None,
+        spec: EnvSpec,
+        seed: int,
+        use_gpu: bool,
     ) -> None:
         from distrl.tfsetup import configure_tensorflow
 
-        self.device = configure_tensorflow(threads=config.learner_threads, use_gpu=use_gpu)
+        self.device = configure_tensorflow(threads=threads, use_gpu=use_gpu)
         self.learner = algorithm.make_learner(
-            spec=spec, config=config, seed=seed, device=self.device
+            spec=spec, sections=sections, seed=seed, device=self.device
         )
         self._publish()
         # (version, time.time()) of each publication: with the workers' weight_loads, how long
@@ -112,8 +120,8 @@ class LearnerHost:
 
 def learner_gpus(config: Config) -> float:
     """``--learner-gpus`` if given, else 1 when the cluster has a GPU, else 0."""
-    if config.learner_gpus is not None:
-        return config.learner_gpus
+    if config.resources.learner_gpus is not None:
+        return config.resources.learner_gpus
     return 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
 
 
@@ -162,7 +170,7 @@ class RayBackend:
         in_group = ray.util.get_current_placement_group() is not None
         spread = {} if in_group else {"scheduling_strategy": "SPREAD"}
         self._remote_worker: Any = ray.remote(worker_class(config)).options(
-            num_cpus=config.worker_cpus, runtime_env=self._code, **spread
+            num_cpus=config.resources.worker_cpus, runtime_env=self._code, **spread
         )
         self.workers: list[Any] = [self._new_worker(i, seed) for i, seed in enumerate(worker_seeds)]
         # request -> (index, actor) of the worker computing it
@@ -183,13 +191,14 @@ class RayBackend:
     def _new_learner(self) -> Any:
         gpus = learner_gpus(self._config)
         remote_learner: Any = ray.remote(LearnerHost)
-        options = {"num_cpus": self._config.learner_cpus, "num_gpus": gpus}
+        options = {"num_cpus": self._config.resources.learner_cpus, "num_gpus": gpus}
         return remote_learner.options(**options, runtime_env=self._code).remote(
-            config=self._config,
+            algorithm=registry.get(self._config.algo),  # pickled: registering in the driver
+            sections=self._config.algorithm_sections(),  # is enough (sections are plain data)
+            threads=self._config.resources.learner_threads,
             spec=self._spec,
             seed=self._learner_seed,
             use_gpu=gpus > 0,
-            algorithm=self._config.algorithm,  # pickled: registered in the driver is enough
         )
 
     def active_workers(self) -> list[int]:
@@ -211,7 +220,7 @@ class RayBackend:
             spec=self._spec,
             worker_index=index,
             seed=seed,
-            algorithm=self._config.algorithm,
+            algorithm=registry.get(self._config.algo),
         )
 
     def external(self, rollout: Rollout) -> ray.ObjectRef:
@@ -280,10 +289,10 @@ class RayBackend:
 
     def _restart_learner(self) -> None:
         self.learner_restarts += 1
-        if self.learner_restarts > self._config.learner_restarts:
+        if self.learner_restarts > self._config.faults.learner_restarts:
             raise LearnerFailuresExceeded(
                 f"the learner died {self.learner_restarts} times, more than "
-                f"learner_restarts={self._config.learner_restarts}; stopping"
+                f"faults.learner_restarts={self._config.faults.learner_restarts}; stopping"
             )
         log.warning("the learner died; restarting it (restart %d)", self.learner_restarts)
         ray.kill(self.learner)
@@ -322,17 +331,19 @@ class RayBackend:
 
     def _restart(self, index: int) -> None:
         self.worker_restarts += 1
-        if self.worker_restarts > self._config.max_worker_failures:
+        if self.worker_restarts > self._config.faults.max_worker_failures:
             raise WorkerFailuresExceeded(
                 f"{self.worker_restarts} rollout worker failures, more than "
-                f"max_worker_failures={self._config.max_worker_failures}; stopping"
+                f"faults.max_worker_failures={self._config.faults.max_worker_failures}; stopping"
             )
         log.warning("rollout worker %d died; recreating it (restart %d)", index,
                     self.worker_restarts)  # fmt: skip
         ray.kill(self.workers[index])  # no-op if gone; frees its resources otherwise
         (seed,) = self._worker_seeds[index].spawn(1)  # a fresh stream for the new process
         worker = self._new_worker(index, seed)
-        started, _ = ray.wait([worker.ready.remote()], timeout=self._config.worker_start_timeout)
+        started, _ = ray.wait(
+            [worker.ready.remote()], timeout=self._config.faults.worker_start_timeout
+        )
         if started:
             self.workers[index] = worker
             return
@@ -341,7 +352,7 @@ class RayBackend:
         left = len(self.active_workers())
         log.warning("rollout worker %d could not be restarted within %.0f s (no room in the "
                     "cluster?); continuing with %d workers", index,
-                    self._config.worker_start_timeout, left)  # fmt: skip
+                    self._config.faults.worker_start_timeout, left)  # fmt: skip
         if left == 0:
             raise WorkerFailuresExceeded("no rollout worker is left; stopping")
 

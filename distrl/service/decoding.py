@@ -9,7 +9,7 @@ from typing import Any
 import grpc
 import numpy as np
 
-from distrl.config import Config
+from distrl.agents.registry import Algorithm
 from distrl.envs.atari import is_atari
 from distrl.service.arrays import BadArray, from_proto
 from distrl.service.ledger import EpisodeLedger
@@ -30,12 +30,20 @@ def abort(context: grpc.ServicerContext, code: grpc.StatusCode, message: str) ->
 
 
 class RequestDecoder:
-    """Reads requests for one service (its spec, config and published versions)."""
+    """Reads requests for one service: its algorithm's entry (what experience it learns from),
+    the env's spec, the run's fragment length and the published versions."""
 
     def __init__(
-        self, *, config: Config, spec: EnvSpec, board: WeightsBoard, max_elements: int
+        self,
+        *,
+        algorithm: Algorithm,
+        rollout_len: int,
+        spec: EnvSpec,
+        board: WeightsBoard,
+        max_elements: int,
     ) -> None:
-        self.config, self.spec, self.board = config, spec, board
+        self.algorithm, self.rollout_len = algorithm, rollout_len
+        self.spec, self.board = spec, board
         self.max_elements = max_elements
         self.obs_shape = tuple(spec.observation_shape)
         self.discrete = spec.action_kind == "discrete"
@@ -79,7 +87,7 @@ class RequestDecoder:
                               (*lead, self.spec.num_actions))  # fmt: skip
         if not np.isfinite(actions).all():
             abort(context, grpc.StatusCode.INVALID_ARGUMENT, "actions: not finite")
-        if self.config.algorithm.stochastic and not self.config.algorithm.replay:
+        if self.algorithm.stochastic and not self.algorithm.replay:
             # A Gaussian policy's samples go unclipped to the learner (the env got them
             # clipped): their log-probs are of the samples.
             return actions
@@ -150,7 +158,7 @@ class RequestDecoder:
         return version
 
     def rollout(self, context: grpc.ServicerContext, m: pb.Rollout) -> Rollout:
-        T = self.config.rollout_len
+        T = self.rollout_len
         obs = self.array(context, m.observations, "observations", self.spec.observation_dtype,
                           (T, None, *self.obs_shape))  # fmt: skip
         B = obs.shape[1]
@@ -161,7 +169,7 @@ class RequestDecoder:
         rewards = self.array(context, m.rewards, "rewards", "float32", lead)
         terminated = self.array(context, m.terminated, "terminated", "bool", lead)
         truncated = self.array(context, m.truncated, "truncated", "bool", lead)
-        if self.config.algorithm.behaviour_log_probs:
+        if self.algorithm.behaviour_log_probs:
             logp = self.array(
                 context, m.behaviour_log_probs, "behaviour_log_probs", "float32", lead
             )

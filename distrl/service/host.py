@@ -28,7 +28,7 @@ class ServiceHost:
         state: TrainingState,
     ) -> None:
         self.board = WeightsBoard(resolve=backend.resolve_weights)
-        self.inbox = Inbox(config.serve_backlog)
+        self.inbox = Inbox(config.service.backlog)
         self.control = RunControl(checkpoint=checkpoint)
         self.backend = backend
         self.board.publish(state.version, backend.initial_weights())  # Act works from the start

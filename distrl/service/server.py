@@ -25,6 +25,7 @@ from concurrent import futures
 import grpc
 import numpy as np
 
+from distrl.agents import registry
 from distrl.config import Config, ConfigError
 from distrl.envs import EnvSpec
 from distrl.policy import Policy
@@ -87,8 +88,10 @@ class DistrlService(pb_grpc.DistrlServicer):
         self.policy = ServedPolicy(config, spec, board, seed=config.seed)
         self.discrete = spec.action_kind == "discrete"
         # bytes bound elements from above
-        self.decode = RequestDecoder(config=config, spec=spec, board=board,
-                                     max_elements=options.max_message_bytes)  # fmt: skip
+        self.decode = RequestDecoder(
+            algorithm=registry.get(config.algo), rollout_len=config.rollout_len, spec=spec,
+            board=board, max_elements=options.max_message_bytes,
+        )  # fmt: skip
         self._wait_slots = threading.BoundedSemaphore(options.waiting_calls)
 
     # --- authentication -------------------------------------------------------------------------
@@ -236,7 +239,7 @@ class DistrlService(pb_grpc.DistrlServicer):
     ) -> pb.PushResponse:
         self._authorize(context)
         self._accepting(context)
-        if not self.config.algorithm.replay:
+        if not registry.get(self.config.algo).replay:
             abort(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,

@@ -5,17 +5,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from distrl.agents import make_learner
-from distrl.config import build_config
+from distrl.config import build_config, make_config
 from distrl.envs import env_spec
 from distrl.rollout import GradientWorker, RolloutWorker
+from tests.parts import learner_of
 
 SPEC = env_spec("CartPole-v1")
 
 
 def setup(**overrides):
-    config = build_config({"envs_per_worker": 4, "rollout_len": 8, **overrides})
-    learner = make_learner(config=config, spec=SPEC, seed=1)
+    config = make_config(envs_per_worker=4, rollout_len=8, **overrides)
+    learner = learner_of(config, spec=SPEC, seed=1)
     worker = RolloutWorker(config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2))
     return config, learner, worker
 
@@ -65,8 +65,8 @@ def test_worker_gradients_equal_the_learners_own_step():
     config = build_config(
         {"mode": "async", "async_unit": "gradients", "envs_per_worker": 4, "rollout_len": 8}
     )
-    a3c = make_learner(config=config, spec=SPEC, seed=1)
-    a2c = make_learner(config=config, spec=SPEC, seed=1)
+    a3c = learner_of(config, spec=SPEC, seed=1)
+    a2c = learner_of(config, spec=SPEC, seed=1)
     grad_worker = GradientWorker(
         config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2)
     )
@@ -83,15 +83,15 @@ def test_worker_gradients_equal_the_learners_own_step():
     assert a3c.version == a2c.version == 3
     for a, b in zip(a3c.model.get_weights(), a2c.model.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-    untrained = make_learner(config=config, spec=SPEC, seed=1)
+    untrained = learner_of(config, spec=SPEC, seed=1)
     assert not np.allclose(a3c.model.get_weights()[0], untrained.model.get_weights()[0])
 
 
 def test_stale_gradients_are_discarded():
     config = build_config(
-        {"mode": "async", "async_unit": "gradients", "max_policy_lag": 0, "envs_per_worker": 2}
+        {"mode": "async", "async_unit": "gradients", "lag.max_policy_lag": 0, "envs_per_worker": 2}
     )
-    learner = make_learner(config=config, spec=SPEC, seed=1)
+    learner = learner_of(config, spec=SPEC, seed=1)
     worker = GradientWorker(
         config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2)
     )
@@ -159,8 +159,8 @@ def test_loss_weights_plain_mse_and_logs_the_references_diagnostics():
 
     coef = 0.25
     config = build_config({"a2c": {"value_coef": coef, "entropy_coef": 0.0}})
-    learner = make_learner(config=config, spec=SPEC, seed=3)
-    loss = A2CLoss(learner.model, SPEC, config)
+    learner = learner_of(config, spec=SPEC, seed=3)
+    loss = A2CLoss(learner.model, SPEC, config.a2c)
     rng = np.random.default_rng(0)
     obs = rng.normal(size=(6, 4)).astype(np.float32)
     targets = rng.normal(size=6).astype(np.float32)
@@ -204,7 +204,7 @@ def test_nstep_batches_take_their_baseline_from_the_step_with_the_same_result(no
         # Fragments with episode ends inside (CartPole's random policy ends within ~20 steps).
         rollouts = [worker.sample() for _ in range(3)]
         assert any(r.terminated.any() for r in rollouts)
-        loss = A2CLoss(learner.model, SPEC, config)
+        loss = A2CLoss(learner.model, SPEC, config.a2c)
         batch, prepared = loss.prepare(rollouts[1:], use_vtrace=False)
         g, s = loss.compute_gradients(batch)
         grads.append(g)

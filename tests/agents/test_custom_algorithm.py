@@ -38,7 +38,7 @@ def softmax(prefs):
 
 
 class PreferencePolicy:
-    def __init__(self, *, spec, config, tf_threads=1, num_envs=None):
+    def __init__(self, *, spec, sections, tf_threads=1, num_envs=1):
         self.prefs = np.zeros(spec.num_actions)
 
     def set_weights(self, message):
@@ -58,9 +58,9 @@ class PreferencePolicy:
 
 
 class BanditLearner:
-    def __init__(self, *, spec, config, seed, device):
+    def __init__(self, *, spec, sections, seed, device):
         self.prefs = np.zeros(spec.num_actions)
-        self.baseline, self.version, self.lr = 0.0, 0, config.bandit.lr
+        self.baseline, self.version, self.lr = 0.0, 0, sections.own.lr
 
     def weights(self):
         return WeightsMessage(version=self.version, names=("preferences",),

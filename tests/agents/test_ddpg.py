@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from distrl.agents import make_learner
 from distrl.agents.ddpg.learning import soft_update
 from distrl.agents.ddpg.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.replay import ReplayBuffer
 from distrl.rollout import RolloutWorker
+from tests.parts import learner_of
 
 COUNTING_ENV = "distrl-test/Counting-v0"
 
@@ -77,7 +77,7 @@ def test_no_stored_transition_has_a_reset_observation_as_next_state():
     )
     spec = env_spec(COUNTING_ENV)
     worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
-    learner = make_learner(config=config, spec=spec, seed=0)
+    learner = learner_of(config, spec=spec, seed=0)
     rollout = worker.sample(learner.weights())
     assert rollout.terminated.any() and rollout.truncated.any()
     assert rollout.actions.shape == (20, 3, 1) and rollout.actions.dtype == np.float32
@@ -101,7 +101,7 @@ def test_learner_trains_only_after_learning_starts_at_the_replay_ratio():
     )  # fmt: skip
     spec = env_spec("Pendulum-v1")
     assert spec.action_low == (-2.0,) and spec.action_high == (2.0,)
-    learner = make_learner(config=config, spec=spec, seed=0)
+    learner = learner_of(config, spec=spec, seed=0)
     worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(1))
     first = worker.sample(learner.weights())  # version 0: uniformly random actions
     assert first.actions.min() < -1.0 and first.actions.max() > 1.0  # the whole [-2, 2] box
@@ -121,16 +121,16 @@ def test_learner_trains_only_after_learning_starts_at_the_replay_ratio():
 
 @pytest.mark.parametrize("network", ["seed003", "seed001", "mlp"])
 def test_workers_numpy_actor_matches_the_keras_actor(network):
-    from distrl.agents import make_policy
+    from tests.parts import policy_of
 
     config = build_config(
         {"algo": "ddpg", "env": "MountainCarContinuous-v0", "ddpg.network": network,
          "ddpg.noise_sigma": 0.0}
     )  # fmt: skip
     spec = env_spec("MountainCarContinuous-v0")
-    learner = make_learner(config=config, spec=spec, seed=3)
+    learner = learner_of(config, spec=spec, seed=3)
     weights = learner.weights()
-    policy = make_policy(config=config, spec=spec, num_envs=5)
+    policy = policy_of(config, spec=spec, num_envs=5)
     from dataclasses import replace
 
     policy.set_weights(replace(weights, version=1))  # a "trained" version: act with the actor
@@ -164,11 +164,11 @@ def test_nan_transitions_skip_ddpg_steps_inside_the_fused_loop_and_roll_back():
 
     config = build_config(
         {"algo": "ddpg", "env": "Pendulum-v1", "envs_per_worker": 2, "rollout_len": 20,
-         "nonfinite_limit": 2,
+         "nonfinite.limit": 2,
          "ddpg": {"learning_starts": 40, "batch_size": 8, "buffer_size": 40}}
     )  # fmt: skip
     spec = env_spec("Pendulum-v1")
-    learner = make_learner(config=config, spec=spec, seed=0)
+    learner = learner_of(config, spec=spec, seed=0)
     worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(1))
     rollout = worker.sample(learner.weights())
     poisoned = replace(rollout, rewards=np.full_like(rollout.rewards, np.nan))
@@ -195,7 +195,7 @@ PENDULUM = env_spec("Pendulum-v1")  # torque in [-2, 2]: half-width 2
 def td3_learner(**td3):
     config = build_config({"algo": "td3", "env": "Pendulum-v1", "envs_per_worker": 2,
                            "rollout_len": 16, "td3": td3})  # fmt: skip
-    return config, make_learner(config=config, spec=PENDULUM, seed=3)
+    return config, learner_of(config, spec=PENDULUM, seed=3)
 
 
 def test_td3_target_is_the_min_of_the_twin_target_critics_against_numpy():

@@ -6,13 +6,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from distrl.agents import make_learner
 from distrl.agents.pg.returns import discounted_returns, normalize_returns
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.ops.tracking import StopRule, TrainingState
 from distrl.rollout import RolloutWorker
 from distrl.runtime import LocalBackend, run_sync
+from tests.parts import learner_of
 
 SPEC = env_spec("CartPole-v1")
 
@@ -38,7 +38,7 @@ def test_normalisation_modes():
 
 def setup(**pg):
     config = build_config({"algo": "pg", "envs_per_worker": 2, "rollout_len": 8, "pg": pg})
-    learner = make_learner(config=config, spec=SPEC, seed=0)
+    learner = learner_of(config, spec=SPEC, seed=0)
     worker = RolloutWorker(config=config, spec=SPEC, worker_index=3, seed=np.random.SeedSequence(1))
     return config, learner, worker
 

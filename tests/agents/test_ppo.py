@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from distrl.agents import make_learner
 from distrl.agents.ppo.losses import Minibatch, ppo_terms
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.rollout import RolloutWorker
+from tests.parts import learner_of
 
 SPEC = env_spec("CartPole-v1")
 
@@ -64,7 +64,7 @@ def test_clipped_objective_and_diagnostics_match_numpy(clip_vf, normalize):
 
 def setup(**ppo):
     config = build_config({"algo": "ppo", "envs_per_worker": 4, "rollout_len": 16, "ppo": ppo})
-    learner = make_learner(config=config, spec=SPEC, seed=1)
+    learner = learner_of(config, spec=SPEC, seed=1)
     worker = RolloutWorker(config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2))
     return config, learner, worker
 

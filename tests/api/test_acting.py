@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 import distrl
-from distrl.agents import make_learner, make_policy
 from distrl.config import ConfigError, build_config
 from distrl.envs import env_spec
 from distrl.ops.checkpoint import write_checkpoint
 from distrl.service.client import Client
 from distrl.service.server import DistrlService, ServeOptions, start_server
 from distrl.service.state import WeightsBoard
+from tests.parts import learner_of, policy_of
 
 SEED = 11
 BATCH = 8  # observations per call: the workers' env copies, a client's batch
@@ -28,7 +28,7 @@ CASES = {
 def trained_weights(config, spec):
     """The learner's weights, perturbed so that no action is a tie, as a trained version
     (DDPG's policy acts uniformly at random at version 0, by design)."""
-    weights = make_learner(config=config, spec=spec, seed=0).weights()
+    weights = learner_of(config, spec=spec, seed=0).weights()
     rng = np.random.default_rng(1)
     arrays = [w + rng.normal(scale=0.3, size=w.shape).astype(w.dtype) for w in weights.weights]
     return dataclasses.replace(weights, version=3, weights=arrays)
@@ -48,7 +48,7 @@ def test_workers_service_policy_and_checkpoint_act_alike(case, deterministic, tm
     weights = trained_weights(config, spec)
     batches = observations(spec, 3)  # several calls: noise processes and RNGs advance alike
 
-    worker = make_policy(config=config, spec=spec, tf_threads=None)  # as a rollout worker
+    worker = policy_of(config, spec=spec, tf_threads=None)  # as a rollout worker
     worker.set_weights(weights)
     rng = np.random.default_rng(SEED)
     expected = [worker.act_greedy(o) if deterministic else worker.act(o, rng)[0] for o in batches]
@@ -81,7 +81,7 @@ def test_a_checkpoints_policy_acts_as_the_learners(case, tmp_path):
     """distrl.evaluate and Policy.from_checkpoint read the checkpoint's policy.keras."""
     config = build_config({**CASES[case], "seed": SEED})
     spec = env_spec(config.env)
-    learner = make_learner(config=config, spec=spec, seed=0)
+    learner = learner_of(config, spec=spec, seed=0)
     arrays, scalars = learner.state()
     path = write_checkpoint(tmp_path, updates=1, arrays=arrays, scalars=scalars, counters={},
                             config=config.to_dict(), policy=learner.policy_bytes())  # fmt: skip

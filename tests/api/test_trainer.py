@@ -15,7 +15,7 @@ SOLVE_BUDGET = 600_000  # env steps; 2 x 16 envs solve in about 100k
 
 def cartpole(tmp_path, **overrides):
     base = {"workers": 2, "envs_per_worker": 16, "max_steps": SOLVE_BUDGET,
-            "logdir": str(tmp_path / "run"), "progress_interval": 60.0}  # fmt: skip
+            "logdir": str(tmp_path / "run"), "logging.progress_interval": 60.0}  # fmt: skip
     return distrl.make_config("cartpole-a2c", **{**base, **overrides})
 
 

@@ -1,40 +1,20 @@
-"""Diagonal Gaussian policies (A2C and PPO on continuous actions): log-prob and entropy against
-closed forms, the NumPy acting path against the Keras model, and clipping only at the env."""
-
-import math
+"""Diagonal Gaussian policies (A2C and PPO on continuous actions): the NumPy acting path against
+the Keras model, and clipping only at the env (the distribution's own formulas are tested in
+tests/test_distributions.py)."""
 
 import gymnasium as gym
 import numpy as np
-import tensorflow as tf
 
-from distrl.agents.a2c.acting import GaussianPolicy, categorical_policy, gaussian_log_prob
+from distrl.agents.acting import StochasticPolicy
 from distrl.config import build_config
+from distrl.distributions import DiagGaussian
 from distrl.envs import env_spec
 from distrl.models.builders import build_model
-from distrl.models.gaussian import entropy, log_prob
 from distrl.models.keras_forward import KerasForward
 from distrl.types import WeightsMessage
+from tests.parts import policy_of
 
 PENDULUM = env_spec("Pendulum-v1")  # 3 observations, 1 action in [-2, 2]
-
-
-def normal_pdf(x, mu, sigma):
-    return math.exp(-((x - mu) ** 2) / (2 * sigma**2)) / (sigma * math.sqrt(2 * math.pi))
-
-
-def test_log_prob_and_entropy_match_the_closed_forms():
-    rng = np.random.default_rng(0)
-    mean, log_std = rng.normal(size=(5, 3)), rng.normal(scale=0.5, size=(5, 3))
-    params, actions = np.concatenate([mean, log_std], -1), rng.normal(size=(5, 3))
-    expected = [sum(math.log(normal_pdf(actions[n, i], mean[n, i], math.exp(log_std[n, i])))
-                    for i in range(3)) for n in range(5)]  # fmt: skip
-    np.testing.assert_allclose(log_prob(tf.constant(params), tf.constant(actions)), expected,
-                               rtol=1e-10)  # fmt: skip
-    np.testing.assert_allclose(gaussian_log_prob(params, actions), expected, rtol=1e-10)
-    # Differential entropy of a normal: 0.5 log(2 pi e sigma^2), summed over independent dims.
-    h = [sum(0.5 * math.log(2 * math.pi * math.e * math.exp(2 * s)) for s in row)
-         for row in log_std]  # fmt: skip
-    np.testing.assert_allclose(entropy(tf.constant(params)), h, rtol=1e-10)
 
 
 def trained_like_weights(model, rng):
@@ -49,10 +29,11 @@ def test_numpy_acting_matches_the_keras_model_and_samples_its_distribution():
     model.set_weights(weights)
     message = WeightsMessage(version=1, names=tuple(v.path for v in model.weights),
                              weights=weights)  # fmt: skip
-    numpy_policy = categorical_policy(spec=PENDULUM, config=config)
-    assert isinstance(numpy_policy, GaussianPolicy)
+    numpy_policy = policy_of(config, spec=PENDULUM)
+    assert isinstance(numpy_policy, StochasticPolicy)
+    assert numpy_policy.distribution is DiagGaussian
     numpy_policy.set_weights(message)
-    keras_policy = GaussianPolicy(KerasForward(model, PENDULUM, jit=False), PENDULUM)
+    keras_policy = StochasticPolicy(KerasForward(model, PENDULUM, jit=False), PENDULUM)
     obs = np.random.default_rng(2).normal(size=(4, 3)).astype(np.float32)
     a1, lp1 = numpy_policy.act(obs, np.random.default_rng(3))
     a2, lp2 = keras_policy.act(obs, np.random.default_rng(3))

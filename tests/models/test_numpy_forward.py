@@ -4,12 +4,12 @@ import keras
 import numpy as np
 import pytest
 
-from distrl.agents import make_policy
 from distrl.config import ModelConfig, build_config
 from distrl.envs import env_spec
 from distrl.models.builders import build_model
 from distrl.models.keras_forward import KerasForward
 from distrl.models.numpy_forward import NumpyForward, numpy_forward_for
+from tests.parts import policy_of
 
 SPEC = env_spec("CartPole-v1")
 
@@ -37,13 +37,13 @@ def test_numpy_logits_match_keras(config):
     forward.set_weights(names, weights)
     obs = rng.normal(size=(7, 4)).astype(np.float32)
     expected = keras.ops.convert_to_numpy(model(obs)[0])
-    np.testing.assert_allclose(forward.logits(obs), expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(forward.params(obs), expected, rtol=1e-4, atol=1e-4)
 
 
 def test_policy_choice_follows_the_acting_key():
-    numpy_policy = make_policy(config=build_config(), spec=SPEC)
+    numpy_policy = policy_of(build_config(), spec=SPEC)
     assert isinstance(numpy_policy.forward, NumpyForward)
-    tf_policy = make_policy(config=build_config({"acting": "tensorflow"}), spec=SPEC)
+    tf_policy = policy_of(build_config({"acting.backend": "tensorflow"}), spec=SPEC)
     assert isinstance(tf_policy.forward, KerasForward)
     custom = build_config({"model.name": "distrl.models.builders:build_model"})
     assert numpy_forward_for(custom.model) is None  # user builders act through Keras
@@ -57,7 +57,7 @@ def test_both_forward_passes_sample_the_same_actions():
     obs = np.random.default_rng(1).normal(size=(64, 4)).astype(np.float32)
     actions = []
     for acting in ("numpy", "tensorflow"):
-        policy = make_policy(config=build_config({"acting": acting}), spec=SPEC)
+        policy = policy_of(build_config({"acting.backend": acting}), spec=SPEC)
         policy.forward.set_weights(names, weights)
         actions.append(policy.act(obs, np.random.default_rng(5))[0])
     np.testing.assert_array_equal(actions[0], actions[1])

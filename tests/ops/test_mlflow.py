@@ -99,7 +99,7 @@ def test_a_store_mlflow_cannot_open_is_one_line_exit_2(tmp_path):
 
 
 def test_bad_mlflow_settings_are_config_errors():
-    with pytest.raises(ConfigError, match="mlflow_experiment must not be empty"):
+    with pytest.raises(ConfigError, match=r"logging\.mlflow_experiment must not be empty"):
         distrl.make_config(mlflow="./mlruns", mlflow_experiment="")
-    with pytest.raises(ConfigError, match="mlflow must not be empty"):
+    with pytest.raises(ConfigError, match=r"mlflow must not be empty"):
         distrl.make_config(mlflow="")

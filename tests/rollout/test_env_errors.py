@@ -6,7 +6,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from distrl.config import build_config
+from distrl.config import make_config
 from distrl.envs import env_spec
 from distrl.ops.tracking import StopRule, TrainingState
 from distrl.rollout import RolloutWorker
@@ -47,16 +47,16 @@ gym.register(BROKEN_ENV, entry_point=FlakyCartPole, kwargs={"every": 1})
 
 
 def make(env_id, **overrides):
-    config = build_config({"env": env_id, "envs_per_worker": 2, "rollout_len": 8, **overrides})
+    config = make_config(env=env_id, envs_per_worker=2, rollout_len=8, **overrides)
     return config, env_spec(env_id)
 
 
 def test_worker_recovers_from_env_exceptions_and_counts_them():
-    from distrl.agents import make_learner
+    from tests.parts import learner_of
 
     config, spec = make(FLAKY_ENV)
     worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
-    weights = make_learner(config=config, spec=spec, seed=0).weights()
+    weights = learner_of(config, spec=spec, seed=0).weights()
     fragments = [worker.sample(weights) for _ in range(20)]  # 160 steps a copy: > 3 crashes
     errors = sum(f.env_errors for f in fragments)
     assert errors >= 3
@@ -74,20 +74,20 @@ def test_training_completes_with_env_errors_reported():
 
 
 def test_an_env_that_always_fails_is_an_error_not_a_loop():
-    from distrl.agents import make_learner
+    from tests.parts import learner_of
 
     config, spec = make(BROKEN_ENV)
     worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
     with pytest.raises(RuntimeError, match="simulator crashed"):
-        worker.sample(make_learner(config=config, spec=spec, seed=0).weights())
+        worker.sample(learner_of(config, spec=spec, seed=0).weights())
 
 
 def test_a_hung_env_step_times_out_and_counts_as_an_env_error():
-    from distrl.agents import make_learner
+    from tests.parts import learner_of
 
     config, spec = make(HANGING_ENV, env_step_timeout=0.2)
     worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
-    weights = make_learner(config=config, spec=spec, seed=0).weights()
+    weights = learner_of(config, spec=spec, seed=0).weights()
     start = time.perf_counter()
     fragments = [worker.sample(weights) for _ in range(10)]  # 80 steps a copy: 2 hangs
     elapsed = time.perf_counter() - start

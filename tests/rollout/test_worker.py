@@ -9,10 +9,10 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from distrl.agents import make_learner
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.rollout import RolloutWorker
+from tests.parts import learner_of
 
 SHORT_ENV = "distrl-test/CartPoleLimit5-v0"
 LIMIT = 5  # episodes end by truncation after 5 steps unless the pole falls first (it cannot)
@@ -27,7 +27,7 @@ def make_worker(env="CartPole-v1", envs=3, T=12, seed=0):
     worker = RolloutWorker(
         config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(seed)
     )
-    learner = make_learner(config=config, spec=spec, seed=seed)
+    learner = learner_of(config, spec=spec, seed=seed)
     return worker, learner
 
 
@@ -74,12 +74,12 @@ def test_version_gating_ignores_stale_weights():
     assert worker.set_weights(first)
     zeros = replace(first, weights=[np.zeros_like(w) for w in first.weights])
     obs = np.ones((2, 4), np.float32)
-    logits = worker.policy.forward.logits(obs)
+    logits = worker.policy.forward.params(obs)
     assert not worker.set_weights(zeros)  # version 0 again: not newer, ignored
     assert worker.version == 0
-    np.testing.assert_array_equal(worker.policy.forward.logits(obs), logits)
+    np.testing.assert_array_equal(worker.policy.forward.params(obs), logits)
     assert worker.set_weights(replace(zeros, version=1)) and worker.version == 1
-    assert not worker.policy.forward.logits(obs).any()  # all-zero weights: zero logits
+    assert not worker.policy.forward.params(obs).any()  # all-zero weights: zero logits
 
 
 def test_sample_without_weights_is_an_error():

@@ -62,7 +62,7 @@ def straggler_config(**overrides):
     updates on worker 1's fragments, so its lag is far beyond a bound of 2."""
     return build_config(
         {"workers": 2, "envs_per_worker": 4, "rollout_len": 8, "mode": "async",
-         "straggler_delay": 0.03, "max_policy_lag": 2, **overrides}
+         "faults.straggler_delay": 0.03, "lag.max_policy_lag": 2, **overrides}
     )  # fmt: skip
 
 

@@ -58,7 +58,7 @@ def test_killed_learner_restarts_from_the_checkpoint_and_counters_continue(
 ):
     config = build_config(
         {"workers": 2, "envs_per_worker": 4, "rollout_len": 8, "mode": mode,
-         "learner_restarts": 1, "checkpoint_dir": str(tmp_path)}
+         "faults.learner_restarts": 1, "checkpoint.dir": str(tmp_path)}
     )  # fmt: skip
     reason, state, saved, seen, restores, victim = train_and_kill_the_learner(
         ray_cluster, config, max_steps=4_000
@@ -79,7 +79,7 @@ def test_killed_learner_restarts_from_the_checkpoint_and_counters_continue(
 
 def test_beyond_learner_restarts_the_run_stops(ray_cluster, tmp_path):
     config = build_config(
-        {"workers": 2, "envs_per_worker": 4, "rollout_len": 8, "learner_restarts": 0}
+        {"workers": 2, "envs_per_worker": 4, "rollout_len": 8, "faults.learner_restarts": 0}
     )
-    with pytest.raises(LearnerFailuresExceeded, match="learner_restarts=0"):
+    with pytest.raises(LearnerFailuresExceeded, match=r"faults\.learner_restarts=0"):
         train_and_kill_the_learner(ray_cluster, config, max_steps=4_000)

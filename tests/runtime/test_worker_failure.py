@@ -55,7 +55,7 @@ def test_killed_worker_is_recreated_and_training_goes_on(ray_cluster, mode):
 
 def test_beyond_max_worker_failures_the_run_stops(ray_cluster):
     config = build_config(
-        {"workers": 2, "envs_per_worker": 4, "rollout_len": 8, "max_worker_failures": 0}
+        {"workers": 2, "envs_per_worker": 4, "rollout_len": 8, "faults.max_worker_failures": 0}
     )
-    with pytest.raises(WorkerFailuresExceeded, match="max_worker_failures=0"):
+    with pytest.raises(WorkerFailuresExceeded, match=r"faults\.max_worker_failures=0"):
         train_and_kill_worker_0(ray_cluster, config, max_steps=6_000)

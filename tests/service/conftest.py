@@ -5,12 +5,12 @@ import dataclasses
 
 import pytest
 
-from distrl.agents import make_learner
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.service.client import Client
 from distrl.service.server import DistrlService, ServeOptions, start_server
 from distrl.service.state import Inbox, RunControl, WeightsBoard
+from tests.parts import learner_of
 
 
 @dataclasses.dataclass
@@ -28,7 +28,7 @@ class Served:
 
 def serve(config, *, training=True, **options):
     spec = env_spec(config.env)
-    learner = make_learner(config=config, spec=spec, seed=0)
+    learner = learner_of(config, spec=spec, seed=0)
     board = WeightsBoard()
     weights = learner.weights()
     board.publish(weights.version, weights)

@@ -1,16 +1,17 @@
-"""Advantage actor-critic (A2C; A3C with ``mode: async``): ``config.py``, ``returns.py``,
-``losses.py``, ``acting.py``, ``learning.py``, and its registry entry below."""
+"""Advantage actor-critic (A2C; A3C with ``mode: async``): ``config.py``, ``losses.py``,
+``learning.py``, and its registry entry below. It acts with the shared stochastic policy
+(``agents/acting.py``) and its returns are the shared ones (``distrl/returns.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from distrl.agents.a2c.acting import categorical_policy
 from distrl.agents.a2c.config import A2CConfig
+from distrl.agents.acting import stochastic_policy
 from distrl.agents.registry import Algorithm, lazy, register
 
 
-def _worker_loss(*, spec: Any, config: Any, tf_threads: int | None = 1) -> Any:
+def _worker_loss(*, spec: Any, sections: Any, tf_threads: int | None = 1) -> Any:
     """The loss on a worker's own model copy, for workers that send gradients (A3C).
 
     The model's initial weights do not matter: the worker loads the learner's before use.
@@ -21,7 +22,7 @@ def _worker_loss(*, spec: Any, config: Any, tf_threads: int | None = 1) -> Any:
     from distrl.agents.a2c.losses import A2CLoss
     from distrl.models.builders import build_model
 
-    return A2CLoss(build_model(spec, config.model), spec, config)
+    return A2CLoss(build_model(spec, sections.model), spec, sections.own)
 
 
 A2C = register(
@@ -30,7 +31,7 @@ A2C = register(
         summary="advantage actor-critic (A3C with mode async); discrete or continuous actions",
         action_kinds=("discrete", "continuous"),  # continuous: a diagonal Gaussian policy
         make_learner=lazy("distrl.agents.a2c.learning:A2CLearner"),
-        make_policy=categorical_policy,
+        make_policy=stochastic_policy,
         config=A2CConfig,
         corrects_lag=True,
         make_worker_loss=_worker_loss,

@@ -22,7 +22,7 @@ from distrl.agents.a2c.config import A2CConfig
 from distrl.agents.a2c.losses import A2CLoss, as_floats
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
-from distrl.config import Config
+from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
 from distrl.types import Gradients, Rollout, UpdateResult
@@ -66,16 +66,18 @@ class A2CLearner(LearnerBase):
 
     Every fragment or gradient carries the weights version it was acted with; its *policy lag*
     is how many updates the learner has made since. Data lagging more than
-    ``config.max_policy_lag`` is counted, then discarded or (trajectories, ``stale_data:
+    ``lag.max_policy_lag`` is counted, then discarded or (trajectories, ``lag.stale_data:
     correct``) trained on with V-trace.
     """
 
     COUNTERS = ("stale_discarded", "stale_corrected")
 
-    def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
+    def __init__(
+        self, *, spec: EnvSpec, sections: AlgorithmSections, seed: int, device: str = "/CPU:0"
+    ) -> None:
         self.spec = spec
-        self.run_config = config
-        self.config = config.a2c
+        self.config: A2CConfig = sections.own
+        self.lag = sections.lag  # correction resolved for this run's loop
         self.device = device
         self.version = 0  # weights version: updates applied
         self.stale_discarded = 0  # fragments or gradients dropped for exceeding max_policy_lag
@@ -83,12 +85,14 @@ class A2CLearner(LearnerBase):
         self.env_errors = 0  # env exceptions the workers recovered from (reported with data)
         keras.utils.set_random_seed(seed)
         with tf.device(device):
-            self.model = build_model(spec, config.model)
+            self.model = build_model(spec, sections.model)
             self.optimizer = make_optimizer(self.config)
             self.optimizer.build(self.model.trainable_variables)
-        self.loss = A2CLoss(self.model, spec, config, device)
+        self.loss = A2CLoss(self.model, spec, self.config, device)
         # Updates skipped for a NaN/Inf loss or gradient; rollback after too many in a row.
-        self.guard = NonFiniteGuard.of_run(config, self._variables, [self.optimizer])
+        self.guard = NonFiniteGuard.of_section(
+            sections.nonfinite, self._variables, [self.optimizer]
+        )
         self._train_step = tf.function(
             self._train_step_impl, input_signature=self.loss.batch_signature
         )
@@ -150,18 +154,18 @@ class A2CLearner(LearnerBase):
         return finite or rolled_back
 
     def _is_stale(self, policy_version: int) -> bool:
-        bound = self.run_config.max_policy_lag
+        bound = self.lag.max_policy_lag
         return bound is not None and self.version - policy_version > bound
 
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """One gradient step on the concatenation of ``rollouts`` (all of the same length)."""
         start = time.perf_counter()
-        lags, use, stale = self._admit(rollouts, self.run_config)
+        lags, use, stale = self._admit(rollouts, self.lag)
         metrics: dict[str, float] = {}
         applied = False  # stays so if all was stale and discarded, or the step was not finite
         if use:
             cpu = time.process_time()  # where the learner's CPU goes (benchmarks/atari_breakdown)
-            batch, metrics = self.loss.prepare(use, use_vtrace=self.run_config.uses_vtrace or stale)
+            batch, metrics = self.loss.prepare(use, use_vtrace=self.lag.vtrace or stale)
             targets_cpu = time.process_time()
             own_baseline = batch.advantages is None
             step = self._train_step_own_baseline if own_baseline else self._train_step

@@ -3,7 +3,7 @@
 Shared by the learner (which applies the gradients itself) and, in ``--async-unit gradients``, by
 the rollout workers (which send theirs to the learner). Usage::
 
-    loss = A2CLoss(model, config)
+    loss = A2CLoss(model, spec, config.a2c)
     batch, stats = loss.prepare(rollouts, use_vtrace=False)
     grads, more_stats = loss.compute_gradients(batch)   # NumPy arrays, one per variable
 
@@ -25,11 +25,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from distrl.agents.a2c.acting import action_log_probs as numpy_log_probs
-from distrl.agents.a2c.returns import gae, nstep_returns, vtrace
-from distrl.config import Config
+from distrl import distributions
+from distrl.agents.a2c.config import A2CConfig
+from distrl.agents.fragments import done_positions, explained_variance, flat_actions_of
+from distrl.distributions import tensorflow_forms
 from distrl.envs import EnvSpec
-from distrl.models.gaussian import action_log_probs, policy_entropy
+from distrl.returns import gae, nstep_returns, vtrace
 from distrl.types import Rollout
 
 
@@ -51,15 +52,19 @@ class Batch(NamedTuple):
 class A2CLoss:
     """Policy gradient x advantage, value regression and an entropy bonus on a Keras model."""
 
-    def __init__(self, model: keras.Model, spec: EnvSpec, config: Config, device: str = "/CPU:0"):
+    def __init__(
+        self, model: keras.Model, spec: EnvSpec, config: A2CConfig, device: str = "/CPU:0"
+    ) -> None:
         self.model = model
-        self.config = config.a2c
+        self.config = config
         self.device = device
         obs_spec = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
-        self.continuous = spec.action_kind == "continuous"  # a Gaussian policy (models/gaussian)
+        self.continuous = spec.action_kind == "continuous"  # actions are vectors
+        self.distribution = distributions.for_spec(spec)  # NumPy: V-trace's log-probs
+        self.tf_distribution = tensorflow_forms.for_spec(spec)  # the loss's
         self.batch_signature = [
             obs_spec,
-            action_signature(spec),
+            tensorflow_forms.action_signature(spec),
             tf.TensorSpec([None], tf.float32),  # advantages
             tf.TensorSpec([None], tf.float32),  # value targets
         ]
@@ -118,7 +123,7 @@ class A2CLoss:
         pg_weights = None
         if use_vtrace:
             behaviour = np.concatenate([r.behaviour_logp for r in rollouts], axis=1)  # [T, B]
-            target = numpy_log_probs(logits.numpy()[: T * B], flat_actions, self.continuous)
+            target = self.distribution.log_prob(logits.numpy()[: T * B], flat_actions)
             target = target.reshape(T, B)
             targets, advantages, pg_weights = vtrace(
                 behaviour, target, rewards, values, next_values, terminated, truncated,
@@ -177,7 +182,7 @@ class A2CLoss:
                 if c.normalize_advantages:
                     advantages = standardize(advantages)
                 stats["learner/explained_variance"] = explained_variance_tf(baseline, targets)
-            logp = action_log_probs(logits, actions, self.continuous)  # [N]
+            logp = self.tf_distribution.log_prob(logits, actions)  # [N]
             policy_loss = -tf.reduce_mean(logp * advantages)
             error = targets - values
             if c.value_loss == "huber":
@@ -186,7 +191,7 @@ class A2CLoss:
                 value_loss = tf.reduce_mean(0.5 * quadratic**2 + (abs_error - quadratic))
             else:
                 value_loss = tf.reduce_mean(error**2)  # plain MSE, as SB3 and baselines weight it
-            entropy = tf.reduce_mean(policy_entropy(logits, self.continuous))
+            entropy = tf.reduce_mean(self.tf_distribution.entropy(logits))
             loss = policy_loss + c.value_coef * value_loss - c.entropy_coef * entropy
         grads = tape.gradient(loss, self.model.trainable_variables)
         stats.update({
@@ -211,28 +216,6 @@ class A2CLoss:
         return [g.numpy() for g in grads], as_floats(stats)
 
 
-def action_signature(spec: EnvSpec) -> tf.TensorSpec:
-    """Actions in a training batch: ``[N]`` int64 indices, or ``[N, A]`` float32 vectors."""
-    if spec.action_kind == "continuous":
-        return tf.TensorSpec([None, spec.num_actions], tf.float32)
-    return tf.TensorSpec([None], tf.int64)
-
-
-def flat_actions_of(actions: np.ndarray, continuous: bool) -> np.ndarray:
-    """``[T, B, ...]`` fragment actions as batch rows (:func:`action_signature`)."""
-    T, B = actions.shape[:2]
-    if continuous:
-        return actions.reshape(T * B, -1).astype(np.float32)
-    return actions.reshape(T * B).astype(np.int64)
-
-
-def explained_variance(values: np.ndarray, targets: np.ndarray) -> float | None:
-    """``1 - Var(targets - values) / Var(targets)``, as SB3 logs it: 1 for a perfect critic,
-    0 for one that predicts the mean, negative for worse; None when the targets do not vary."""
-    var = float(np.var(targets))
-    return None if var == 0 else 1.0 - float(np.var(targets - values)) / var
-
-
 def explained_variance_tf(values: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
     """:func:`explained_variance` inside a compiled step: NaN where the targets do not vary
     (:func:`as_floats` leaves it out then)."""
@@ -251,15 +234,3 @@ def as_floats(stats: dict[str, tf.Tensor]) -> dict[str, float]:
     """Step statistics as floats, without an explained variance undefined for this batch."""
     out = {k: float(v) for k, v in stats.items()}
     return {k: v for k, v in out.items() if not (k == "learner/explained_variance" and v != v)}
-
-
-def done_positions(rollouts: Sequence[Rollout]) -> tuple[np.ndarray, np.ndarray]:
-    """``(t, b)`` of every step that ended an episode, in the B-concatenated batch, in the order
-    the rollouts' ``final_observations`` are concatenated."""
-    ts, bs, offset = [], [], 0
-    for r in rollouts:
-        t, b = np.nonzero(r.terminated | r.truncated)
-        ts.append(t)
-        bs.append(b + offset)
-        offset += r.rewards.shape[1]
-    return np.concatenate(ts), np.concatenate(bs)

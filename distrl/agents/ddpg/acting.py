@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from distrl.agents.a2c.acting import Forward
-from distrl.agents.ddpg.config import DDPGConfig, section
+from distrl.agents.acting import Forward
+from distrl.agents.ddpg.config import DDPGConfig
 from distrl.agents.ddpg.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 from distrl.agents.ddpg.plan import actor_layers
 from distrl.types import EnvSpec, WeightsMessage
 
 if TYPE_CHECKING:
-    from distrl.config import Config
+    from distrl.config import AlgorithmSections
 
 
 class NoisyDeterministicPolicy:
@@ -53,14 +53,14 @@ class NoisyDeterministicPolicy:
         if not self.trained:
             actions = rng.uniform(self.low, self.high, size=(B, self.low.size))
         else:
-            tanh_out = self.forward.logits(obs)  # [B, A] in [-1, 1]
+            tanh_out = self.forward.params(obs)  # [B, A] in [-1, 1]
             mu = tanh_out * self.half_width + self.centre
             actions = mu + self.noise(rng, B) * self.half_width
         return np.clip(actions, self.low, self.high).astype(np.float32), np.zeros(B, np.float32)
 
     def act_greedy(self, obs: np.ndarray) -> np.ndarray:
         """The actor's own action, no noise, for evaluation: [B, A] float32."""
-        return (self.forward.logits(obs) * self.half_width + self.centre).astype(np.float32)
+        return (self.forward.params(obs) * self.half_width + self.centre).astype(np.float32)
 
     def episodes_ended(self, envs: np.ndarray) -> None:
         """A new episode starts in the env copies flagged in ``envs``: restart their noise."""
@@ -68,12 +68,11 @@ class NoisyDeterministicPolicy:
 
 
 def noisy_actor_policy(
-    *, spec: EnvSpec, config: Config, tf_threads: int | None = 1, num_envs: int | None = None
+    *, spec: EnvSpec, sections: AlgorithmSections, tf_threads: int | None = 1, num_envs: int = 1
 ) -> NoisyDeterministicPolicy:
     """DDPG's acting policy: the built-in Dense actor in NumPy (no TensorFlow), or a user's
     actor (``ddpg.actor``) through TensorFlow on the CPU with ``tf_threads`` threads."""
-    envs = num_envs if num_envs is not None else config.envs_per_worker
-    c = section(config)
+    c: DDPGConfig = sections.own  # ddpg.* or td3.*
     if c.actor is None:
         from distrl.models.numpy_forward import NumpyForward
 
@@ -86,9 +85,9 @@ def noisy_actor_policy(
         from distrl.models.keras_forward import KerasForward
 
         model = build_actor(spec, c)
-        actor = _WholeActor(model, KerasForward(pre_bounds(model), spec, jit=config.jit_acting,
+        actor = _WholeActor(model, KerasForward(pre_bounds(model), spec, jit=sections.acting.jit,
                                                 output=None))  # fmt: skip
-    return NoisyDeterministicPolicy(actor, spec, c, envs)
+    return NoisyDeterministicPolicy(actor, spec, c, num_envs)
 
 
 class _WholeActor:
@@ -100,5 +99,5 @@ class _WholeActor:
     def set_weights(self, names: Any, weights: Any) -> None:
         self.model.set_weights(list(weights))
 
-    def logits(self, obs: np.ndarray) -> np.ndarray:
-        return self.forward.logits(obs)
+    def params(self, obs: np.ndarray) -> np.ndarray:
+        return self.forward.params(obs)

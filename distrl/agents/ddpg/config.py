@@ -4,7 +4,6 @@ switches; and TD3's (``td3.*``): the same keys with the TD3 paper's defaults."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from distrl.config.fields import ConfigError, check, check_choice, check_sizes, setting
 
@@ -124,8 +123,3 @@ class TD3Config(DDPGConfig):
             super().__post_init__()
         except ConfigError as e:  # the checks are DDPG's: name this section's keys
             raise ConfigError(str(e).replace("ddpg.", "td3.")) from None
-
-
-def section(config: Any) -> DDPGConfig:
-    """The run's DDPG-family section: ``config.ddpg``, or ``config.td3`` for ``--algo td3``."""
-    return config.sections[config.algorithm.section_name]

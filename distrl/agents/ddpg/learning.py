@@ -18,11 +18,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from distrl.agents.ddpg.config import section
+from distrl.agents.ddpg.config import DDPGConfig
 from distrl.agents.ddpg.networks import action_scale, build_actor, build_critic
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
-from distrl.config import Config
+from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
 from distrl.replay import ReplayBuffer
 from distrl.types import Rollout, UpdateResult
@@ -46,8 +46,10 @@ class DDPGLearner(LearnerBase):
 
     COUNTERS = ("gradient_steps", "skipped_steps")
 
-    def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
-        self.config = section(config)  # ddpg.* or td3.*
+    def __init__(
+        self, *, spec: EnvSpec, sections: AlgorithmSections, seed: int, device: str = "/CPU:0"
+    ) -> None:
+        self.config: DDPGConfig = sections.own  # ddpg.* or td3.*
         self.device = device
         self.version = 0  # published actor versions; 0 = untrained (workers act at random)
         self.gradient_steps = 0
@@ -74,8 +76,8 @@ class DDPGLearner(LearnerBase):
         self._low, self._high = tf.constant(centre - half_width), tf.constant(centre + half_width)
         # Gradient steps with a NaN/Inf loss or gradient are skipped inside the compiled loop;
         # an update with any skipped step counts as non-finite for the rollback guard.
-        self.guard = NonFiniteGuard.of_run(
-            config, self._variables, [self.actor_optimizer, self.critic_optimizer]
+        self.guard = NonFiniteGuard.of_section(
+            sections.nonfinite, self._variables, [self.actor_optimizer, self.critic_optimizer]
         )
         self.skipped_steps = 0
         self.replay = ReplayBuffer(

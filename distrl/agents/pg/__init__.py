@@ -1,11 +1,12 @@
 """REINFORCE (``--algo pg``): Monte Carlo policy gradient on complete episodes.
 
-``config.py``, ``returns.py``, ``learning.py``; it acts with A2C's categorical policy.
+``config.py``, ``returns.py``, ``learning.py``; it acts with the shared stochastic policy
+(``agents/acting.py``).
 """
 
 from __future__ import annotations
 
-from distrl.agents.a2c.acting import categorical_policy
+from distrl.agents.acting import stochastic_policy
 from distrl.agents.pg.config import PGConfig
 from distrl.agents.registry import Algorithm, lazy, register
 
@@ -15,7 +16,7 @@ PG = register(
         summary="REINFORCE on complete episodes; discrete actions",
         action_kinds=("discrete",),
         make_learner=lazy("distrl.agents.pg.learning:PGLearner"),
-        make_policy=categorical_policy,
+        make_policy=stochastic_policy,
         config=PGConfig,
         behaviour_log_probs=False,  # on-policy Monte Carlo: nothing to correct with
         references=(

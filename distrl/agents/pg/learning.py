@@ -28,8 +28,9 @@ import tensorflow as tf
 
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
+from distrl.agents.pg.config import PGConfig
 from distrl.agents.pg.returns import discounted_returns, normalize_returns
-from distrl.config import Config
+from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
 from distrl.types import Rollout, UpdateResult
@@ -45,17 +46,22 @@ def _joined(parts: list[Segment]) -> Segment:
 class PGLearner(LearnerBase):
     COUNTERS = ("episodes_trained",)
 
-    def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
-        self.spec, self.config, self.device = spec, config.pg, device
+    def __init__(
+        self, *, spec: EnvSpec, sections: AlgorithmSections, seed: int, device: str = "/CPU:0"
+    ) -> None:
+        self.spec, self.device = spec, device
+        self.config: PGConfig = sections.own
         self.version = 0
         self.env_errors = 0
         self.episodes_trained = 0
         keras.utils.set_random_seed(seed)
         with tf.device(device):
-            self.model = build_model(spec, config.model)
+            self.model = build_model(spec, sections.model)
             self.optimizer = keras.optimizers.Adam(learning_rate=self.config.lr)
             self.optimizer.build(self.model.trainable_variables)
-        self.guard = NonFiniteGuard.of_run(config, self._variables, [self.optimizer])
+        self.guard = NonFiniteGuard.of_section(
+            sections.nonfinite, self._variables, [self.optimizer]
+        )
         self._partial: dict[tuple[int, int], list[Segment]] = {}  # unfinished episodes
         self._complete: list[Segment] = []  # finished, waiting for the next gradient step
         obs = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)

@@ -1,10 +1,11 @@
 """Proximal policy optimisation (``--algo ppo``): ``config.py``, ``losses.py`` (the clipped
 objective, NumPy-checkable), ``learning.py`` (GAE or V-trace targets, epochs of minibatches),
-and its registry entry below. It acts with A2C's categorical policy and model."""
+and its registry entry below. It acts with the shared stochastic policy (``agents/acting.py``)
+on the ``model`` section's network."""
 
 from __future__ import annotations
 
-from distrl.agents.a2c.acting import categorical_policy
+from distrl.agents.acting import stochastic_policy
 from distrl.agents.ppo.config import PPOConfig
 from distrl.agents.registry import Algorithm, lazy, register
 
@@ -15,7 +16,7 @@ PPO = register(
         "continuous actions",
         action_kinds=("discrete", "continuous"),  # continuous: a diagonal Gaussian policy
         make_learner=lazy("distrl.agents.ppo.learning:PPOLearner"),
-        make_policy=categorical_policy,
+        make_policy=stochastic_policy,
         config=PPOConfig,
         corrects_lag=True,
         references=(

@@ -21,20 +21,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from distrl.agents.a2c.acting import action_log_probs as numpy_log_probs
-from distrl.agents.a2c.losses import (
-    action_signature,
-    done_positions,
-    explained_variance,
-    flat_actions_of,
-)
-from distrl.agents.a2c.returns import gae, vtrace
+from distrl import distributions
+from distrl.agents.fragments import done_positions, explained_variance, flat_actions_of
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
+from distrl.agents.ppo.config import PPOConfig
 from distrl.agents.ppo.losses import Minibatch, ppo_terms
-from distrl.config import Config
+from distrl.config import AlgorithmSections
+from distrl.distributions.tensorflow_forms import action_signature
+from distrl.distributions.tensorflow_forms import for_spec as tf_distribution_for
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
+from distrl.returns import gae, vtrace
 from distrl.types import Rollout, UpdateResult
 
 EVAL_CHUNK = 4096  # rows per forward pass when computing the targets (bounds memory on images)
@@ -45,10 +43,13 @@ class PPOLearner(LearnerBase):
 
     COUNTERS = ("stale_discarded", "stale_corrected", "early_stops")
 
-    def __init__(self, *, spec: EnvSpec, config: Config, seed: int, device: str = "/CPU:0") -> None:
+    def __init__(
+        self, *, spec: EnvSpec, sections: AlgorithmSections, seed: int, device: str = "/CPU:0"
+    ) -> None:
         self.spec = spec
-        self.run_config = config
-        self.config = c = config.ppo
+        self.config: PPOConfig = sections.own
+        c = self.config
+        self.lag = sections.lag  # correction resolved for this run's loop
         self.device = device
         self.version = 0
         self.stale_discarded = 0  # fragments dropped for exceeding max_policy_lag
@@ -58,13 +59,17 @@ class PPOLearner(LearnerBase):
         keras.utils.set_random_seed(seed)
         self.rng = np.random.default_rng(seed)
         with tf.device(device):
-            self.model = build_model(spec, config.model)
+            self.model = build_model(spec, sections.model)
             self.optimizer = keras.optimizers.Adam(learning_rate=c.lr, epsilon=c.optimizer_eps)
             self.optimizer.build(self.model.trainable_variables)
-        self.guard = NonFiniteGuard.of_run(config, self._variables, [self.optimizer])
+        self.guard = NonFiniteGuard.of_section(
+            sections.nonfinite, self._variables, [self.optimizer]
+        )
         obs = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
         rows = tf.TensorSpec([None], tf.float32)
-        self.continuous = spec.action_kind == "continuous"  # a Gaussian policy
+        self.continuous = spec.action_kind == "continuous"  # actions are vectors
+        self.distribution = distributions.for_spec(spec)  # NumPy, for V-trace's log-probs
+        self.tf_distribution = tf_distribution_for(spec)  # the loss's
         order = tf.TensorSpec([None, None], tf.int32)  # [epochs, N]: each epoch's shuffle
         self._epochs_call = tf.function(
             self._epochs_impl,
@@ -89,7 +94,7 @@ class PPOLearner(LearnerBase):
             terms = ppo_terms(
                 logits, tf.squeeze(values, -1), batch,
                 clip=c.clip_range, clip_vf=c.clip_range_vf, normalize=c.normalize_advantages,
-                continuous=self.continuous,
+                distribution=self.tf_distribution,
             )  # fmt: skip
             loss = (
                 terms["policy_loss"]
@@ -153,7 +158,7 @@ class PPOLearner(LearnerBase):
             return np.concatenate(values), None
         # The first len(actions) rows are the acted ones (the rest: bootstrap observations).
         acted = np.concatenate(logits_)[: len(actions)]
-        return np.concatenate(values), numpy_log_probs(acted, actions, self.continuous)
+        return np.concatenate(values), self.distribution.log_prob(acted, actions)
 
     def prepare(self, rollouts: Sequence[Rollout], *, lagged: bool) -> tuple[Minibatch, dict]:
         """The batch of ``rollouts`` (all of one length) with GAE targets, or with V-trace's
@@ -201,13 +206,11 @@ class PPOLearner(LearnerBase):
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """``n_epochs`` passes of shuffled minibatches over the concatenated ``rollouts``."""
         start = time.perf_counter()
-        lags, use, _ = self._admit(rollouts, self.run_config)
+        lags, use, _ = self._admit(rollouts, self.lag)
         metrics: dict[str, float] = {}
         applied = False
         if use:
-            lagged = self.run_config.uses_vtrace or any(
-                self.version != r.policy_version for r in use
-            )
+            lagged = self.lag.vtrace or any(self.version != r.policy_version for r in use)
             batch, metrics = self.prepare(use, lagged=lagged)
             applied = self._epochs(batch, metrics)
             metrics["learner/batch_size"] = float(len(batch.actions))

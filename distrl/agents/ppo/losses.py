@@ -7,12 +7,12 @@ an independent NumPy computation. Usage::
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from distrl.models.gaussian import action_log_probs, policy_entropy
+from distrl.distributions.tensorflow_forms import Categorical
 
 
 class Minibatch(NamedTuple):
@@ -35,7 +35,7 @@ def ppo_terms(
     clip: float,
     clip_vf: float | None,
     normalize: bool,
-    continuous: bool = False,
+    distribution: Any = Categorical,
 ) -> dict[str, tf.Tensor]:
     """The loss terms and diagnostics of Schulman et al. 2017 as Stable-Baselines3 computes them:
 
@@ -44,11 +44,11 @@ def ppo_terms(
     * ``value_loss = mean((R - V')^2)``, ``V' = V_old + clip(V - V_old, -clip_vf, clip_vf)``
       (``V' = V`` without ``clip_vf``);
     * ``entropy``: mean entropy of the policy;
-    * ``continuous``: ``logits`` are a diagonal Gaussian's ``[mean, log_std]`` and ``actions``
-      vectors (``models/gaussian.py``), else categorical logits and indices;
+    * ``distribution``: the TensorFlow form of the policy's action distribution
+      (``distrl/distributions``), whose parameters ``logits`` are;
     * ``approx_kl = mean((r - 1) - log r)`` and ``clip_fraction = mean(|r - 1| > eps)``.
     """
-    logp = action_log_probs(logits, batch.actions, continuous)  # [N]
+    logp = distribution.log_prob(logits, batch.actions)  # [N]
     advantages = batch.advantages
     if normalize:
         mean, var = tf.nn.moments(advantages, axes=[0])
@@ -64,7 +64,7 @@ def ppo_terms(
     return {
         "policy_loss": -tf.reduce_mean(surrogate),
         "value_loss": tf.reduce_mean(tf.square(batch.returns - predicted)),
-        "entropy": tf.reduce_mean(policy_entropy(logits, continuous)),
+        "entropy": tf.reduce_mean(distribution.entropy(logits)),
         "approx_kl": tf.reduce_mean((ratio - 1.0) - log_ratio),
         "clip_fraction": tf.reduce_mean(tf.cast(tf.abs(ratio - 1.0) > clip, tf.float32)),
     }

@@ -4,7 +4,7 @@ arithmetic is exact in binary: 0.5 and 0.5)."""
 import numpy as np
 import pytest
 
-from distrl.agents.a2c.returns import gae, nstep_returns
+from distrl.returns import gae, nstep_returns
 
 G = 0.5  # gamma
 

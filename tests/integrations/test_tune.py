@@ -9,8 +9,8 @@ import distrl
 def test_a_two_trial_sweep_reports_every_update_and_checkpoints(ray_cluster, tmp_path):
     from ray import tune
 
+    from distrl.integrations.tune import resources, trainable
     from distrl.ops.checkpoint import read_checkpoint
-    from distrl.runtime.tuning import resources, trainable
 
     base = distrl.make_config(workers=1, envs_per_worker=8, max_steps=3_000, progress_interval=60)
     # A trial reserves its own process, the learner and one worker: 2.5 of the fixture's 4 CPUs,

@@ -2,7 +2,7 @@
 update's metrics and the run's checkpoints to Tune.
 
     from ray import tune
-    from distrl.runtime.tuning import trainable
+    from distrl.integrations.tune import trainable
 
     base = distrl.make_config("cartpole-a2c", workers=1, max_steps=100_000)
     tuner = tune.Tuner(
@@ -27,6 +27,7 @@ from typing import Any
 from ray import tune
 
 from distrl.callbacks import Callback
+from distrl.callbacks import Trainer as RunningTrainer
 from distrl.config import Config, build_config, flatten
 from distrl.ops.summary import RunSummary
 from distrl.ops.tracking import TrainingState
@@ -37,10 +38,10 @@ TRIAL_CPUS = 0.5  # the trial's own process: it only wires and paces the run
 
 def resources(config: Config) -> tune.PlacementGroupFactory:
     """One bundle for the trial process, one for the learner (its GPU too), one per worker."""
-    learner: dict[str, float] = {"CPU": config.learner_cpus}
-    if config.learner_gpus:
-        learner["GPU"] = config.learner_gpus
-    workers = [{"CPU": config.worker_cpus} for _ in range(config.workers)]
+    learner: dict[str, float] = {"CPU": config.resources.learner_cpus}
+    if config.resources.learner_gpus:
+        learner["GPU"] = config.resources.learner_gpus
+    workers = [{"CPU": config.resources.worker_cpus} for _ in range(config.workers)]
     return tune.PlacementGroupFactory([{"CPU": TRIAL_CPUS}, learner, *workers])
 
 
@@ -53,7 +54,7 @@ class TuneReport(Callback):
         self.checkpoint_every = checkpoint_every
         self._last_checkpoint = 0
 
-    def on_update(self, trainer: Trainer, state: TrainingState) -> None:
+    def on_update(self, trainer: RunningTrainer, state: TrainingState) -> None:
         if state.mean_return is None:
             return  # nothing to rank a trial by yet
         due = self.checkpoint_every is not None and (
@@ -63,12 +64,12 @@ class TuneReport(Callback):
             self._last_checkpoint = state.updates
         self._report(trainer, state, checkpoint=due)
 
-    def on_end(self, trainer: Trainer, summary: RunSummary) -> None:
+    def on_end(self, trainer: RunningTrainer, summary: RunSummary) -> None:
         if trainer.state.mean_return is not None:
             self._report(trainer, trainer.state, checkpoint=True, done=True)
 
     def _report(
-        self, trainer: Trainer, state: TrainingState, checkpoint: bool, done: bool = False
+        self, trainer: RunningTrainer, state: TrainingState, checkpoint: bool, done: bool = False
     ) -> None:
         metrics = {
             "env_steps": state.env_steps,

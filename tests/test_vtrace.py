@@ -5,7 +5,7 @@ at a time, with no recursion shared with the implementation."""
 import numpy as np
 import pytest
 
-from distrl.agents.a2c.returns import nstep_returns, vtrace
+from distrl.returns import nstep_returns, vtrace
 
 
 def reference_vtrace(mu_logp, pi_logp, r, v, next_v, term, trunc, gamma, rho_bar, c_bar):

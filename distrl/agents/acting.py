@@ -1,0 +1,100 @@
+"""Acting by sampling from an action distribution (A2C, PPO, REINFORCE and any algorithm whose
+model's first output parameterises one): the rollout workers', the service's and evaluation's
+policy, on a local copy of the model.
+
+No framework import here: the forward pass is either NumPy (built-in MLPs) or a compiled Keras
+call (any other model), chosen by :func:`stochastic_policy`; the distribution is NumPy
+(``distrl/distributions``), sampled with the worker's own generator so a seed fixes the actions
+whatever computes the parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+from distrl import distributions
+from distrl.types import EnvSpec, WeightsMessage
+
+if TYPE_CHECKING:
+    from distrl.config import AlgorithmSections
+
+
+class Forward(Protocol):
+    """A model's policy head on a batch of observations, whatever runs it."""
+
+    def set_weights(self, names: Sequence[str], weights: Sequence[np.ndarray]) -> None: ...
+
+    def params(self, obs: np.ndarray) -> np.ndarray:
+        """``obs`` [B, *obs] -> the head's output [B, ...]: logits, a Gaussian's
+        ``[mean, log_std]``, or a deterministic actor's actions."""
+        ...
+
+
+class StochasticPolicy:
+    """Samples actions from ``distribution(forward.params(obs))``; evaluation takes its mode.
+
+    Continuous actions are returned unclipped (their log-probs are of the sample); the worker
+    clips what it sends to the env, and :meth:`act_greedy` clips the mean to the action box.
+    """
+
+    def __init__(self, forward: Forward, spec: EnvSpec) -> None:
+        self.forward = forward
+        self.distribution = distributions.for_spec(spec)
+        self.continuous = spec.action_kind == "continuous"
+        self.low = np.asarray(spec.action_low, dtype=np.float32)
+        self.high = np.asarray(spec.action_high, dtype=np.float32)
+
+    def set_weights(self, message: WeightsMessage) -> None:
+        self.forward.set_weights(message.names, message.weights)
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """``obs`` [B, *obs] -> ``(actions [B] int64 or [B, A] float32, log-probs [B] float32)``."""
+        params = self.forward.params(obs).astype(np.float64)  # [B, A] or [B, 2A]
+        actions = self.distribution.sample(params, rng)
+        logp = self.distribution.log_prob(params, actions)
+        actions = actions.astype(np.float32) if self.continuous else actions
+        return actions, logp.astype(np.float32)
+
+    def act_greedy(self, obs: np.ndarray) -> np.ndarray:
+        """The distribution's mode for each observation (clipped to the box if continuous)."""
+        mode = self.distribution.mode(self.forward.params(obs))
+        if self.continuous:
+            return np.clip(mode, self.low, self.high).astype(np.float32)
+        return mode
+
+    def episodes_ended(self, envs: np.ndarray) -> None:
+        """Nothing carries over between episodes of a feed-forward policy."""
+
+
+def stochastic_policy(
+    *,
+    spec: EnvSpec,
+    sections: AlgorithmSections,
+    tf_threads: int | None = 1,
+    num_envs: int = 1,
+) -> StochasticPolicy:
+    """A :class:`StochasticPolicy` with its own weights (they arrive from the learner) on the
+    ``model`` section's network; ``num_envs`` is not needed (nothing is kept per env).
+
+    ``sections.acting.backend``: ``numpy`` and ``auto`` (for the built-in MLPs) act without
+    TensorFlow; otherwise the Keras model runs on the CPU with ``tf_threads`` threads.
+    """
+    from distrl.models.numpy_forward import numpy_forward_for
+
+    model, acting = sections.model, sections.acting
+    continuous = spec.action_kind == "continuous"
+    forward = None
+    if acting.backend != "tensorflow":
+        forward = numpy_forward_for(model, continuous=continuous)
+    if forward is not None:
+        return StochasticPolicy(forward, spec)
+    from distrl.tfsetup import configure_tensorflow
+
+    configure_tensorflow(threads=tf_threads, use_gpu=False)
+    from distrl.models.builders import build_model
+    from distrl.models.keras_forward import KerasForward
+
+    return StochasticPolicy(KerasForward(build_model(spec, model), spec, jit=acting.jit), spec)

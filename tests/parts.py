@@ -1,0 +1,25 @@
+"""Building an algorithm's parts from a whole run config, as the runtime does, for tests that
+drive a learner or an acting policy directly."""
+
+from distrl.agents import make_learner, make_policy
+from distrl.config import Config
+from distrl.types import EnvSpec
+
+
+def learner_of(config: Config, *, spec: EnvSpec, seed: int = 0, device: str = "/CPU:0"):
+    """The learner ``config.algo`` builds from the sections it reads."""
+    sections = config.algorithm_sections()
+    return make_learner(
+        algorithm=config.algo, sections=sections, spec=spec, seed=seed, device=device
+    )
+
+
+def policy_of(config: Config, *, spec: EnvSpec, tf_threads: int | None = 1, num_envs: int = 1):
+    """The acting policy ``config.algo`` builds, as a rollout worker's."""
+    return make_policy(
+        algorithm=config.algo,
+        sections=config.algorithm_sections(),
+        spec=spec,
+        tf_threads=tf_threads,
+        num_envs=num_envs,
+    )
