@@ -84,6 +84,7 @@ class SaveBestPolicy(Callback):
         self.saves = 0
 
     def on_evaluation(self, trainer: Trainer, returns: np.ndarray) -> None:
+        """Save the policy when this evaluation's mean return is the best so far."""
         mean = float(np.mean(returns))
         if self.best is None or mean > self.best:
             self.best = mean

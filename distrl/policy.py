@@ -41,6 +41,7 @@ class Policy:
         self.set_weights(weights)
 
     def set_weights(self, weights: WeightsMessage) -> None:
+        """Act with ``weights`` from now on (a newer version from the learner or the service)."""
         with self._lock:
             self._acting.set_weights(weights)
             self.weights = weights  # what acts now (the service publishes it as it is)

@@ -181,7 +181,10 @@ def plant(tmp_path, files):
             "import cycle: distrl.p -> distrl.p.x -> distrl.q.y -> distrl.p",
         ),
         (
-            {"agents/ppo/learning.py": "from distrl.agents.a2c.losses import A2CLoss\n"},
+            {
+                "agents/a2c/losses.py": "A2CLoss = 1\n",
+                "agents/ppo/learning.py": "from distrl.agents.a2c.losses import A2CLoss\n",
+            },
             "agents/ppo/learning.py imports distrl.agents.a2c.losses: algorithm folders",
         ),
         ({"launch.py": "x = 1\n" * 201}, "launch.py has 201 lines"),

@@ -127,6 +127,7 @@ class Algorithm:
 
     @property
     def section_name(self) -> str | None:
+        """The key of its config section (``section``, else its name); None without one."""
         if self.config is None:
             return None
         return self.section or self.name

@@ -34,6 +34,7 @@ class RunSummary:
     run_dir: str = ""  # the run's folder: <logdir>/<run_name>
 
     def to_json(self) -> str:
+        """The summary as an indented JSON object (what ``logging.json_summary`` writes)."""
         return json.dumps(asdict(self), indent=2)
 
 

@@ -33,6 +33,7 @@ class TrainingState:
     last: UpdateResult | None = None  # the newest update's result (its finished episodes)
 
     def record(self, result: UpdateResult) -> None:
+        """Count one learner update: its env steps, episodes and metrics."""
         self.env_steps += result.env_steps
         self.updates += int(result.applied)
         self.version = result.version
@@ -67,15 +68,18 @@ class TrainingState:
         )
 
     @property
-    def elapsed(self) -> float:  # seconds since training started
+    def elapsed(self) -> float:
+        """Seconds since training started."""
         return time.perf_counter() - self.started
 
     @property
     def steps_per_s(self) -> float:
+        """Env steps per second of training so far."""
         return self.env_steps / max(self.elapsed, 1e-9)
 
     @property
     def mean_return(self) -> float | None:
+        """Mean return of the recent episodes (the stop rule's window); None before any."""
         return float(np.mean(self.recent_returns)) if self.recent_returns else None
 
 

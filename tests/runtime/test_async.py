@@ -2,7 +2,7 @@
 
 import pytest
 
-from distrl.config import build_config
+from distrl.config import build_config, make_config
 from distrl.envs import env_spec
 from distrl.ops.tracking import StopRule, TrainingState
 from distrl.runtime import LocalBackend, run_async
@@ -60,9 +60,9 @@ def test_short_fragments_with_nstep_returns_learn_in_process():
 def straggler_config(**overrides):
     """Worker 0 sleeps 30 ms per step: one of its 8-step fragments takes as long as dozens of
     updates on worker 1's fragments, so its lag is far beyond a bound of 2."""
-    return build_config(
-        {"workers": 2, "envs_per_worker": 4, "rollout_len": 8, "mode": "async",
-         "faults.straggler_delay": 0.03, "lag.max_policy_lag": 2, **overrides}
+    return make_config(
+        workers=2, envs_per_worker=4, rollout_len=8, mode="async", straggler_delay=0.03,
+        max_policy_lag=2, **overrides,
     )  # fmt: skip
 
 

@@ -100,7 +100,12 @@ def test_learner_threads_reach_the_learner_process(ray_cluster, threads):
     """learner_threads sets both TensorFlow pools in the learner actor; unset, TensorFlow keeps
     its own choice (0)."""
     ray = ray_cluster
-    config = replace(small_config(1), learner_threads=threads, acting="tensorflow")
+    config = small_config(1)
+    config = replace(
+        config,
+        resources=replace(config.resources, learner_threads=threads),
+        acting=replace(config.acting, backend="tensorflow"),
+    )
     backend = RayBackend(config, SPEC)
     try:
         expected = (threads, threads) if threads is not None else (0, 0)
