@@ -72,7 +72,7 @@ def main() -> None:
                               "rollout_len": args.rollout_len,
                               "atari": {"vectorizer": vectorizer}})  # fmt: skip
         backend = RayBackend(config, env_spec(config.env, config.atari))
-        weights = backend.initial_weights()
+        weights = backend.weights().payload
         measure(backend, weights, 3.0)  # warm-up: XLA compilation, first resets
         groups[f"distrl_{vectorizer}"] = (backend, weights)
     ale_vector_rate(ale, 1.0)

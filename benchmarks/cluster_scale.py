@@ -153,7 +153,7 @@ def push_times(backend: RayBackend, k: int, repeats: int, *, by_value: bool) -> 
     store once and handed out by reference (distrl's way above INLINE_WEIGHTS_BYTES), or with
     ``by_value`` sent inside each call (distrl's way below it: Ray inlines arguments under
     100 KiB, no object store, no owner to ask)."""
-    message = backend.latest_weights()
+    message = backend.fetch(backend.weights())
     version = 10**9 + int(time.time() * 1000) % 10**6  # above any training version
     times = []
     for _ in range(repeats):
@@ -223,8 +223,8 @@ def scale(args: argparse.Namespace, gcs: str) -> dict[str, Any]:
     fragment_steps = config.rollout_len * config.envs_per_worker
     rows = []
     try:
-        weights = backend.resolve_weights(backend.initial_weights())
-        fragment = ray.get(backend.workers[0].sample.remote(backend.initial_weights()))
+        weights = backend.fetch(backend.weights())
+        fragment = ray.get(backend.workers[0].sample.remote(weights))
         fragment_bytes = sum(v.nbytes for v in vars(fragment).values() if isinstance(v, np.ndarray))
         weights_bytes = sum(w.nbytes for w in weights.weights)
         idle = idle_cpu_share()

@@ -65,7 +65,7 @@ def main() -> None:
             }
         )
         backend = RayBackend(config, spec)
-        weights = backend.initial_weights()
+        weights = backend.weights().payload
         measure(backend, weights, 1.0)  # warm-up: XLA compilation, first env resets
         groups[mode] = (backend, weights)
     rates: dict[str, list[float]] = {mode: [] for mode in args.acting}

@@ -107,7 +107,7 @@ def throughput(
                 begin = time.perf_counter()
                 backend = RayBackend(config, env_spec(config.env, config.atari))
                 started = time.perf_counter() - begin
-                weights = backend.initial_weights()
+                weights = backend.weights().payload
                 measure(backend, weights, 2.0)  # warm-up: compilation, first resets
                 rates = [measure(backend, weights, seconds) for _ in range(repeats)]
                 workers = [pss_mib(pid_of(w)) for w in backend.workers]
@@ -149,7 +149,7 @@ def broadcast(counts: list[int], hidden: list[int], repeats: int) -> dict[str, A
                 }
             )
             backend = RayBackend(config, env_spec(config.env))
-            message = backend.resolve_weights(backend.initial_weights())
+            message = backend.fetch(backend.weights())
             nbytes = sum(w.nbytes for w in message.weights)
             version = message.version
             for k in counts:

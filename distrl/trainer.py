@@ -244,7 +244,7 @@ class Trainer:
                     spec=spec,
                     tf_threads=None,
                 ),
-                weights=backend.latest_weights,
+                weights=lambda: backend.fetch(backend.weights()),
                 seed=config.seed,
                 atari=config.atari,
                 options=EnvOptions.of(config),
@@ -375,7 +375,9 @@ class Trainer:
         if backend is not None:
             if part == "state":
                 return backend.learner_state(self.config.checkpoint.replay)
-            return backend.policy_bytes() if part == "policy" else backend.latest_weights()
+            if part == "policy":
+                return backend.policy_bytes()
+            return backend.fetch(backend.weights())
         if self._final is None:
             raise RuntimeError("no learner yet: the run has not trained (or keep_final=False)")
         return self._final[part]

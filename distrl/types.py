@@ -7,6 +7,7 @@ object store (arrays are zero-copy there) and free of framework objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,23 @@ class WeightsMessage:
     version: int  # learner updates applied so far; 0 is the initial weights
     names: tuple[str, ...]  # Keras variable paths ("policy_0/kernel"), one per array
     weights: list[np.ndarray]
+
+
+@dataclass(frozen=True)
+class WeightsHandle:
+    """One published weights version as it travels between processes: the message itself
+    (small models, sent by value) or an opaque reference to it in the object store (``ref``, a
+    Ray ``ObjectRef``). The backend that made it turns it into arrays (``Backend.fetch``)."""
+
+    version: int
+    message: WeightsMessage | None = None  # by value
+    ref: Any = None  # by reference; None when by value
+
+    @property
+    def payload(self) -> Any:
+        """What a worker call takes: the message, or the reference (Ray resolves a reference
+        passed as an argument inside the worker)."""
+        return self.message if self.message is not None else self.ref
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def run_async(
     """
     if not backend.active_workers():
         return run_sync(backend, state, stop, on_update, inbox)
-    weights = backend.initial_weights()
+    weights = backend.weights()
     in_flight = {i: backend.submit(i, weights) for i in backend.active_workers()}
     while True:
         workers = list(in_flight)

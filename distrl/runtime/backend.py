@@ -9,7 +9,7 @@ import numpy as np
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.rollout import GradientWorker, RolloutWorker
-from distrl.types import Rollout, UpdateResult, WeightsMessage
+from distrl.types import Rollout, UpdateResult, WeightsHandle, WeightsMessage
 
 
 class Experience(Protocol):
@@ -19,7 +19,9 @@ class Experience(Protocol):
 
 
 class Backend(Protocol):
-    """What the training loops need. Handles are opaque: values in-process, ObjectRefs on Ray.
+    """What the training loops need. Request handles are opaque: values in-process, ObjectRefs
+    on Ray. Weights travel as :class:`WeightsHandle`: :meth:`weights` gives the newest, and
+    :meth:`fetch` turns any handle into arrays.
 
     A *request* is one fragment (``async_unit: trajectories``) or one fragment's gradients
     (``gradients``) from one worker.
@@ -28,8 +30,12 @@ class Backend(Protocol):
     num_workers: int
     worker_nodes: int  # how many nodes the rollout workers started on
 
-    def initial_weights(self) -> Any:
-        """A handle to the learner's version-0 weights."""
+    def weights(self) -> WeightsHandle:
+        """The newest published weights (after a restore: the restored ones). Any thread may
+        call it (the service does)."""
+
+    def fetch(self, handle: WeightsHandle) -> WeightsMessage:
+        """The arrays ``handle`` stands for, in this process (any thread may call it)."""
 
     def active_workers(self) -> list[int]:
         """The workers taking part now (fewer than ``num_workers`` once one was given up on)."""
@@ -37,33 +43,24 @@ class Backend(Protocol):
     def external(self, rollout: Rollout) -> Any:
         """A handle for a fragment made outside the workers, to pass to ``update``."""
 
-    def current_weights(self) -> Any:
-        """A handle to the newest weights, safe to resolve from another thread (the service)."""
-
-    def submit(self, worker: int, weights: Any) -> Any:
+    def submit(self, worker: int, weights: WeightsHandle) -> Any:
         """Start one request on worker ``worker`` with ``weights``; a handle to its result."""
 
     def wait_ready(self, handles: list[Any]) -> list[int]:
         """Block until at least one of ``handles`` is done; the positions of those to learn from
         now: the first done, plus (trajectories only) any others already done."""
 
-    def update(self, handles: list[Any]) -> tuple[UpdateResult, Any]:
-        """One learner update on the requests ``handles``; its result and the new weights."""
+    def update(self, handles: list[Any]) -> tuple[UpdateResult, WeightsHandle]:
+        """One learner update on the requests ``handles``; its result and the newest weights."""
 
     def learner_state(self, include_replay: bool) -> tuple[dict[str, np.ndarray], dict]:
         """The learner's arrays and counters (``learner.state``), fetched to this process."""
 
     def load_learner_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
-        """Restore the learner; the next ``initial_weights`` are the restored ones."""
+        """Restore the learner; :meth:`weights` are the restored ones from then on."""
 
     def policy_bytes(self) -> bytes:
         """The policy as a ``.keras`` file."""
-
-    def latest_weights(self) -> WeightsMessage:
-        """The learner's current weights, fetched to this process (for evaluation)."""
-
-    def resolve_weights(self, handle: Any) -> WeightsMessage:
-        """The weights a handle from ``current_weights`` stands for (any thread may call it)."""
 
     def shutdown(self) -> None: ...
 
@@ -110,9 +107,19 @@ class LocalBackend:
         )
         self.num_workers = int(with_worker)
         self.worker_nodes = 1
+        self._publish()
 
-    def initial_weights(self) -> WeightsMessage:
-        return self.learner.weights()
+    def _publish(self) -> None:
+        # A copy of the arrays, taken in the training thread: the service reads it from others.
+        message = self.learner.weights()
+        self._weights = WeightsHandle(version=message.version, message=message)
+
+    def weights(self) -> WeightsHandle:
+        return self._weights
+
+    def fetch(self, handle: WeightsHandle) -> WeightsMessage:
+        assert handle.message is not None  # in one process weights always travel by value
+        return handle.message
 
     def active_workers(self) -> list[int]:
         return [] if self.worker is None else [0]
@@ -120,40 +127,35 @@ class LocalBackend:
     def external(self, rollout: Rollout) -> Rollout:
         return rollout
 
-    def current_weights(self) -> WeightsMessage:
-        return self.learner.weights()  # copies, taken in the training thread
-
-    def submit(self, worker: int, weights: WeightsMessage) -> Any:
+    def submit(self, worker: int, weights: WeightsHandle) -> Any:
         assert self.worker is not None, "no worker to submit to (see active_workers)"
+        message = self.fetch(weights)
         if isinstance(self.worker, GradientWorker):
-            return self.worker.compute_gradients(weights)
-        return self.worker.sample(weights)
+            return self.worker.compute_gradients(message)
+        return self.worker.sample(message)
 
     def wait_ready(self, handles: list[Any]) -> list[int]:
         return [0]  # in-process requests are done when submit returns
 
-    def update(self, handles: list[Any]) -> tuple[UpdateResult, WeightsMessage]:
+    def update(self, handles: list[Any]) -> tuple[UpdateResult, WeightsHandle]:
         if isinstance(self.worker, GradientWorker):
             (gradients,) = handles
             result = self.learner.apply_gradients(gradients)
         else:
             result = self.learner.update(handles)
-        return result, self.learner.weights()
+        if result.applied:  # a new version
+            self._publish()
+        return result, self._weights
 
     def learner_state(self, include_replay: bool) -> tuple[dict[str, np.ndarray], dict]:
         return self.learner.state(include_replay=include_replay)
 
     def load_learner_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
         self.learner.load_state(arrays, scalars)
+        self._publish()
 
     def policy_bytes(self) -> bytes:
         return self.learner.policy_bytes()
-
-    def latest_weights(self) -> WeightsMessage:
-        return self.learner.weights()
-
-    def resolve_weights(self, handle: WeightsMessage) -> WeightsMessage:
-        return handle
 
     def shutdown(self) -> None:
         if self.worker is not None:

@@ -23,7 +23,7 @@ from distrl.config import AlgorithmSections, Config
 from distrl.envs import EnvSpec
 from distrl.runtime.backend import spawn_seeds, worker_class
 from distrl.runtime.code import runtime_env
-from distrl.types import Gradients, Rollout, UpdateResult, WeightsMessage
+from distrl.types import Gradients, Rollout, UpdateResult, WeightsHandle, WeightsMessage
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +43,8 @@ def inline_or_none(message: WeightsMessage) -> WeightsMessage | None:
 
 class LearnerHost:
     """Wraps the plain learner for Ray: publishes each weights version once to the object store
-    (and keeps it by value as well when it is small: ``INLINE_WEIGHTS_BYTES``).
-
-    Object references are returned inside a list so that Ray hands the caller the reference
-    itself rather than resolving it.
-    """
+    (and sends it by value as well when it is small: ``INLINE_WEIGHTS_BYTES``), as a
+    :class:`WeightsHandle` whose reference the caller receives unresolved."""
 
     def __init__(
         self,
@@ -77,22 +74,17 @@ class LearnerHost:
     def ready(self) -> str:
         return self.device
 
-    def weights_ref(self) -> list[ray.ObjectRef]:
-        return [self._weights_ref]
-
-    def weights_handle(self) -> tuple[list[ray.ObjectRef], WeightsMessage | None]:
-        """The newest weights' reference, and the weights themselves if small."""
-        return [self._weights_ref], self._inline
+    def weights(self) -> WeightsHandle:
+        """The newest published weights."""
+        return self._handle
 
     def publications(self) -> list[tuple[int, float]]:
         return list(self._publish_log)
 
-    def update(self, *rollouts: Any) -> tuple[UpdateResult, list, WeightsMessage | None]:
+    def update(self, *rollouts: Any) -> tuple[UpdateResult, WeightsHandle]:
         return self._published(self.learner.update(rollouts))
 
-    def apply_gradients(
-        self, gradients: Gradients
-    ) -> tuple[UpdateResult, list, WeightsMessage | None]:
+    def apply_gradients(self, gradients: Gradients) -> tuple[UpdateResult, WeightsHandle]:
         return self._published(self.learner.apply_gradients(gradients))
 
     def state(self, include_replay: bool) -> tuple[dict, dict]:
@@ -108,14 +100,15 @@ class LearnerHost:
 
     def _publish(self) -> None:
         message = self.learner.weights()
-        self._weights_ref = ray.put(message)
-        self._inline = inline_or_none(message)
+        self._handle = WeightsHandle(
+            version=message.version, message=inline_or_none(message), ref=ray.put(message)
+        )
 
-    def _published(self, result: UpdateResult) -> tuple[UpdateResult, list, WeightsMessage | None]:
+    def _published(self, result: UpdateResult) -> tuple[UpdateResult, WeightsHandle]:
         if result.applied:  # a new version: its one put
             self._publish()
             self._publish_log.append((result.version, time.time()))
-        return result, [self._weights_ref], self._inline
+        return result, self._handle
 
 
 def learner_gpus(config: Config) -> float:
@@ -179,10 +172,10 @@ class RayBackend:
         self.learner_restarts = 0
         self.dropped_requests = 0  # finished requests lost with a learner that died
         self._version = 0
-        self._weights: Any = None  # the newest weights' reference (current_weights)
         self.num_workers = len(self.workers)
         self.gradients = config.async_unit == "gradients"
         self.learner_device = ray.get(self.learner.ready.remote())
+        self._weights: WeightsHandle = ray.get(self.learner.weights.remote())
         ray.get([w.ready.remote() for w in self.workers])
         self.worker_nodes = len(set(ray.get([node_of(w) for w in self.workers])))
         log.info("learner on %s, %d rollout workers ready on %d node(s)", self.learner_device,
@@ -205,14 +198,15 @@ class RayBackend:
         """Indices of the workers still taking part (a worker given up on is None)."""
         return [i for i, w in enumerate(self.workers) if w is not None]
 
-    def initial_weights(self) -> ray.ObjectRef | WeightsMessage:
-        """What ``submit`` sends: the weights themselves when small, else their reference."""
-        (ref,), inline = ray.get(self.learner.weights_handle.remote())
-        self._weights = ref
-        return ref if inline is None else inline
+    def weights(self) -> WeightsHandle:
+        return self._weights  # replaced whole after each update: any thread may read it
 
-    def current_weights(self) -> ray.ObjectRef:
-        return self._weights  # an object-store reference: any thread may ray.get it
+    def fetch(self, handle: WeightsHandle) -> WeightsMessage:
+        return handle.message if handle.message is not None else ray.get(handle.ref)
+
+    def _refresh_weights(self) -> WeightsHandle:
+        self._weights = ray.get(self.learner.weights.remote())
+        return self._weights
 
     def _new_worker(self, index: int, seed: Any) -> Any:
         return self._remote_worker.remote(
@@ -226,9 +220,12 @@ class RayBackend:
     def external(self, rollout: Rollout) -> ray.ObjectRef:
         return ray.put(rollout)  # into the object store once; the learner resolves it
 
-    def submit(self, worker: int, weights: ray.ObjectRef | WeightsMessage) -> ray.ObjectRef:
+    def submit(self, worker: int, weights: WeightsHandle) -> ray.ObjectRef:
         actor = self.workers[worker]
-        ref = (actor.compute_gradients if self.gradients else actor.sample).remote(weights)
+        # Small weights inside the call; else the reference, which Ray resolves in the worker
+        # (every worker shares the one copy in the object store).
+        call = actor.compute_gradients if self.gradients else actor.sample
+        ref = call.remote(weights.payload)
         self._owner[ref] = (worker, actor)
         return ref
 
@@ -240,9 +237,8 @@ class RayBackend:
             ready, _ = ray.wait(handles, num_returns=len(handles), timeout=0)
         return [handles.index(ref) for ref in ready]
 
-    def update(self, handles: list[ray.ObjectRef]) -> tuple[UpdateResult, Any]:
-        """One learner call on these requests; returns its result and what ``submit`` sends
-        next (as :meth:`initial_weights`)."""
+    def update(self, handles: list[ray.ObjectRef]) -> tuple[UpdateResult, WeightsHandle]:
+        """One learner call on these requests; returns its result and the newest weights."""
         # The references go to the learner as arguments: Ray resolves them there, so the
         # experience never passes through this (the driver's) process.
         if self.gradients:
@@ -251,26 +247,25 @@ class RayBackend:
         else:
             call = self.learner.update.remote(*handles)
         try:
-            result, (weights,), inline = ray.get(call)
+            result, weights = ray.get(call)
         except ray.exceptions.RayError as error:
             if isinstance(error, ray.exceptions.RayActorError) and not self._learner_alive():
                 for h in handles:  # offered to the learner that died: dropped, and counted
                     self._owner.pop(h, None)
                 self.dropped_requests += len(handles)
                 self._restart_learner()
-                self._weights = ray.get(self.learner.weights_ref.remote())[0]
-                return self._nothing_learned(), self._weights
+                return self._nothing_learned(), self._refresh_weights()
             live = self._drop_lost(handles)
             if len(live) == len(handles):
                 raise  # no worker was lost: the learner itself failed
             if not live:  # nothing left to learn from this time
-                return self._nothing_learned(), ray.get(self.learner.weights_ref.remote())[0]
+                return self._nothing_learned(), self._refresh_weights()
             return self.update(live)
         for h in handles:
             self._owner.pop(h, None)
         self._version, self._weights = result.version, weights
         result.metrics.update(self._fault_metrics())
-        return result, weights if inline is None else inline
+        return result, weights
 
     def _fault_metrics(self) -> dict[str, float]:
         return {
@@ -371,16 +366,10 @@ class RayBackend:
 
     def load_learner_state(self, arrays: dict, scalars: dict) -> None:
         ray.get(self.learner.load_state.remote(arrays, scalars))
+        self._refresh_weights()
 
     def policy_bytes(self) -> bytes:
         return ray.get(self.learner.policy_bytes.remote())
-
-    def latest_weights(self) -> WeightsMessage:
-        (ref,) = ray.get(self.learner.weights_ref.remote())
-        return ray.get(ref)
-
-    def resolve_weights(self, handle: ray.ObjectRef | WeightsMessage) -> WeightsMessage:
-        return handle if isinstance(handle, WeightsMessage) else ray.get(handle)
 
     def shutdown(self) -> None:
         for actor in [*self.workers, self.learner]:

@@ -31,7 +31,7 @@ def run_sync(
     ``inbox`` holds experience pushed from outside Ray (the gRPC service): whatever is queued
     joins the next update. With no rollout workers the loop learns from the inbox alone.
     """
-    weights = backend.initial_weights()
+    weights = backend.weights()
     ahead: list = []  # with overlap: the next round, already sampling
     while True:
         # Every worker acts with the same version; the update waits for all of them.

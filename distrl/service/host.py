@@ -27,18 +27,18 @@ class ServiceHost:
         checkpoint: Callable[[TrainingState], str] | None,
         state: TrainingState,
     ) -> None:
-        self.board = WeightsBoard(resolve=backend.resolve_weights)
+        self.board = WeightsBoard(resolve=backend.fetch)
         self.inbox = Inbox(config.service.backlog)
         self.control = RunControl(checkpoint=checkpoint)
         self.backend = backend
-        self.board.publish(state.version, backend.initial_weights())  # Act works from the start
+        self.board.publish(state.version, backend.weights())  # Act works from the start
         service = DistrlService(config=config, spec=spec, board=self.board, options=options,
                                 inbox=self.inbox, control=self.control)  # fmt: skip
         self.server, self.port = start_server(service, options)
 
     def observe(self, state: TrainingState) -> None:
         if state.version != self.board.version:
-            self.board.publish(state.version, self.backend.current_weights())
+            self.board.publish(state.version, self.backend.weights())
         self.control.observe(state)  # may raise StopRequested
 
     def close(self) -> None:

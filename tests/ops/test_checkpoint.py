@@ -158,9 +158,9 @@ def test_resume_restores_weights_optimizer_counters_exactly(tmp_path, algo):
         state.env_steps, state.updates, state.version, state.episodes,
     )  # fmt: skip
     assert list(resumed.recent_returns) == list(state.recent_returns)
-    assert second.initial_weights().version == first.learner.version  # workers get it next
+    assert second.weights().version == first.learner.version  # workers get it next
     # Both continue identically: the same next update from the same data.
-    data = first.submit(0, first.initial_weights())
+    data = first.submit(0, first.weights())
     a, _ = first.update([data])
     b, _ = second.update([data])
     assert a.version == b.version

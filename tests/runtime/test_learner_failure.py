@@ -41,7 +41,7 @@ def train_and_kill_the_learner(ray, config, max_steps):
             seen["killed"] = s.env_steps
             os.kill(victim, signal.SIGKILL)
         if s.metrics.get("learner/restarts") == 1 and "restored" not in seen:
-            seen["restored"] = backend.latest_weights()
+            seen["restored"] = backend.fetch(backend.weights())
             seen["steps_at_restore"] = s.env_steps
 
     try:

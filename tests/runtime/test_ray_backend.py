@@ -35,26 +35,26 @@ def test_broadcast_is_one_object_shared_by_all_workers(ray_cluster):
     ray = ray_cluster
     backend = RayBackend(big_model(small_config(2)), SPEC)
     try:
-        w0 = backend.initial_weights()
-        assert isinstance(w0, ray.ObjectRef)
+        w0 = backend.weights()
+        assert w0.message is None and isinstance(w0.ref, ray.ObjectRef)  # by reference only
         fragments = [backend.submit(i, w0) for i in range(2)]
         assert [r.policy_version for r in ray.get(fragments)] == [0, 0]
         result, w1 = backend.update(fragments)
         assert result.version == 1 and result.metrics["learner/policy_lag_max"] == 0
         # The learner's own current reference is the one handed out: a single put per version.
-        (current,) = ray.get(backend.learner.weights_ref.remote())
-        assert current == w1 and w1 != w0 and backend.current_weights() == w1
+        current = ray.get(backend.learner.weights.remote())
+        assert current.ref == w1.ref and w1.ref != w0.ref and backend.weights() == w1
         fragments = [backend.submit(i, w1) for i in range(2)]
         assert [r.policy_version for r in ray.get(fragments)] == [1, 1]
         # Weights changed by the update reached the workers.
-        message0, message1 = ray.get(w0), ray.get(w1)
+        message0, message1 = backend.fetch(w0), backend.fetch(w1)
         assert message1.version == 1
         assert any(
             not np.array_equal(a, b)
             for a, b in zip(message0.weights, message1.weights, strict=True)
         )
         # Handing a worker the old reference again does not roll it back.
-        stale = ray.get(backend.workers[0].sample.remote(w0))
+        stale = ray.get(backend.workers[0].sample.remote(w0.ref))
         assert stale.policy_version == 1
     finally:
         backend.shutdown()
@@ -69,18 +69,18 @@ def test_small_weights_travel_by_value_in_each_call(ray_cluster):
     ray = ray_cluster
     backend = RayBackend(small_config(2), SPEC)
     try:
-        w0 = backend.initial_weights()
-        assert isinstance(w0, WeightsMessage) and w0.version == 0
-        assert sum(w.nbytes for w in w0.weights) <= INLINE_WEIGHTS_BYTES
+        w0 = backend.weights()
+        assert isinstance(w0.message, WeightsMessage) and w0.version == 0
+        assert sum(w.nbytes for w in w0.message.weights) <= INLINE_WEIGHTS_BYTES
         result, w1 = backend.update([backend.submit(i, w0) for i in range(2)])
-        assert isinstance(w1, WeightsMessage) and w1.version == result.version == 1
-        published = backend.resolve_weights(backend.current_weights())
+        assert isinstance(w1.message, WeightsMessage) and w1.version == result.version == 1
+        published = ray.get(backend.weights().ref)  # the one put, for the service and checkpoints
         assert published.version == 1
-        for a, b in zip(published.weights, w1.weights, strict=True):
+        for a, b in zip(published.weights, w1.message.weights, strict=True):
             np.testing.assert_array_equal(a, b)
         assert [r.policy_version for r in ray.get([backend.submit(i, w1) for i in range(2)])] \
             == [1, 1]  # fmt: skip
-        assert ray.get(backend.workers[0].sample.remote(w0)).policy_version == 1  # no rollback
+        assert ray.get(backend.workers[0].sample.remote(w0.payload)).policy_version == 1
     finally:
         backend.shutdown()
 
@@ -122,11 +122,11 @@ def test_publications_and_weight_loads_time_each_version_reaching_the_workers(ra
     ray = ray_cluster
     backend = RayBackend(small_config(2), SPEC)
     try:
-        weights = first = backend.initial_weights()
+        weights = first = backend.weights()
         for _ in range(3):
             fragments = [backend.submit(i, weights) for i in range(2)]
             _, weights = backend.update(fragments)
-        ray.get(backend.workers[0].sample.remote(first))  # version 0 again: refused
+        ray.get(backend.workers[0].sample.remote(first.payload))  # version 0 again: refused
         published = dict(ray.get(backend.learner.publications.remote()))
         assert sorted(published) == [0, 1, 2, 3]
         assert all(published[v] < published[v + 1] for v in range(3))
@@ -163,7 +163,7 @@ def test_sync_a2c_in_process_learns_cartpole():
 def test_untrained_policy_is_near_random():
     """The baseline the learning tests improve on: about 20 per episode."""
     backend = LocalBackend(small_config(0), SPEC)
-    fragments = [backend.submit(0, backend.initial_weights())]
+    fragments = [backend.submit(0, backend.weights())]
     returns = np.concatenate([f.episode_returns for f in fragments])
     assert returns.size > 5 and 8 < returns.mean() < 40
 
@@ -173,13 +173,13 @@ def test_workers_0_same_seed_reproduces_first_fragments_and_update():
     runs = []
     for seed in (11, 11, 12):
         backend = LocalBackend(build_config({"workers": 0, "seed": seed}), SPEC)
-        weights = backend.initial_weights()
+        weights = backend.weights()
         fragment = backend.submit(0, weights)
         result, _ = backend.update([fragment])
         runs.append((weights, fragment, result))
         backend.shutdown()
     (w_a, f_a, u_a), (w_b, f_b, u_b), (_, f_c, _) = runs
-    for a, b in zip(w_a.weights, w_b.weights, strict=True):
+    for a, b in zip(w_a.message.weights, w_b.message.weights, strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(f_a.observations, f_b.observations)
     np.testing.assert_array_equal(f_a.actions, f_b.actions)
