@@ -23,7 +23,7 @@ from benchmarks.common import machine, median
 from distrl.agents import make_learner
 from distrl.config import Config, build_config
 from distrl.envs import EnvSpec, env_spec
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.rollout import RolloutWorker
 from distrl.runtime import LOOPS
 from distrl.runtime.ray_backend import RayBackend
@@ -32,7 +32,13 @@ from distrl.runtime.ray_backend import RayBackend
 def normal_step_seconds(config: Config, spec: EnvSpec, fragments: int = 100) -> float:
     """Seconds per vector-env step of an unslowed worker (acting, stepping, fragment assembly),
     measured in this process."""
-    worker = RolloutWorker(config=config, spec=spec, worker_index=1, seed=np.random.SeedSequence(0))
+    worker = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=spec,
+        worker_index=1,
+        seed=np.random.SeedSequence(0),
+    )
     worker.sample(
         make_learner(
             algorithm=config.algo, sections=config.algorithm_sections(), spec=spec, seed=0
@@ -72,7 +78,7 @@ def main() -> None:
     try:
         for _ in range(args.repeats):
             for mode in modes:
-                state = TrainingState()
+                state = TrainingProgress()
                 LOOPS[mode](backends[mode], state, StopRule(None, None, args.seconds))
                 windows[mode].append(state.env_steps / state.elapsed)
                 lags[mode].append(state.metrics["learner/policy_lag_max"])

@@ -41,7 +41,7 @@ from benchmarks.common import emit, machine, median
 from distrl.config import build_config, load_preset
 from distrl.config.loading import parse_override
 from distrl.envs import env_spec
-from distrl.ops.tracking import TrainingState
+from distrl.ops.tracking import TrainingProgress
 from distrl.runtime.ray_backend import RayBackend
 from distrl.runtime.sync_loop import run_sync
 
@@ -83,24 +83,24 @@ class Variant:
         pid = lambda self: os.getpid()  # noqa: E731 (run inside each actor)
         self.worker_pids = ray.get([w.__ray_call__.remote(pid) for w in self.backend.workers])
         self.learner_pid = ray.get(self.backend.learner.__ray_call__.remote(pid))
-        self.state = TrainingState()
+        self.progress = TrainingProgress()
 
     def train(self, seconds: float) -> dict[str, float]:
         """Train for ``seconds``; returns the window's totals (CPU seconds, steps, wall)."""
         learner = {"targets": 0.0, "train_step": 0.0, "update_wall": 0.0}
 
-        def on_update(state: TrainingState) -> None:
+        def on_update(state: TrainingProgress) -> None:
             metrics = state.last.metrics if state.last is not None else {}
             learner["targets"] += metrics.get("timing/targets_cpu_s", 0.0)
             learner["train_step"] += metrics.get("timing/train_step_cpu_s", 0.0)
             learner["update_wall"] += metrics.get("timing/update_s", 0.0)
 
         workers = self.backend.workers
-        steps, updates = self.state.env_steps, self.state.updates
+        steps, updates = self.progress.env_steps, self.progress.updates
         before = self._cpu(), ray.get([w.cpu_times.remote() for w in workers]), machine_cpu()
         start = time.perf_counter()
         deadline = Deadline(start + seconds)
-        run_sync(self.backend, self.state, deadline, on_update, overlap=self.config.overlap)
+        run_sync(self.backend, self.progress, deadline, on_update, overlap=self.config.overlap)
         wall = time.perf_counter() - start
         after = self._cpu(), ray.get([w.cpu_times.remote() for w in workers]), machine_cpu()
         (procs0, work0, (busy0, idle0)), (procs1, work1, (busy1, idle1)) = before, after
@@ -111,8 +111,8 @@ class Variant:
         driver_cpu = procs1["driver"] - procs0["driver"]
         return {
             "wall_s": wall,
-            "agent_steps": self.state.env_steps - steps,
-            "updates": self.state.updates - updates,
+            "agent_steps": self.progress.env_steps - steps,
+            "updates": self.progress.updates - updates,
             "env": part["env"],
             "acting": part["act"],
             "worker: weights load": part["load"],
@@ -145,7 +145,7 @@ class Deadline:
     def __init__(self, until: float) -> None:
         self.until = until
 
-    def check(self, state: TrainingState) -> str | None:
+    def check(self, state: TrainingProgress) -> str | None:
         return "max_seconds" if time.perf_counter() >= self.until else None
 
 

@@ -62,7 +62,7 @@ def measure(threads: int, preset: str, warmup: float, seconds: float, repeats: i
     windows of ``seconds``."""
     from distrl.config import build_config, load_preset
     from distrl.envs import env_spec
-    from distrl.ops.tracking import TrainingState
+    from distrl.ops.tracking import TrainingProgress
     from distrl.runtime import LocalBackend, run_sync
 
     # One worker with the preset's envs per worker (the acting batch the workers see), and
@@ -72,10 +72,10 @@ def measure(threads: int, preset: str, warmup: float, seconds: float, repeats: i
                  "rollout_len": base.rollout_len * max(1, base.workers)}  # fmt: skip
     config = build_config(load_preset(preset), overrides)
     backend = LocalBackend(config, env_spec(config.env, config.atari))
-    worker, state = backend.worker, TrainingState()
+    worker, state = backend.worker, TrainingProgress()
     learner_cpu = {"targets": 0.0, "train step": 0.0}
 
-    def on_update(state: TrainingState) -> None:
+    def on_update(state: TrainingProgress) -> None:
         metrics = state.last.metrics if state.last is not None else {}
         learner_cpu["targets"] += metrics.get("timing/targets_cpu_s", 0.0)
         learner_cpu["train step"] += metrics.get("timing/train_step_cpu_s", 0.0)

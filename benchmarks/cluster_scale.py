@@ -50,7 +50,7 @@ from benchmarks.common import emit, machine, median
 from benchmarks.scaling import pid_of, pss_mib
 from distrl.config import build_config
 from distrl.envs import EnvOptions, env_spec
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime import LOOPS
 from distrl.runtime.ray_backend import RayBackend
 
@@ -183,7 +183,7 @@ def window(
     idle_share: float,
 ) -> dict[str, float]:
     view = FirstWorkers(backend, k)
-    state = TrainingState()
+    state = TrainingProgress()
     sampler = PlasmaSampler(gcs)
     sampler.start()
     since, cpu = time.time(), time.process_time()
@@ -230,7 +230,7 @@ def scale(args: argparse.Namespace, gcs: str) -> dict[str, Any]:
         idle = idle_cpu_share()
         for k in sorted(args.workers):
             windows: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
-            LOOPS["sync"](FirstWorkers(backend, k), TrainingState(), StopRule(None, None, 2.0))
+            LOOPS["sync"](FirstWorkers(backend, k), TrainingProgress(), StopRule(None, None, 2.0))
             for _ in range(args.repeats):
                 for mode in MODES:
                     windows[mode].append(
@@ -278,7 +278,7 @@ def straggler(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for _ in range(args.repeats):
             for mode in MODES:
-                state = TrainingState()
+                state = TrainingProgress()
                 LOOPS[mode](backend, state, StopRule(None, None, args.seconds))
                 settle(backend)
                 rates[mode].append(state.env_steps / state.elapsed)

@@ -24,8 +24,8 @@ from distrl.config import build_config, load_preset
 from distrl.envs import env_spec
 from distrl.rollout import RolloutWorker
 from distrl.service.client import Client
+from distrl.service.exchange import Inbox, RunControl, WeightsBoard
 from distrl.service.server import DistrlService, ServeOptions, start_server
-from distrl.service.state import Inbox, RunControl, WeightsBoard
 
 
 def act_latency(address: str, batch: int, calls: int, spec=None) -> dict:
@@ -93,8 +93,13 @@ def main() -> None:
                             control=RunControl(None))  # fmt: skip
     server, port = start_server(service, options)
     address = f"127.0.0.1:{port}"
-    rollout = RolloutWorker(config=config, spec=spec, worker_index=0,
-                            seed=np.random.SeedSequence(0)).sample(learner.weights())  # fmt: skip
+    rollout = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=spec,
+        worker_index=0,
+        seed=np.random.SeedSequence(0),
+    ).sample(learner.weights())
     pong = build_config(load_preset("pong-a2c"))
     pong_spec = env_spec(pong.env, pong.atari)
     pong_board = WeightsBoard()

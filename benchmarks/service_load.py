@@ -24,8 +24,8 @@ from distrl.agents import make_learner
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.service.client import Client
+from distrl.service.exchange import Inbox, RunControl, WeightsBoard
 from distrl.service.server import DistrlService, ServeOptions, start_server
-from distrl.service.state import Inbox, RunControl, WeightsBoard
 from distrl.service.v1 import distrl_pb2 as pb
 from distrl.service.v1 import distrl_pb2_grpc as pb_grpc
 

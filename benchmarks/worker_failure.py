@@ -25,7 +25,7 @@ import ray
 from benchmarks.common import emit, machine
 from distrl.config import build_config
 from distrl.envs import env_spec
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime import run_sync
 from distrl.runtime.ray_backend import RayBackend
 
@@ -39,11 +39,11 @@ def run(config, spec, budget: int, kill_at: int | None, target: str, save_every:
     victim = ray.get(actor.__ray_call__.remote(lambda self: os.getpid()))
     counter = "worker/restarts" if target == "worker" else "learner/restarts"
 
-    def on_update(s: TrainingState) -> None:
+    def on_update(s: TrainingProgress) -> None:
         now = time.perf_counter()
         marks.append((now, s.env_steps))
         if target == "learner" and s.updates % save_every == 0:
-            saved["state"] = backend.learner_state(False)  # what a checkpoint holds
+            saved["state"] = backend.learner_checkpoint(False)  # what a checkpoint holds
         if kill_at is not None and s.updates == kill_at and "kill" not in events:
             os.kill(victim, signal.SIGKILL)
             events["kill"] = time.perf_counter()
@@ -53,7 +53,7 @@ def run(config, spec, budget: int, kill_at: int | None, target: str, save_every:
                 ray.get(backend.workers[0].ready.remote())  # the replacement is up
             events["replaced"] = time.perf_counter()  # a learner is restored within update
 
-    state = TrainingState()
+    state = TrainingProgress()
     try:
         run_sync(backend, state, StopRule(None, budget, None), on_update)
     finally:

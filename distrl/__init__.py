@@ -31,7 +31,7 @@ _EXPORTS = {
     "SaveBestPolicy": "distrl.callbacks",
     "Trainer": "distrl.trainer",
     "TrainingFailed": "distrl.trainer",
-    "TrainingState": "distrl.ops.tracking",
+    "TrainingProgress": "distrl.ops.tracking",
     "make_config": "distrl.config",
     "register": "distrl.agents.registry",
 }
@@ -46,7 +46,7 @@ __all__ = [
     "SaveBestPolicy",
     "Trainer",
     "TrainingFailed",
-    "TrainingState",
+    "TrainingProgress",
     "make_config",
     "register",
 ]
@@ -56,7 +56,7 @@ if TYPE_CHECKING:
     from distrl.callbacks import Callback, SaveBestPolicy
     from distrl.config import Config, ConfigError, make_config
     from distrl.ops.summary import RunSummary
-    from distrl.ops.tracking import TrainingState
+    from distrl.ops.tracking import TrainingProgress
     from distrl.policy import Policy
     from distrl.trainer import Trainer, TrainingFailed
 

@@ -21,7 +21,7 @@ import numpy as np
 if TYPE_CHECKING:
     from distrl.config import Config
     from distrl.ops.summary import RunSummary
-    from distrl.ops.tracking import TrainingState
+    from distrl.ops.tracking import TrainingProgress
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +31,8 @@ class Trainer(Protocol):
     callbacks the trainer calls need not import it)."""
 
     config: Config
-    state: TrainingState
-    logdir: Path  # this run's folder
+    progress: TrainingProgress
+    run_dir: Path  # this run's folder: config.yaml, progress.jsonl, TensorBoard events, ...
 
     def stop(self) -> None:
         """End the run after the current update, like its stop rule (reason "stopped")."""
@@ -56,7 +56,7 @@ class Callback:
     def on_start(self, trainer: Trainer) -> None:
         """Workers and learner are up; training is about to start."""
 
-    def on_update(self, trainer: Trainer, state: TrainingState) -> None:
+    def on_update(self, trainer: Trainer, state: TrainingProgress) -> None:
         """After every learner update (``state``: counters, recent returns, ``state.metrics``)."""
 
     def on_episode(self, trainer: Trainer, episode_return: float, length: int) -> None:

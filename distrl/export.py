@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         shutil.copyfile(source, args.keras)
         print(f"wrote {args.keras}")
     if args.savedmodel:
-        from distrl.agents.state import write_savedmodel
+        from distrl.agents.variables import write_savedmodel
 
         write_savedmodel(source, args.savedmodel)
         print(f"wrote {args.savedmodel}")

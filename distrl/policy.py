@@ -106,7 +106,7 @@ class Policy:
 
     @classmethod
     def _from_file(cls, path: Path, config: Config, seed: int, version: int) -> Policy:
-        from distrl.agents.state import keras_file_weights
+        from distrl.agents.variables import keras_file_weights
         from distrl.envs import EnvOptions, env_spec
 
         spec = env_spec(config.env, config.atari, EnvOptions.of(config))

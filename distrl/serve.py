@@ -53,8 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:  # CheckpointError included
         print(f"distrl.serve: error: {e}", file=sys.stderr)
         return 2
+    from distrl.service.exchange import WeightsBoard
     from distrl.service.server import DistrlService, start_server
-    from distrl.service.state import WeightsBoard
 
     board = WeightsBoard()
     board.publish(policy.version, policy.weights)

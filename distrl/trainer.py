@@ -46,7 +46,7 @@ from distrl.ops.evaluation import PeriodicEvaluator
 from distrl.ops.metrics import MetricsLogger
 from distrl.ops.plot import plot_learning_curve
 from distrl.ops.summary import RunSummary, write_summary
-from distrl.ops.tracking import StopRequested, StopRule, TrainingState
+from distrl.ops.tracking import StopRequested, StopRule, TrainingProgress
 from distrl.policy import Policy
 from distrl.types import EnvSpec
 
@@ -86,7 +86,7 @@ class Trainer:
         self.config = config
         self.callbacks = list(callbacks)
         self.token, self.admin_token = token, admin_token
-        self.state = TrainingState()
+        self.progress = TrainingProgress()
         self.summary: RunSummary | None = None
         self.spec: EnvSpec | None = None
         self._created = time.perf_counter()
@@ -130,7 +130,7 @@ class Trainer:
 
             self.callbacks.append(MLflowLogger(logs.mlflow, logs.mlflow_experiment,
                                                interval=logs.progress_interval))  # fmt: skip
-        self.logdir = _prepare_logdir(config, self.run_dir)
+        _prepare_run_dir(config, self.run_dir)
         self.serve_options = _serve_options(config, self.token, self.admin_token)
         self._prepared = True
 
@@ -160,7 +160,7 @@ class Trainer:
                 start_ray(config)
             self._backend = make_backend(config, spec, self._learner_restore())
             self._worker_nodes = self._backend.worker_nodes
-            self.state = self._restored() if self.resume is not None else TrainingState()
+            self.progress = self._restored() if self.resume is not None else TrainingProgress()
             made = time.perf_counter()
             parts = self._start_parts()
             for callback in self.callbacks:
@@ -168,11 +168,11 @@ class Trainer:
             # The training clock starts at the first sample request (or continues a
             # checkpoint's): setting up logs, evaluator and service counts as startup.
             startup_s = time.perf_counter() - self._created
-            self.state.started += time.perf_counter() - made
+            self.progress.started += time.perf_counter() - made
             service = parts.get("service")
             inbox = service.inbox if service is not None else None
             stop_reason = training_loop(config)(
-                self._backend, self.state, self.stop_rule, self._on_update, inbox
+                self._backend, self.progress, self.stop_rule, self._on_update, inbox
             )
         except StopRequested:
             log.info("stopped on request")
@@ -190,7 +190,7 @@ class Trainer:
         except Exception as e:
             stop_reason, failure = "error", e
         finally:
-            wall_s = self.state.elapsed if startup_s is not None else 0.0
+            wall_s = self.progress.elapsed if startup_s is not None else 0.0
             for callback in self.callbacks:
                 callback.on_stopping(self)
             self._shut_down(parts, stop_ray)
@@ -218,7 +218,7 @@ class Trainer:
         parts: dict[str, Any] = {
             "reporter": ProgressReporter(
                 interval=config.logging.progress_interval,
-                log_path=self.logdir / "progress.jsonl",
+                log_path=self.run_dir / "progress.jsonl",
                 total_steps=config.max_steps,
             )
         }
@@ -232,7 +232,7 @@ class Trainer:
                 keep=config.checkpoint.keep,
                 include_replay=config.checkpoint.replay,
             )
-        parts["metrics"] = MetricsLogger(self.logdir, interval=config.logging.progress_interval)
+        parts["metrics"] = MetricsLogger(self.run_dir, interval=config.logging.progress_interval)
         if config.evaluation.every is not None:
             parts["evaluator"] = PeriodicEvaluator(
                 env_id=config.env,
@@ -258,12 +258,12 @@ class Trainer:
             save = None if checkpointer is None else (lambda s: str(checkpointer.save(s)))
             parts["service"] = ServiceHost(
                 config=config, spec=self.spec, backend=backend, options=self.serve_options,
-                checkpoint=save, state=self.state,
+                checkpoint=save, state=self.progress,
             )  # fmt: skip
         self._parts = parts
         return parts
 
-    def _on_update(self, state: TrainingState) -> None:
+    def _on_update(self, state: TrainingProgress) -> None:
         parts = self._parts
         if "service" in parts:
             parts["service"].observe(state)
@@ -293,7 +293,7 @@ class Trainer:
     def _shut_down(self, parts: dict[str, Any], stop_ray: Any) -> None:
         """Everything after the loop, each step on its own so that one failing loses no other:
         the service, progress and metrics files, the final checkpoint, then the processes."""
-        state = self.state
+        state = self.progress
         if "service" in parts:
             parts["service"].close()
         if "reporter" in parts:
@@ -301,7 +301,7 @@ class Trainer:
         if "metrics" in parts:
             parts["metrics"].close(state)
             try:
-                plot_learning_curve(self.logdir)
+                plot_learning_curve(self.run_dir)
             except (FileNotFoundError, ValueError) as e:
                 log.info("no learning curve: %s", e)
         if "checkpointer" in parts:
@@ -320,7 +320,7 @@ class Trainer:
         stop_ray()
 
     def _summarize(self, stop_reason: str, startup_s: float | None, wall_s: float) -> RunSummary:
-        config, state = self.config, self.state
+        config, state = self.config, self.progress
         if startup_s is None:
             startup_s = time.perf_counter() - self._created
         summary = RunSummary(
@@ -334,7 +334,7 @@ class Trainer:
             worker_restarts=int(state.metrics.get("worker/restarts", 0)),
             learner_restarts=int(state.metrics.get("learner/restarts", 0)),
             worker_nodes=self._worker_nodes,
-            run_dir=str(self.logdir),
+            run_dir=str(self.run_dir),
         )  # fmt: skip
         ret = "-" if summary.final_mean_return is None else f"{summary.final_mean_return:.1f}"
         log.info("stopped (%s) after %d env steps, %d updates, %.1fs training (+%.1fs startup); "
@@ -347,13 +347,13 @@ class Trainer:
 
     # --- checkpoints and the policy --------------------------------------------------------------
 
-    def _restored(self) -> TrainingState:
+    def _restored(self) -> TrainingProgress:
         """Load the checkpoint into the learner (after checking it fits); continue its counters."""
         assert self.resume is not None
-        current, _ = self._backend.learner_state(False)
+        current, _ = self._backend.learner_checkpoint(False)
         check_matches(self.resume.arrays, current, self.resume.path)
-        self._backend.load_learner_state(self.resume.arrays, self.resume.scalars)
-        return TrainingState.restore(self.resume.counters)
+        self._backend.restore_learner(self.resume.arrays, self.resume.scalars)
+        return TrainingProgress.restore(self.resume.counters)
 
     def _learner_restore(self) -> Any:
         """For a learner that died: the newest checkpoint's learner state (or the one resumed
@@ -374,7 +374,7 @@ class Trainer:
         backend = backend or self._backend
         if backend is not None:
             if part == "state":
-                return backend.learner_state(self.config.checkpoint.replay)
+                return backend.learner_checkpoint(self.config.checkpoint.replay)
             if part == "policy":
                 return backend.policy_bytes()
             return backend.fetch(backend.weights())
@@ -390,8 +390,8 @@ class Trainer:
             raise ConfigError("save needs a directory (or checkpoint_dir in the config)")
         arrays, scalars = self._learner("state")
         return write_checkpoint(
-            root, updates=self.state.updates, arrays=arrays, scalars=scalars,
-            counters=self.state.counters(), config=self.config.to_dict(),
+            root, updates=self.progress.updates, arrays=arrays, scalars=scalars,
+            counters=self.progress.counters(), config=self.config.to_dict(),
             policy=self._learner("policy"), keep=self.config.checkpoint.keep,
         )  # fmt: skip
 
@@ -454,13 +454,12 @@ def _run_dir(config: Config, resume: Checkpoint | None) -> Path:
     return run_dir
 
 
-def _prepare_logdir(config: Config, run_dir: Path) -> Path:
+def _prepare_run_dir(config: Config, run_dir: Path) -> None:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     except OSError as e:
         raise ConfigError(f"logdir {str(run_dir)!r} is not writable: {e.strerror}") from None
-    return run_dir
 
 
 def _check_checkpoint_dir(config: Config) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from distrl.agents.state import assign_arrays, variables_to_arrays
+from distrl.agents.variables import assign_arrays, variables_to_arrays
 
 
 class NonFiniteUpdates(RuntimeError):

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.state import assign_arrays, keras_file_bytes, variables_to_arrays
+from distrl.agents.variables import assign_arrays, keras_file_bytes, variables_to_arrays
 from distrl.types import Gradients, Rollout, UpdateResult, WeightsMessage
 
 
@@ -67,7 +67,7 @@ class LearnerBase:
         """The acting model as a ``.keras`` file (standard layers only)."""
         return keras_file_bytes(self._policy_model())
 
-    def state(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+    def checkpoint(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
         """Everything needed to continue exactly: variables and counters."""
         scalars = {
             "version": self.version,
@@ -77,7 +77,7 @@ class LearnerBase:
         }
         return variables_to_arrays(self._variables()), scalars
 
-    def load_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+    def restore(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
         assign_arrays(self._variables(), arrays)
         self.version = int(scalars["version"])
         self.env_errors = int(scalars.get("env_errors", 0))

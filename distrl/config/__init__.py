@@ -32,7 +32,7 @@ from distrl.config.loading import (
     section_classes,
 )
 from distrl.config.model import CNN_MODELS, MODEL_NAMES, NUMPY_ACTIVATIONS, AtariConfig, ModelConfig
-from distrl.config.schema import RUN_SECTIONS, AlgorithmSections, Config
+from distrl.config.schema import RUN_SECTIONS, AlgorithmSections, Config, RolloutSettings
 from distrl.config.sections import (
     ActingConfig,
     CheckpointConfig,
@@ -63,6 +63,7 @@ __all__ = [
     "ModelConfig",
     "NonfiniteConfig",
     "ResourcesConfig",
+    "RolloutSettings",
     "ServiceConfig",
     "build_config",
     "coerce",

@@ -28,7 +28,7 @@ from distrl.config.sections import (
     ServiceConfig,
 )
 
-__all__ = ["AlgorithmSections", "Config", "ConfigError"]
+__all__ = ["AlgorithmSections", "Config", "ConfigError", "RolloutSettings"]
 
 MODES = ("sync", "async")
 ASYNC_UNITS = ("trajectories", "gradients")
@@ -59,6 +59,23 @@ class AlgorithmSections:
     acting: ActingConfig
     lag: LagConfig
     nonfinite: NonfiniteConfig
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    """What a rollout worker reads: its algorithm's sections (to build the acting policy), how
+    to make its envs (imports, kwargs, wrappers, Atari preprocessing), its fragments' shape and
+    its fault settings. Made in the driver by :meth:`Config.rollout_settings`."""
+
+    sections: AlgorithmSections
+    env_imports: tuple[str, ...]
+    env_kwargs: Mapping[str, Any] | None
+    env_wrappers: tuple[Any, ...]
+    atari: AtariConfig
+    envs_per_worker: int
+    rollout_len: int  # env steps per env in one fragment
+    env_step_timeout: float | None  # seconds
+    straggler_delay: float  # seconds per vector-env step, worker 0 only
 
 
 @dataclass(frozen=True)
@@ -190,6 +207,20 @@ class Config:
         own = self.sections[entry.section_name] if entry.section_name else None
         lag = dataclasses.replace(self.lag, correction="vtrace" if self.uses_vtrace else "none")
         return AlgorithmSections(own, self.model, self.acting, lag, self.nonfinite)
+
+    def rollout_settings(self, entry: catalog.AlgorithmTraits | None = None) -> RolloutSettings:
+        """What this run's rollout workers read (``entry``: as for :meth:`algorithm_sections`)."""
+        return RolloutSettings(
+            sections=self.algorithm_sections(entry),
+            env_imports=self.env_imports,
+            env_kwargs=self.env_kwargs,
+            env_wrappers=self.env_wrappers,
+            atari=self.atari,
+            envs_per_worker=self.envs_per_worker,
+            rollout_len=self.rollout_len,
+            env_step_timeout=self.faults.env_step_timeout,
+            straggler_delay=self.faults.straggler_delay,
+        )
 
     def section_dicts(self) -> dict[str, Any]:
         """:meth:`to_dict` without the sections of algorithms this run does not use."""

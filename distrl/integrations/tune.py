@@ -30,7 +30,7 @@ from distrl.callbacks import Callback
 from distrl.callbacks import Trainer as RunningTrainer
 from distrl.config import Config, build_config, flatten
 from distrl.ops.summary import RunSummary
-from distrl.ops.tracking import TrainingState
+from distrl.ops.tracking import TrainingProgress
 from distrl.trainer import Trainer
 
 TRIAL_CPUS = 0.5  # the trial's own process: it only wires and paces the run
@@ -54,7 +54,7 @@ class TuneReport(Callback):
         self.checkpoint_every = checkpoint_every
         self._last_checkpoint = 0
 
-    def on_update(self, trainer: RunningTrainer, state: TrainingState) -> None:
+    def on_update(self, trainer: RunningTrainer, state: TrainingProgress) -> None:
         if state.mean_return is None:
             return  # nothing to rank a trial by yet
         due = self.checkpoint_every is not None and (
@@ -65,11 +65,11 @@ class TuneReport(Callback):
         self._report(trainer, state, checkpoint=due)
 
     def on_end(self, trainer: RunningTrainer, summary: RunSummary) -> None:
-        if trainer.state.mean_return is not None:
-            self._report(trainer, trainer.state, checkpoint=True, done=True)
+        if trainer.progress.mean_return is not None:
+            self._report(trainer, trainer.progress, checkpoint=True, done=True)
 
     def _report(
-        self, trainer: RunningTrainer, state: TrainingState, checkpoint: bool, done: bool = False
+        self, trainer: RunningTrainer, state: TrainingProgress, checkpoint: bool, done: bool = False
     ) -> None:
         metrics = {
             "env_steps": state.env_steps,

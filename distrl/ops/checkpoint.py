@@ -27,7 +27,7 @@ import numpy as np
 
 from distrl.agents import registry
 from distrl.config import Config, ConfigError
-from distrl.ops.tracking import TrainingState
+from distrl.ops.tracking import TrainingProgress
 
 FORMAT_VERSION = 1
 PREFIX = "ckpt-"
@@ -43,7 +43,7 @@ class Checkpoint:
     path: Path
     arrays: dict[str, np.ndarray]  # the learner's arrays by key
     scalars: dict[str, Any]  # the learner's counters and RNG state (JSON values)
-    counters: dict[str, Any]  # the driver's TrainingState counters
+    counters: dict[str, Any]  # the driver's TrainingProgress counters
     config: dict[str, Any]  # the run's config as written
 
 
@@ -189,7 +189,7 @@ def _fsync(path: Path) -> None:
 class LearnerSource(Protocol):
     """What checkpointing needs from a backend (see ``distrl.runtime.backend.Backend``)."""
 
-    def learner_state(self, include_replay: bool) -> tuple[dict[str, np.ndarray], dict]: ...
+    def learner_checkpoint(self, include_replay: bool) -> tuple[dict[str, np.ndarray], dict]: ...
 
     def policy_bytes(self) -> bytes: ...
 
@@ -215,7 +215,7 @@ class Checkpointer:
         self._last_time = time.perf_counter()
         self._last_updates: int | None = None
 
-    def maybe_save(self, state: TrainingState) -> None:
+    def maybe_save(self, state: TrainingProgress) -> None:
         if self._last_updates is None:
             self._last_updates = state.updates  # the first call (after a resume, too)
         by_time = self.every_s is not None and time.perf_counter() - self._last_time >= self.every_s
@@ -226,8 +226,8 @@ class Checkpointer:
         if by_time or by_updates:
             self.save(state)
 
-    def save(self, state: TrainingState) -> Path:
-        arrays, scalars = self.backend.learner_state(self.include_replay)
+    def save(self, state: TrainingProgress) -> Path:
+        arrays, scalars = self.backend.learner_checkpoint(self.include_replay)
         path = write_checkpoint(
             self.root,
             updates=state.updates,

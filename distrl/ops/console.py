@@ -11,10 +11,10 @@ from typing import IO, Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from distrl.ops.tracking import TrainingState
+from distrl.ops.tracking import TrainingProgress
 
 
-def progress_row(state: TrainingState) -> dict[str, Any]:
+def progress_row(state: TrainingProgress) -> dict[str, Any]:
     row: dict[str, Any] = {
         "time_s": round(state.elapsed, 3),
         "env_steps": state.env_steps,
@@ -28,7 +28,7 @@ def progress_row(state: TrainingState) -> dict[str, Any]:
     return row
 
 
-def _status_text(state: TrainingState) -> str:
+def _status_text(state: TrainingProgress) -> str:
     ret = "-" if state.mean_return is None else f"{state.mean_return:.1f}"
     return (
         f"steps {state.env_steps:,} | {state.steps_per_s:,.0f} steps/s | return {ret} | "
@@ -65,7 +65,7 @@ class ProgressReporter:
             self._task = self._live.add_task("train", total=total_steps, status="starting")
             self._live.start()
 
-    def __call__(self, state: TrainingState) -> None:
+    def __call__(self, state: TrainingProgress) -> None:
         if self._live is not None:
             self._live.update(self._task, completed=state.env_steps, status=_status_text(state))
         now = time.perf_counter()
@@ -79,7 +79,7 @@ class ProgressReporter:
                 self.log.write(json.dumps(progress_row(state)) + "\n")
                 self.log.flush()
 
-    def close(self, state: TrainingState | None = None) -> None:
+    def close(self, state: TrainingProgress | None = None) -> None:
         if state is not None and self.log is not None:
             self.log.write(json.dumps(progress_row(state)) + "\n")
         if self._live is not None:

@@ -22,7 +22,7 @@ from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from distrl.ops.tracking import TrainingState
+from distrl.ops.tracking import TrainingProgress
 
 EPISODES_FILE = "episodes.jsonl"
 _files = itertools.count()  # two writers in one second in one process get distinct names
@@ -62,7 +62,7 @@ class MetricsLogger:
         self.episodes = (self.logdir / EPISODES_FILE).open("a")
         self._last = 0.0
 
-    def __call__(self, state: TrainingState) -> None:
+    def __call__(self, state: TrainingProgress) -> None:
         result = state.last
         if result is not None and len(result.episode_returns):
             self._write_episodes(state)
@@ -71,7 +71,7 @@ class MetricsLogger:
             self._last = now
             self.write_scalars(state)
 
-    def _write_episodes(self, state: TrainingState) -> None:
+    def _write_episodes(self, state: TrainingProgress) -> None:
         assert state.last is not None
         r = state.last
         values = []
@@ -93,7 +93,7 @@ class MetricsLogger:
         self.episodes.flush()
         self._add(state.env_steps, values)
 
-    def write_scalars(self, state: TrainingState) -> None:
+    def write_scalars(self, state: TrainingProgress) -> None:
         values = [
             _value("charts/steps_per_s", state.steps_per_s),
             _value("charts/updates", state.updates),
@@ -120,7 +120,7 @@ class MetricsLogger:
             Event(wall_time=time.time(), step=step, summary=Summary(value=values))
         )
 
-    def close(self, state: TrainingState | None = None) -> None:
+    def close(self, state: TrainingProgress | None = None) -> None:
         if state is not None:
             self.write_scalars(state)
         self.events.close()

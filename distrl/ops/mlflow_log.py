@@ -29,7 +29,7 @@ from distrl.config import ConfigError
 
 if TYPE_CHECKING:
     from distrl.ops.summary import RunSummary
-    from distrl.ops.tracking import TrainingState
+    from distrl.ops.tracking import TrainingProgress
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class MLflowLogger(Callback):
         self._last = 0.0
 
     def on_start(self, trainer: Trainer) -> None:
-        run_file = Path(trainer.logdir) / RUN_FILE
+        run_file = Path(trainer.run_dir) / RUN_FILE
         previous = json.loads(run_file.read_text()) if run_file.exists() else {}
         if previous.get("tracking_uri") == self.uri:  # a resumed run: go on in its MLflow run
             self.run_id = previous["run_id"]
@@ -110,21 +110,21 @@ class MLflowLogger(Callback):
         log.info("MLflow: logging to run %s of experiment %r at %s", self.run_id,
                  self.experiment, self.uri)  # fmt: skip
 
-    def on_update(self, trainer: Trainer, state: TrainingState) -> None:
+    def on_update(self, trainer: Trainer, state: TrainingProgress) -> None:
         now = time.perf_counter()
         if now - self._last >= self.interval:
             self._last = now
             self._log_state(state)
 
     def on_evaluation(self, trainer: Trainer, returns: np.ndarray) -> None:
-        step = trainer.state.env_steps
+        step = trainer.progress.env_steps
         self._log({"eval/mean_return": float(returns.mean()),
                    "eval/std_return": float(returns.std())}, step)  # fmt: skip
 
     def on_end(self, trainer: Trainer, summary: RunSummary) -> None:
         if self.run_id is None:
             return  # the run failed before it started
-        self._log_state(trainer.state)
+        self._log_state(trainer.progress)
         status = "FAILED" if summary.stop_reason in FAILED else "FINISHED"
         if summary.stop_reason == "interrupted":
             status = "KILLED"
@@ -133,14 +133,14 @@ class MLflowLogger(Callback):
             self.client.set_tag(self.run_id, "distrl.solved", str(summary.solved).lower())
             self.client.log_dict(self.run_id, dataclasses.asdict(summary), "summary.json")
             for name in ARTIFACTS:
-                path = Path(trainer.logdir) / name
+                path = Path(trainer.run_dir) / name
                 if path.exists():
                     self.client.log_artifact(self.run_id, str(path))
             self.client.set_terminated(self.run_id, status=status)
         except Exception as e:  # the run's own files are written already: only tracking lost
             log.warning("MLflow: could not record the end of the run: %s", e)
 
-    def _log_state(self, state: TrainingState) -> None:
+    def _log_state(self, state: TrainingProgress) -> None:
         metrics = {
             "charts/steps_per_s": state.steps_per_s,
             "charts/updates": state.updates,

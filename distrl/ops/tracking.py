@@ -20,7 +20,7 @@ class StopRequested(Exception):
 
 
 @dataclass
-class TrainingState:
+class TrainingProgress:
     """What the driver knows about a run: counters, recent returns and the last metrics."""
 
     started: float = field(default_factory=time.perf_counter)  # first env step requested
@@ -54,7 +54,7 @@ class TrainingState:
         }
 
     @classmethod
-    def restore(cls, counters: dict[str, Any]) -> TrainingState:
+    def restore(cls, counters: dict[str, Any]) -> TrainingProgress:
         """A state that continues ``counters`` (its clock included) from now."""
         return cls(
             started=time.perf_counter() - float(counters["elapsed_s"]),
@@ -91,7 +91,7 @@ class StopRule:
     max_steps: int | None
     max_seconds: float | None
 
-    def check(self, state: TrainingState) -> str | None:
+    def check(self, state: TrainingProgress) -> str | None:
         """The reason to stop now ("solved", "max_steps", "max_seconds"), or None."""
         if (
             self.stop_reward is not None

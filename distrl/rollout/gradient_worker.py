@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from distrl.config import Config
+from distrl.config import RolloutSettings
 from distrl.envs import EnvSpec
 from distrl.rollout.worker import RolloutWorker
 from distrl.types import Gradients, WeightsMessage
@@ -21,7 +21,8 @@ class GradientWorker:
 
     Usage::
 
-        worker = GradientWorker(config=config, spec=spec, worker_index=0, seed=seed_sequence)
+        worker = GradientWorker(settings=config.rollout_settings(), algorithm=config.algo,
+                                spec=spec, worker_index=0, seed=seed_sequence)
         gradients = worker.compute_gradients(learner.weights())
         learner.apply_gradients(gradients)
 
@@ -33,28 +34,28 @@ class GradientWorker:
     def __init__(
         self,
         *,
-        config: Config,
+        settings: RolloutSettings,
         spec: EnvSpec,
         worker_index: int,
         seed: np.random.SeedSequence,
-        use_tf_threads: int | None = 1,
-        algorithm: Algorithm | None = None,
+        tf_threads: int | None = 1,
+        algorithm: Algorithm | str,
     ) -> None:
         from distrl.agents import make_worker_loss
 
         self.rollouts = RolloutWorker(
-            config=config,
+            settings=settings,
             spec=spec,
             worker_index=worker_index,
             seed=seed,
-            use_tf_threads=use_tf_threads,
+            tf_threads=tf_threads,
             algorithm=algorithm,
         )
         self.loss = make_worker_loss(
-            algorithm=algorithm if algorithm is not None else config.algo,
-            sections=config.algorithm_sections(algorithm),
+            algorithm=algorithm,
+            sections=settings.sections,
             spec=spec,
-            tf_threads=use_tf_threads,
+            tf_threads=tf_threads,
         )
         self.loss_version = -1  # the weights version loaded into self.loss.model
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from distrl.config import Config
+from distrl.config import RolloutSettings
 from distrl.envs import EnvOptions, EnvSpec, make_vector_env
 from distrl.envs.atari import is_atari
 from distrl.rollout.deadline import Deadline
@@ -37,7 +37,8 @@ class RolloutWorker:
 
     Usage::
 
-        worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=seed_sequence)
+        worker = RolloutWorker(settings=config.rollout_settings(), algorithm=config.algo,
+                               spec=spec, worker_index=0, seed=seed_sequence)
         rollout = worker.sample(learner.weights())   # acts with the newest weights it was given
 
     The runtime makes this class a Ray actor; ``--workers 0`` calls it directly.
@@ -46,25 +47,25 @@ class RolloutWorker:
     def __init__(
         self,
         *,
-        config: Config,
+        settings: RolloutSettings,
         spec: EnvSpec,
         worker_index: int,
         seed: np.random.SeedSequence,
-        use_tf_threads: int | None = 1,
-        algorithm: Algorithm | None = None,
+        tf_threads: int | None = 1,
+        algorithm: Algorithm | str,
     ) -> None:
         # Imported here, not at module level: the driver references this class for Ray and
         # must not import TensorFlow through it.
         from distrl.agents import make_policy
 
         self.worker_index = worker_index
-        self.rollout_len = config.rollout_len
-        self.num_envs = config.envs_per_worker
+        self.rollout_len = settings.rollout_len
+        self.num_envs = settings.envs_per_worker
         self.policy = make_policy(
-            algorithm=algorithm if algorithm is not None else config.algo,
-            sections=config.algorithm_sections(algorithm),
+            algorithm=algorithm,
+            sections=settings.sections,
             spec=spec,
-            tf_threads=use_tf_threads,
+            tf_threads=tf_threads,
             num_envs=self.num_envs,
         )
         continuous = spec.action_kind == "continuous"
@@ -80,15 +81,13 @@ class RolloutWorker:
         self.cpu = dict.fromkeys(("sample", "env", "act", "load"), 0.0)
         self.env_seed, action_seed = seed.spawn(2)
         self.rng = np.random.default_rng(action_seed)
-        # Worker 0 alone can be slowed down to study stragglers (config.faults.straggler_delay).
+        # Worker 0 alone can be slowed down to study stragglers (faults.straggler_delay).
         self.env_id = spec.env_id
-        self.step_delay = config.faults.straggler_delay if worker_index == 0 else 0.0
+        self.step_delay = settings.straggler_delay if worker_index == 0 else 0.0
         self.env_errors = 0  # env exceptions since the last fragment was returned
-        self.deadline = Deadline(
-            config.faults.env_step_timeout
-        )  # a hung step/reset is an env error
-        self.atari = config.atari
-        self.env_options = EnvOptions.of(config)  # the user's imports, kwargs and wrappers
+        self.deadline = Deadline(settings.env_step_timeout)  # a hung step/reset: an env error
+        self.atari = settings.atari
+        self.env_options = EnvOptions.of(settings)  # the user's imports, kwargs and wrappers
         self.envs = self._make_envs()
         # Atari envs report the raw full-game score at a game's real end (their training
         # episodes may end at each lost life, with clipped rewards): log that, not our sums.

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime.backend import Backend, Experience
 from distrl.runtime.sync_loop import run_sync
 
 
 def run_async(
     backend: Backend,
-    state: TrainingState,
+    state: TrainingProgress,
     stop: StopRule,
-    on_update: Callable[[TrainingState], None] = lambda state: None,
+    on_update: Callable[[TrainingProgress], None] = lambda state: None,
     inbox: Experience | None = None,
 ) -> str:
     """Train until ``stop`` fires; returns its reason (``state`` is updated in place).

@@ -53,10 +53,10 @@ class Backend(Protocol):
     def update(self, handles: list[Any]) -> tuple[UpdateResult, WeightsHandle]:
         """One learner update on the requests ``handles``; its result and the newest weights."""
 
-    def learner_state(self, include_replay: bool) -> tuple[dict[str, np.ndarray], dict]:
-        """The learner's arrays and counters (``learner.state``), fetched to this process."""
+    def learner_checkpoint(self, include_replay: bool) -> tuple[dict[str, np.ndarray], dict]:
+        """The learner's arrays and counters (``learner.checkpoint``), fetched to this process."""
 
-    def load_learner_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+    def restore_learner(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
         """Restore the learner; :meth:`weights` are the restored ones from then on."""
 
     def policy_bytes(self) -> bytes:
@@ -100,7 +100,12 @@ class LocalBackend:
         # Without its worker (serving with --workers 0) the learner learns only from outside.
         self.worker = (
             worker_class(config)(
-                config=config, spec=spec, worker_index=0, seed=worker_seed, use_tf_threads=None
+                settings=config.rollout_settings(),
+                algorithm=config.algo,
+                spec=spec,
+                worker_index=0,
+                seed=worker_seed,
+                tf_threads=None,
             )
             if with_worker
             else None
@@ -147,11 +152,11 @@ class LocalBackend:
             self._publish()
         return result, self._weights
 
-    def learner_state(self, include_replay: bool) -> tuple[dict[str, np.ndarray], dict]:
-        return self.learner.state(include_replay=include_replay)
+    def learner_checkpoint(self, include_replay: bool) -> tuple[dict[str, np.ndarray], dict]:
+        return self.learner.checkpoint(include_replay=include_replay)
 
-    def load_learner_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
-        self.learner.load_state(arrays, scalars)
+    def restore_learner(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+        self.learner.restore(arrays, scalars)
         self._publish()
 
     def policy_bytes(self) -> bytes:

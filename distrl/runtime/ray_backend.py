@@ -87,11 +87,11 @@ class LearnerHost:
     def apply_gradients(self, gradients: Gradients) -> tuple[UpdateResult, WeightsHandle]:
         return self._published(self.learner.apply_gradients(gradients))
 
-    def state(self, include_replay: bool) -> tuple[dict, dict]:
-        return self.learner.state(include_replay=include_replay)
+    def checkpoint(self, include_replay: bool) -> tuple[dict, dict]:
+        return self.learner.checkpoint(include_replay=include_replay)
 
-    def load_state(self, arrays: dict, scalars: dict) -> None:
-        self.learner.load_state(arrays, scalars)
+    def restore(self, arrays: dict, scalars: dict) -> None:
+        self.learner.restore(arrays, scalars)
         self._publish()  # the restored version's one put
         self._publish_log.append((self.learner.version, time.time()))
 
@@ -157,6 +157,7 @@ class RayBackend:
         self._config, self._spec, self._worker_seeds = config, spec, worker_seeds
         self._learner_seed, self._restore = learner_seed, restore
         self._code = runtime_env(config)  # the user's local env/model modules, if any
+        self._rollout_settings = config.rollout_settings()  # what every worker reads
         self.learner = self._new_learner()
         # Actor classes and handles are dynamic proxies (method.remote(...)): typed as Any.
         # Spread over the cluster's nodes; inside a placement group (a Tune trial) stay in it.
@@ -210,11 +211,11 @@ class RayBackend:
 
     def _new_worker(self, index: int, seed: Any) -> Any:
         return self._remote_worker.remote(
-            config=self._config,
+            settings=self._rollout_settings,
             spec=self._spec,
             worker_index=index,
             seed=seed,
-            algorithm=registry.get(self._config.algo),
+            algorithm=registry.get(self._config.algo),  # pickled, as the learner's
         )
 
     def external(self, rollout: Rollout) -> ray.ObjectRef:
@@ -296,13 +297,13 @@ class RayBackend:
         saved = self._restore() if self._restore is not None else None
         if saved is None:
             log.warning("no checkpoint to restore the learner from: it starts untrained")
-            arrays, scalars = ray.get(self.learner.state.remote(False))
+            arrays, scalars = ray.get(self.learner.checkpoint.remote(False))
         else:
             arrays, scalars = saved
         # Workers only load versions newer than theirs: continue above the last one published.
         restored = int(scalars["version"])
         scalars = {**scalars, "version": max(restored, self._version) + 1}
-        ray.get(self.learner.load_state.remote(arrays, scalars))
+        ray.get(self.learner.restore.remote(arrays, scalars))
         self._version = scalars["version"]
         log.warning("learner restored from the checkpoint at version %d (now version %d)",
                     restored, self._version)  # fmt: skip
@@ -361,11 +362,11 @@ class RayBackend:
             applied=False,
         )
 
-    def learner_state(self, include_replay: bool) -> tuple[dict, dict]:
-        return ray.get(self.learner.state.remote(include_replay))
+    def learner_checkpoint(self, include_replay: bool) -> tuple[dict, dict]:
+        return ray.get(self.learner.checkpoint.remote(include_replay))
 
-    def load_learner_state(self, arrays: dict, scalars: dict) -> None:
-        ray.get(self.learner.load_state.remote(arrays, scalars))
+    def restore_learner(self, arrays: dict, scalars: dict) -> None:
+        ray.get(self.learner.restore.remote(arrays, scalars))
         self._refresh_weights()
 
     def policy_bytes(self) -> bytes:

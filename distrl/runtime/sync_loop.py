@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime.backend import Backend, Experience
 
 IDLE_WAIT_S = 0.5  # with no workers: how long to wait for pushed experience between checks
@@ -18,9 +18,9 @@ IDLE_WAIT_S = 0.5  # with no workers: how long to wait for pushed experience bet
 
 def run_sync(
     backend: Backend,
-    state: TrainingState,
+    state: TrainingProgress,
     stop: StopRule,
-    on_update: Callable[[TrainingState], None] = lambda state: None,
+    on_update: Callable[[TrainingProgress], None] = lambda state: None,
     inbox: Experience | None = None,
     *,
     overlap: bool = False,

@@ -112,8 +112,8 @@ def run_actor(
         spec.action_kind != spec_remote.action_kind
     ):
         raise ConfigError(f"env {env!r} does not match the service's {spec_remote.env_id!r}")
-    worker = RolloutWorker(config=config, spec=spec, worker_index=-1,
-                           seed=np.random.SeedSequence(seed))  # fmt: skip
+    worker = RolloutWorker(settings=config.rollout_settings(), algorithm=config.algo, spec=spec,
+                           worker_index=-1, seed=np.random.SeedSequence(seed))  # fmt: skip
     policy = RemotePolicy(client)
     worker.policy = policy
     worker.version = 0  # acting needs no local weights

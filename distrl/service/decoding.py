@@ -12,8 +12,8 @@ import numpy as np
 from distrl.agents.registry import Algorithm
 from distrl.envs.atari import is_atari
 from distrl.service.arrays import BadArray, from_proto
+from distrl.service.exchange import WeightsBoard
 from distrl.service.ledger import EpisodeLedger
-from distrl.service.state import WeightsBoard
 from distrl.service.v1 import distrl_pb2 as pb
 from distrl.types import EnvSpec, Rollout
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from typing import Any
 
 from distrl.config import Config
-from distrl.ops.tracking import TrainingState
+from distrl.ops.tracking import TrainingProgress
+from distrl.service.exchange import Inbox, RunControl, WeightsBoard
 from distrl.service.server import DistrlService, ServeOptions, start_server
-from distrl.service.state import Inbox, RunControl, WeightsBoard
 from distrl.types import EnvSpec
 
 
@@ -24,8 +24,8 @@ class ServiceHost:
         spec: EnvSpec,
         backend: Any,
         options: ServeOptions,
-        checkpoint: Callable[[TrainingState], str] | None,
-        state: TrainingState,
+        checkpoint: Callable[[TrainingProgress], str] | None,
+        state: TrainingProgress,
     ) -> None:
         self.board = WeightsBoard(resolve=backend.fetch)
         self.inbox = Inbox(config.service.backlog)
@@ -36,7 +36,7 @@ class ServiceHost:
                                 inbox=self.inbox, control=self.control)  # fmt: skip
         self.server, self.port = start_server(service, options)
 
-    def observe(self, state: TrainingState) -> None:
+    def observe(self, state: TrainingProgress) -> None:
         if state.version != self.board.version:
             self.board.publish(state.version, self.backend.weights())
         self.control.observe(state)  # may raise StopRequested

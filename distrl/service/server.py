@@ -31,8 +31,8 @@ from distrl.envs import EnvSpec
 from distrl.policy import Policy
 from distrl.service.arrays import dtype_enum, to_proto
 from distrl.service.decoding import MAX_BATCH, RequestDecoder, abort
+from distrl.service.exchange import Inbox, RunControl, WeightsBoard
 from distrl.service.options import ServeOptions, check_options, split_listen
-from distrl.service.state import Inbox, RunControl, WeightsBoard
 from distrl.service.v1 import distrl_pb2 as pb
 from distrl.service.v1 import distrl_pb2_grpc as pb_grpc
 from distrl.types import Rollout, WeightsMessage

@@ -16,7 +16,13 @@ SPEC = env_spec("CartPole-v1")
 def setup(**overrides):
     config = make_config(envs_per_worker=4, rollout_len=8, **overrides)
     learner = learner_of(config, spec=SPEC, seed=1)
-    worker = RolloutWorker(config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2))
+    worker = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=SPEC,
+        worker_index=0,
+        seed=np.random.SeedSequence(2),
+    )
     return config, learner, worker
 
 
@@ -68,11 +74,16 @@ def test_worker_gradients_equal_the_learners_own_step():
     a3c = learner_of(config, spec=SPEC, seed=1)
     a2c = learner_of(config, spec=SPEC, seed=1)
     grad_worker = GradientWorker(
-        config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2)
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=SPEC,
+        worker_index=0,
+        seed=np.random.SeedSequence(2),
     )
     rollout_worker = RolloutWorker(  # same seed: the same fragment
-        config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2)
-    )
+        settings=config.rollout_settings(), algorithm=config.algo, spec=SPEC, worker_index=0,
+        seed=np.random.SeedSequence(2),
+    )  # fmt: skip
     for _ in range(3):
         gradients = grad_worker.compute_gradients(a3c.weights())
         assert gradients.policy_version == a3c.version
@@ -93,7 +104,11 @@ def test_stale_gradients_are_discarded():
     )
     learner = learner_of(config, spec=SPEC, seed=1)
     worker = GradientWorker(
-        config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2)
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=SPEC,
+        worker_index=0,
+        seed=np.random.SeedSequence(2),
     )
     first = worker.compute_gradients(learner.weights())
     second = worker.compute_gradients(learner.weights())  # also version 0

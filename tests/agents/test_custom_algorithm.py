@@ -87,10 +87,10 @@ class BanditLearner:
             metrics={"bandit/newest_acting_version": float(max(versions))},
         )
 
-    def state(self, *, include_replay=False):
+    def checkpoint(self, *, include_replay=False):
         return {"preferences": self.prefs.copy()}, {"version": self.version}
 
-    def load_state(self, arrays, scalars):
+    def restore(self, arrays, scalars):
         self.prefs, self.version = arrays["preferences"].copy(), int(scalars["version"])
 
     def policy_bytes(self):
@@ -143,7 +143,7 @@ def test_a_registered_algorithm_trains_on_ray_serves_and_evaluates(bandit, mode,
     summary = trainer.train()
     assert summary.stop_reason == "max_steps" and summary.learner_updates > 5
     # Workers acted with weights the learner published after version 0: the broadcast works.
-    assert trainer.state.metrics["bandit/newest_acting_version"] > 0
+    assert trainer.progress.metrics["bandit/newest_acting_version"] > 0
     actions, log_probs, _ = probe.act
     assert actions.shape == (3,) and set(actions) <= {0, 1} and log_probs.shape == (3,)
     assert len(probe.evaluations) >= 1 and probe.evaluations[0].shape == (1,)

@@ -76,7 +76,13 @@ def test_no_stored_transition_has_a_reset_observation_as_next_state():
         {"algo": "ddpg", "env": COUNTING_ENV, "envs_per_worker": 3, "rollout_len": 20}
     )
     spec = env_spec(COUNTING_ENV)
-    worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
+    worker = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=spec,
+        worker_index=0,
+        seed=np.random.SeedSequence(0),
+    )
     learner = learner_of(config, spec=spec, seed=0)
     rollout = worker.sample(learner.weights())
     assert rollout.terminated.any() and rollout.truncated.any()
@@ -102,7 +108,13 @@ def test_learner_trains_only_after_learning_starts_at_the_replay_ratio():
     spec = env_spec("Pendulum-v1")
     assert spec.action_low == (-2.0,) and spec.action_high == (2.0,)
     learner = learner_of(config, spec=spec, seed=0)
-    worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(1))
+    worker = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=spec,
+        worker_index=0,
+        seed=np.random.SeedSequence(1),
+    )
     first = worker.sample(learner.weights())  # version 0: uniformly random actions
     assert first.actions.min() < -1.0 and first.actions.max() > 1.0  # the whole [-2, 2] box
     before = learner.weights().weights
@@ -149,7 +161,8 @@ def test_ddpg_worker_never_imports_tensorflow():
         "from distrl.envs import env_spec\n"
         "from distrl.rollout import RolloutWorker\n"
         "c = build_config({'algo': 'ddpg', 'env': 'Pendulum-v1'})\n"
-        "w = RolloutWorker(config=c, spec=env_spec('Pendulum-v1'), worker_index=0,\n"
+        "w = RolloutWorker(settings=c.rollout_settings(), algorithm=c.algo,\n"
+        "                  spec=env_spec('Pendulum-v1'), worker_index=0,\n"
         "                  seed=np.random.SeedSequence(0))\n"
         "print('tensorflow' in sys.modules or 'keras' in sys.modules)\n"
     )
@@ -169,16 +182,22 @@ def test_nan_transitions_skip_ddpg_steps_inside_the_fused_loop_and_roll_back():
     )  # fmt: skip
     spec = env_spec("Pendulum-v1")
     learner = learner_of(config, spec=spec, seed=0)
-    worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(1))
+    worker = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=spec,
+        worker_index=0,
+        seed=np.random.SeedSequence(1),
+    )
     rollout = worker.sample(learner.weights())
     poisoned = replace(rollout, rewards=np.full_like(rollout.rewards, np.nan))
-    before = learner.state()[0]
+    before = learner.checkpoint()[0]
     result = learner.update([poisoned])  # the buffer holds only NaN rewards: 40 steps, all skipped
     assert not result.applied and learner.version == 0
     assert result.metrics["learner/skipped_steps"] == 40
     assert result.metrics["learner/gradient_steps"] == 0
     assert result.metrics["learner/nonfinite_skipped"] == 1
-    after = learner.state()[0]
+    after = learner.checkpoint()[0]
     for key in before:
         if "target" not in key:  # targets move towards the unchanged online nets; nothing else
             np.testing.assert_array_equal(before[key], after[key], err_msg=key)
@@ -228,8 +247,13 @@ def test_td3_target_smoothing_noise_is_clipped_and_kept_in_the_action_box():
 
 def test_td3_steps_the_actor_and_the_targets_every_policy_delay_critic_steps():
     config, learner = td3_learner(policy_delay=2, learning_starts=0, batch_size=8)
-    worker = RolloutWorker(config=config, spec=PENDULUM, worker_index=0,
-                           seed=np.random.SeedSequence(0))  # fmt: skip
+    worker = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=PENDULUM,
+        worker_index=0,
+        seed=np.random.SeedSequence(0),
+    )
     learner.update([worker.sample(learner.weights())])  # fill: stored and trained once
 
     def snapshot():

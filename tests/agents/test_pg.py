@@ -9,7 +9,7 @@ import pytest
 from distrl.agents.pg.returns import discounted_returns, normalize_returns
 from distrl.config import build_config
 from distrl.envs import env_spec
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.rollout import RolloutWorker
 from distrl.runtime import LocalBackend, run_sync
 from tests.parts import learner_of
@@ -39,7 +39,13 @@ def test_normalisation_modes():
 def setup(**pg):
     config = build_config({"algo": "pg", "envs_per_worker": 2, "rollout_len": 8, "pg": pg})
     learner = learner_of(config, spec=SPEC, seed=0)
-    worker = RolloutWorker(config=config, spec=SPEC, worker_index=3, seed=np.random.SeedSequence(1))
+    worker = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=SPEC,
+        worker_index=3,
+        seed=np.random.SeedSequence(1),
+    )
     return config, learner, worker
 
 
@@ -82,7 +88,7 @@ def test_reinforce_learns_cartpole():
     config = build_config({"algo": "pg", "workers": 0, "envs_per_worker": 8, "rollout_len": 32,
                            "pg": {"episodes_per_update": 8, "lr": 0.01}})  # fmt: skip
     backend = LocalBackend(config, SPEC)
-    state = TrainingState()
+    state = TrainingProgress()
     reason = run_sync(backend, state, StopRule(300, 200_000, None))
     assert reason == "solved", (state.env_steps, state.mean_return)
     assert state.metrics["learner/episodes_trained"] >= 8
@@ -98,7 +104,7 @@ def test_reinforce_on_ray_workers_joins_each_workers_streams(ray_cluster, mode):
          "pg": {"episodes_per_update": 4, "lr": 0.01}}
     )  # fmt: skip
     backend = RayBackend(config, SPEC)
-    state = TrainingState()
+    state = TrainingProgress()
     try:
         LOOPS[mode](backend, state, StopRule(None, 30_000, None))
     finally:

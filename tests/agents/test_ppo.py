@@ -65,7 +65,13 @@ def test_clipped_objective_and_diagnostics_match_numpy(clip_vf, normalize):
 def setup(**ppo):
     config = build_config({"algo": "ppo", "envs_per_worker": 4, "rollout_len": 16, "ppo": ppo})
     learner = learner_of(config, spec=SPEC, seed=1)
-    worker = RolloutWorker(config=config, spec=SPEC, worker_index=0, seed=np.random.SeedSequence(2))
+    worker = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=SPEC,
+        worker_index=0,
+        seed=np.random.SeedSequence(2),
+    )
     return config, learner, worker
 
 
@@ -87,10 +93,10 @@ def test_an_update_takes_epochs_of_minibatch_steps_and_logs_the_diagnostics():
 
 def test_warm_up_traces_the_update_once_and_changes_nothing():
     _, learner, worker = setup(n_epochs=2, minibatch_size=32)
-    before = learner.state()
+    before = learner.checkpoint()
     learner.warm_up()
     assert learner._epochs_call.experimental_get_tracing_count() == 1
-    after = learner.state()
+    after = learner.checkpoint()
     assert after[1] == before[1]  # counters, version included
     for name, array in before[0].items():
         np.testing.assert_array_equal(after[0][name], array, err_msg=name)

@@ -11,8 +11,8 @@ from distrl.config import ConfigError, build_config
 from distrl.envs import env_spec
 from distrl.ops.checkpoint import write_checkpoint
 from distrl.service.client import Client
+from distrl.service.exchange import WeightsBoard
 from distrl.service.server import DistrlService, ServeOptions, start_server
-from distrl.service.state import WeightsBoard
 from tests.parts import learner_of, policy_of
 
 SEED = 11
@@ -82,7 +82,7 @@ def test_a_checkpoints_policy_acts_as_the_learners(case, tmp_path):
     config = build_config({**CASES[case], "seed": SEED})
     spec = env_spec(config.env)
     learner = learner_of(config, spec=spec, seed=0)
-    arrays, scalars = learner.state()
+    arrays, scalars = learner.checkpoint()
     path = write_checkpoint(tmp_path, updates=1, arrays=arrays, scalars=scalars, counters={},
                             config=config.to_dict(), policy=learner.policy_bytes())  # fmt: skip
     loaded = distrl.Policy.from_checkpoint(path, seed=SEED)

@@ -126,7 +126,7 @@ def test_save_restore_act_and_resume_continue_the_run(tmp_path):
     summary = second.train()
     assert summary.learner_updates == 30
     assert summary.env_steps > first.summary.env_steps
-    assert second.state.episodes >= first.summary.episodes
+    assert second.progress.episodes >= first.summary.episodes
 
 
 def test_make_config_errors_match_the_command_line():

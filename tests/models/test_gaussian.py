@@ -75,8 +75,13 @@ def test_the_env_gets_clipped_actions_the_fragment_keeps_the_samples():
     spec = env_spec("distrl-test/Recorder-v0")
     config = build_config({"env": "distrl-test/Recorder-v0", "envs_per_worker": 2,
                            "rollout_len": 32})  # fmt: skip
-    worker = RolloutWorker(config=config, spec=spec, worker_index=0,
-                           seed=np.random.SeedSequence(0))  # fmt: skip
+    worker = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=spec,
+        worker_index=0,
+        seed=np.random.SeedSequence(0),
+    )
     model = build_model(spec, config.model)
     weights, names = model.get_weights(), tuple(v.path for v in model.weights)
     weights[names.index("log_std/bias")][:] = np.log(5.0)  # sigma 5 on a box of [-1, 1]

@@ -20,7 +20,7 @@ from distrl.ops.checkpoint import (
     resolve,
     write_checkpoint,
 )
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime import LocalBackend, run_sync
 
 
@@ -135,25 +135,25 @@ def test_resume_restores_weights_optimizer_counters_exactly(tmp_path, algo):
     config = small(algo)
     spec = env_spec(config.env)
     first = LocalBackend(config, spec)
-    state = TrainingState()
+    state = TrainingProgress()
     run_sync(first, state, StopRule(None, 400, None))
-    arrays, scalars = first.learner_state(include_replay=True)
+    arrays, scalars = first.learner_checkpoint(include_replay=True)
     write_checkpoint(
         tmp_path, updates=state.updates, arrays=arrays, scalars=scalars,
         counters=state.counters(), config=config.to_dict(),
     )  # fmt: skip
     ckpt = read_checkpoint(tmp_path)
     second = LocalBackend(build_config(config.to_dict(), {"seed": 99}), spec)
-    fresh, _ = second.learner_state(include_replay=True)
+    fresh, _ = second.learner_checkpoint(include_replay=True)
     assert any(not np.array_equal(fresh[k], arrays[k]) for k in fresh)  # other init
-    second.load_learner_state(ckpt.arrays, ckpt.scalars)
-    restored, restored_scalars = second.learner_state(include_replay=True)
+    second.restore_learner(ckpt.arrays, ckpt.scalars)
+    restored, restored_scalars = second.learner_checkpoint(include_replay=True)
     assert restored.keys() == arrays.keys()
     for key in arrays:  # weights, targets, optimizer slots and iteration counts, replay
         np.testing.assert_array_equal(restored[key], arrays[key], err_msg=key)
     assert restored_scalars == scalars
     assert any("optimizer" in k for k in arrays)
-    resumed = TrainingState.restore(ckpt.counters)
+    resumed = TrainingProgress.restore(ckpt.counters)
     assert (resumed.env_steps, resumed.updates, resumed.version, resumed.episodes) == (
         state.env_steps, state.updates, state.version, state.episodes,
     )  # fmt: skip
@@ -164,8 +164,11 @@ def test_resume_restores_weights_optimizer_counters_exactly(tmp_path, algo):
     a, _ = first.update([data])
     b, _ = second.update([data])
     assert a.version == b.version
-    for x, y in zip(first.learner_state(True)[0].values(), second.learner_state(True)[0].values(),
-                    strict=True):  # fmt: skip
+    for x, y in zip(
+        first.learner_checkpoint(True)[0].values(),
+        second.learner_checkpoint(True)[0].values(),
+        strict=True,
+    ):
         np.testing.assert_allclose(x, y, rtol=1e-6)
 
 
@@ -186,7 +189,7 @@ np.savez(sys.argv[3], *[np.asarray(o) for o in out])
 def test_exported_policy_loads_without_distrl_and_gives_the_same_outputs(tmp_path, algo):
     config = small(algo)
     backend = LocalBackend(config, env_spec(config.env))
-    run_sync(backend, TrainingState(), StopRule(None, 300, None))
+    run_sync(backend, TrainingProgress(), StopRule(None, 300, None))
     (tmp_path / "policy.keras").write_bytes(backend.policy_bytes())
     obs = np.random.default_rng(0).normal(size=(5, *env_spec(config.env).observation_shape))
     np.save(tmp_path / "obs.npy", obs.astype(np.float32))
@@ -239,7 +242,7 @@ def test_launch_checkpoints_and_resumes_with_other_workers(tmp_path):
 def test_export_command_writes_keras_and_savedmodel(tmp_path):
     tf = pytest.importorskip("tensorflow")  # a core dependency: always there
     backend = LocalBackend(small("a2c"), env_spec("CartPole-v1"))
-    arrays, scalars = backend.learner_state(False)
+    arrays, scalars = backend.learner_checkpoint(False)
     write_checkpoint(
         tmp_path / "ckpt", updates=0, arrays=arrays, scalars=scalars, counters={},
         config={}, policy=backend.policy_bytes(),
@@ -266,7 +269,7 @@ def test_export_command_writes_keras_and_savedmodel(tmp_path):
 def test_evaluate_command_plays_records_and_reports(tmp_path, algo):
     config = small(algo)
     backend = LocalBackend(config, env_spec(config.env))
-    arrays, scalars = backend.learner_state(False)
+    arrays, scalars = backend.learner_checkpoint(False)
     write_checkpoint(
         tmp_path / "ckpt", updates=0, arrays=arrays, scalars=scalars, counters={},
         config=config.to_dict(), policy=backend.policy_bytes(),

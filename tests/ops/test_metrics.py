@@ -11,11 +11,11 @@ WRITE = """
 import sys
 import numpy as np
 from distrl.ops.metrics import MetricsLogger
-from distrl.ops.tracking import TrainingState
+from distrl.ops.tracking import TrainingProgress
 from distrl.types import UpdateResult
 
 logger = MetricsLogger(sys.argv[1], interval=0.0)
-state = TrainingState()
+state = TrainingProgress()
 for step in range(1, 4):
     state.record(UpdateResult(
         version=step, env_steps=100, episode_returns=np.array([float(step)]),

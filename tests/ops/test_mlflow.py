@@ -78,7 +78,7 @@ def test_a_store_that_fails_mid_run_loses_no_training(tmp_path, caplog):
     (logger,) = [c for c in trainer.callbacks if isinstance(c, MLflowLogger)]
     assert logger.failures > 1
     assert sum("could not log metrics" in r.message for r in caplog.records) == 1
-    assert (trainer.logdir / "progress.jsonl").exists()
+    assert (trainer.run_dir / "progress.jsonl").exists()
 
 
 def test_a_store_that_cannot_be_made_is_refused_before_the_run(tmp_path):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from distrl.ops.tracking import RETURN_WINDOW, StopRule, TrainingState
+from distrl.ops.tracking import RETURN_WINDOW, StopRule, TrainingProgress
 from distrl.types import UpdateResult
 
 
@@ -17,7 +17,7 @@ def result(returns, steps=100, version=1):
 
 
 def test_solved_needs_a_full_window_of_episodes():
-    rule, state = StopRule(100.0, None, None), TrainingState()
+    rule, state = StopRule(100.0, None, None), TrainingProgress()
     state.record(result([500.0] * (RETURN_WINDOW - 1)))
     assert rule.check(state) is None  # 19 great episodes are not yet 20
     state.record(result([100.0]))
@@ -25,14 +25,14 @@ def test_solved_needs_a_full_window_of_episodes():
 
 
 def test_window_keeps_only_the_last_episodes():
-    state = TrainingState()
+    state = TrainingProgress()
     state.record(result([0.0] * 50))
     state.record(result([10.0] * RETURN_WINDOW))
     assert state.mean_return == 10.0 and state.episodes == 50 + RETURN_WINDOW
 
 
 def test_step_and_time_budgets():
-    state = TrainingState()
+    state = TrainingProgress()
     state.record(result([], steps=999, version=1))
     assert StopRule(None, 1000, None).check(state) is None
     state.record(result([], steps=1, version=2))
@@ -43,7 +43,7 @@ def test_step_and_time_budgets():
 
 
 def test_no_episodes_means_no_mean_return():
-    state = TrainingState()
+    state = TrainingProgress()
     state.record(result([]))
     assert state.mean_return is None
     assert StopRule(1.0, None, None).check(state) is None

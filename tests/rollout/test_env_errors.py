@@ -8,7 +8,7 @@ import pytest
 
 from distrl.config import make_config
 from distrl.envs import env_spec
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.rollout import RolloutWorker
 from distrl.runtime import LocalBackend, run_sync
 
@@ -55,7 +55,13 @@ def test_worker_recovers_from_env_exceptions_and_counts_them():
     from tests.parts import learner_of
 
     config, spec = make(FLAKY_ENV)
-    worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
+    worker = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=spec,
+        worker_index=0,
+        seed=np.random.SeedSequence(0),
+    )
     weights = learner_of(config, spec=spec, seed=0).weights()
     fragments = [worker.sample(weights) for _ in range(20)]  # 160 steps a copy: > 3 crashes
     errors = sum(f.env_errors for f in fragments)
@@ -68,7 +74,7 @@ def test_worker_recovers_from_env_exceptions_and_counts_them():
 def test_training_completes_with_env_errors_reported():
     config, spec = make(FLAKY_ENV, workers=0)
     backend = LocalBackend(config, spec)
-    state = TrainingState()
+    state = TrainingProgress()
     assert run_sync(backend, state, StopRule(None, 3_000, None)) == "max_steps"
     assert state.metrics["worker/env_errors"] >= 5
 
@@ -77,7 +83,13 @@ def test_an_env_that_always_fails_is_an_error_not_a_loop():
     from tests.parts import learner_of
 
     config, spec = make(BROKEN_ENV)
-    worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
+    worker = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=spec,
+        worker_index=0,
+        seed=np.random.SeedSequence(0),
+    )
     with pytest.raises(RuntimeError, match="simulator crashed"):
         worker.sample(learner_of(config, spec=spec, seed=0).weights())
 
@@ -86,7 +98,13 @@ def test_a_hung_env_step_times_out_and_counts_as_an_env_error():
     from tests.parts import learner_of
 
     config, spec = make(HANGING_ENV, env_step_timeout=0.2)
-    worker = RolloutWorker(config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(0))
+    worker = RolloutWorker(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=spec,
+        worker_index=0,
+        seed=np.random.SeedSequence(0),
+    )
     weights = learner_of(config, spec=spec, seed=0).weights()
     start = time.perf_counter()
     fragments = [worker.sample(weights) for _ in range(10)]  # 80 steps a copy: 2 hangs

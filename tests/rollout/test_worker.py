@@ -25,7 +25,11 @@ def make_worker(env="CartPole-v1", envs=3, T=12, seed=0):
     config = build_config({"env": env, "envs_per_worker": envs, "rollout_len": T})
     spec = env_spec(env)
     worker = RolloutWorker(
-        config=config, spec=spec, worker_index=0, seed=np.random.SeedSequence(seed)
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=spec,
+        worker_index=0,
+        seed=np.random.SeedSequence(seed),
     )
     learner = learner_of(config, spec=spec, seed=seed)
     return worker, learner
@@ -105,7 +109,9 @@ def test_worker_with_a_builtin_model_never_imports_tensorflow():
         "from distrl.envs import env_spec\n"
         "from distrl.rollout import RolloutWorker\n"
         "from distrl.types import WeightsMessage\n"
-        "w = RolloutWorker(config=build_config(), spec=env_spec('CartPole-v1'), worker_index=0,\n"
+        "c = build_config()\n"
+        "w = RolloutWorker(settings=c.rollout_settings(), algorithm=c.algo,\n"
+        "                  spec=env_spec('CartPole-v1'), worker_index=0,\n"
         "                  seed=np.random.SeedSequence(0))\n"
         "layers = ('policy_0', 'policy_1', 'logits')\n"
         "names = [f'{l}/{p}' for l in layers for p in ('kernel', 'bias')]\n"

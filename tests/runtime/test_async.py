@@ -4,7 +4,7 @@ import pytest
 
 from distrl.config import build_config, make_config
 from distrl.envs import env_spec
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime import LocalBackend, run_async
 from distrl.runtime.ray_backend import RayBackend
 
@@ -20,7 +20,7 @@ def run(config, stop, backend_cls=RayBackend):
     """run_async to ``stop``; also returns the metrics and applied-update count after each
     update, as the progress reporter sees them."""
     backend = backend_cls(config, SPEC)
-    state, seen = TrainingState(), []
+    state, seen = TrainingProgress(), []
     try:
         reason = run_async(
             backend, state, stop, lambda s: seen.append((dict(s.metrics), s.updates))

@@ -5,7 +5,7 @@ import pytest
 import distrl
 from distrl.config import build_config, load_preset
 from distrl.envs import env_spec
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime import LOOPS
 from distrl.runtime.ray_backend import RayBackend
 
@@ -22,7 +22,7 @@ STEP_BUDGET = 12_000
 def test_ddpg_with_two_ray_workers_learns_pendulum(ray_cluster, mode):
     config = build_config(load_preset("pendulum-ddpg"), {"mode": mode})
     backend = RayBackend(config, SPEC)
-    state, first_returns = TrainingState(), []
+    state, first_returns = TrainingProgress(), []
 
     def watch(s):
         if not first_returns and len(s.recent_returns) >= 4:

@@ -8,7 +8,7 @@ import pytest
 
 from distrl.config import build_config
 from distrl.envs import env_spec
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime import LOOPS
 from distrl.runtime.ray_backend import LearnerFailuresExceeded, RayBackend
 
@@ -32,11 +32,11 @@ def train_and_kill_the_learner(ray, config, max_steps):
 
     backend = RayBackend(config, SPEC, restore)
     victim = learner_pid(ray, backend)
-    state, seen = TrainingState(), {}
+    state, seen = TrainingProgress(), {}
 
     def on_update(s):
         if s.updates == SAVE_AT and "state" not in saved:
-            saved["state"] = backend.learner_state(False)
+            saved["state"] = backend.learner_checkpoint(False)
         if s.updates == KILL_AT and "killed" not in seen:
             seen["killed"] = s.env_steps
             os.kill(victim, signal.SIGKILL)

@@ -4,7 +4,7 @@ import ray
 
 from distrl.config import build_config
 from distrl.envs import env_spec
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime import run_sync
 from distrl.runtime.ray_backend import RayBackend
 
@@ -32,7 +32,7 @@ def test_workers_of_a_lost_node_are_recreated_where_there_is_room(multinode_clus
         victim = next(n for n in nodes if n.node_id != learner_node)
         lost = placed.count(victim.node_id)
         assert lost >= 1
-        state, seen = TrainingState(), []
+        state, seen = TrainingProgress(), []
 
         def on_update(s):
             seen.append(s.updates)

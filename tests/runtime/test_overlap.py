@@ -5,7 +5,7 @@ import ray
 
 from distrl.config import build_config
 from distrl.envs import env_spec
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime import training_loop
 from distrl.runtime.ray_backend import RayBackend
 
@@ -22,7 +22,7 @@ def test_overlap_lags_one_version_and_learns_each_fragment_once(multinode_cluste
     assert config.uses_vtrace  # correction auto: the lag is corrected
     backend = RayBackend(config, SPEC)
     assert backend.worker_nodes >= 2
-    state, seen = TrainingState(), []
+    state, seen = TrainingProgress(), []
 
     def on_update(s):
         seen.append((s.updates, s.version, s.env_steps, dict(s.metrics)))

@@ -7,7 +7,7 @@ import pytest
 
 from distrl.config import build_config
 from distrl.envs import env_spec
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime import LocalBackend, run_sync
 from distrl.runtime.ray_backend import RayBackend
 
@@ -141,7 +141,7 @@ def test_publications_and_weight_loads_time_each_version_reaching_the_workers(ra
 @pytest.mark.parametrize("overlap", [False, True])
 def test_sync_a2c_with_two_ray_workers_learns_cartpole(ray_cluster, overlap):
     backend = RayBackend(replace(small_config(2), overlap=overlap), SPEC)
-    state = TrainingState()
+    state = TrainingProgress()
     try:
         reason = run_sync(backend, state, StopRule(TARGET_RETURN, STEP_BUDGET, None),
                           overlap=overlap)  # fmt: skip
@@ -155,7 +155,7 @@ def test_sync_a2c_with_two_ray_workers_learns_cartpole(ray_cluster, overlap):
 @pytest.mark.slow
 def test_sync_a2c_in_process_learns_cartpole():
     backend = LocalBackend(small_config(0), SPEC)
-    state = TrainingState()
+    state = TrainingProgress()
     reason = run_sync(backend, state, StopRule(TARGET_RETURN, STEP_BUDGET, None))
     assert reason == "solved", f"mean return {state.mean_return} after {state.env_steps} steps"
 

@@ -7,7 +7,7 @@ import pytest
 
 from distrl.config import build_config
 from distrl.envs import env_spec
-from distrl.ops.tracking import StopRule, TrainingState
+from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime import training_loop
 from distrl.runtime.ray_backend import RayBackend, WorkerFailuresExceeded
 
@@ -23,7 +23,7 @@ def train_and_kill_worker_0(ray, config, max_steps):
     """Train, SIGKILL worker 0's process after KILL_AT updates; returns what happened."""
     backend = RayBackend(config, SPEC)
     victim = worker_pid(ray, backend.workers[0])
-    state, seen = TrainingState(), []
+    state, seen = TrainingProgress(), []
 
     def on_update(s):
         seen.append((s.updates, dict(s.metrics)))

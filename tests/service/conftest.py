@@ -8,8 +8,8 @@ import pytest
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.service.client import Client
+from distrl.service.exchange import Inbox, RunControl, WeightsBoard
 from distrl.service.server import DistrlService, ServeOptions, start_server
-from distrl.service.state import Inbox, RunControl, WeightsBoard
 from tests.parts import learner_of
 
 

@@ -95,8 +95,13 @@ def test_returns_are_computed_from_the_pushed_rewards_per_env_stream(cartpole_se
     """Honest pushes are accepted; the returns that reach the learner are the service's own
     sums, counting only episodes it saw from their first step (on one connection)."""
     served = cartpole_service
-    worker = RolloutWorker(config=served.config, spec=served.spec, worker_index=0,
-                           seed=np.random.SeedSequence(3))  # fmt: skip
+    worker = RolloutWorker(
+        settings=served.config.rollout_settings(),
+        algorithm=served.config.algo,
+        spec=served.spec,
+        worker_index=0,
+        seed=np.random.SeedSequence(3),
+    )
     weights = served.learner.weights()
     rollouts = [worker.sample(weights) for _ in range(12)]  # several CartPole episodes end
     with served.client() as client:

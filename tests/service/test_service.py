@@ -18,8 +18,13 @@ from distrl.service.v1 import distrl_pb2 as pb
 
 
 def fragment(served, seed=0):
-    worker = RolloutWorker(config=served.config, spec=served.spec, worker_index=0,
-                           seed=np.random.SeedSequence(seed))  # fmt: skip
+    worker = RolloutWorker(
+        settings=served.config.rollout_settings(),
+        algorithm=served.config.algo,
+        spec=served.spec,
+        worker_index=0,
+        seed=np.random.SeedSequence(seed),
+    )
     return worker.sample(served.learner.weights())
 
 

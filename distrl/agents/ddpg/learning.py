@@ -122,10 +122,10 @@ class DDPGLearner(LearnerBase):
             "critic_optimizer": self.critic_optimizer.variables,
         }
 
-    def state(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
+    def checkpoint(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
         """Networks, targets, optimizer slots, counters, the sampling RNG; the replay buffer
         only if asked (it can be large)."""
-        arrays, scalars = super().state()
+        arrays, scalars = super().checkpoint()
         scalars["owed_steps"] = self._owed_steps
         scalars["rng"] = self.rng.bit_generator.state
         if include_replay:
@@ -133,8 +133,8 @@ class DDPGLearner(LearnerBase):
             scalars["replay"] = self.replay.counters()
         return arrays, scalars
 
-    def load_state(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
-        super().load_state(arrays, scalars)
+    def restore(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
+        super().restore(arrays, scalars)
         self._owed_steps = float(scalars["owed_steps"])
         self.rng.bit_generator.state = scalars["rng"]
         if "replay" in scalars:

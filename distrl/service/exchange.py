@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = ["Inbox", "RunControl", "StopRequested", "WeightsBoard"]
 
-from distrl.ops.tracking import StopRequested, TrainingState
+from distrl.ops.tracking import StopRequested, TrainingProgress
 from distrl.types import Rollout, WeightsMessage
 
 
@@ -129,7 +129,7 @@ class RunControl:
     threads are carried out there, in the loop's thread.
     """
 
-    def __init__(self, checkpoint: Callable[[TrainingState], str] | None) -> None:
+    def __init__(self, checkpoint: Callable[[TrainingProgress], str] | None) -> None:
         self._checkpoint = checkpoint
         self._pending: list[Future[str]] = []
         self._stop = threading.Event()
@@ -149,7 +149,7 @@ class RunControl:
     def request_stop(self) -> None:
         self._stop.set()
 
-    def observe(self, state: TrainingState) -> None:
+    def observe(self, state: TrainingProgress) -> None:
         """From the training loop: publish counters, carry out pending requests."""
         with self._lock:
             self.snapshot = {
