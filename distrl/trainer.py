@@ -23,10 +23,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from distrl.agents import make_policy, registry
 from distrl.callbacks import Callback
@@ -48,13 +47,34 @@ from distrl.ops.plot import plot_learning_curve
 from distrl.ops.summary import RunSummary, write_summary
 from distrl.ops.tracking import StopRequested, StopRule, TrainingProgress
 from distrl.policy import Policy
-from distrl.types import EnvSpec
+from distrl.run_folder import check_checkpoint_dir, prepare_run_dir, run_dir_of
+from distrl.types import EnvSpec, WeightsMessage
 
 log = logging.getLogger("distrl.trainer")
 
 # Stop reasons that end a run normally (exit status 0 for the command line).
 CLEAN_STOPS = ("solved", "max_steps", "max_seconds", "stopped")
-LEARNER_PARTS = ("state", "policy", "weights")  # what a finished run keeps of its learner
+
+
+@dataclass
+class RunParts:
+    """What a run starts beside its loop; each optional part is None unless the config asks."""
+
+    reporter: ProgressReporter
+    metrics: MetricsLogger
+    checkpointer: Checkpointer | None = None
+    evaluator: PeriodicEvaluator | None = None
+    service: Any = None  # a ServiceHost (distrl.service, imported only when the run serves)
+
+
+@dataclass(frozen=True)
+class FinalLearner:
+    """What a finished run keeps of its learner, for ``policy()`` and ``save()`` once the
+    learner's process is gone."""
+
+    checkpoint: tuple[dict, dict]  # arrays and scalars, as learner.checkpoint() gives them
+    policy: bytes | None  # the .keras file
+    weights: WeightsMessage
 
 
 class TrainingFailed(RuntimeError):
@@ -95,10 +115,10 @@ class Trainer:
         self._backend: Any = None
         # The learner as the run left it (state, policy file, weights), for policy() and save()
         # once its process is gone; kept only when ``keep_final`` (the CLI does not need it).
-        self._final: dict[str, Any] | None = None
+        self._final: FinalLearner | None = None
         self.keep_final = keep_final
         self._seen: Any = None  # the newest UpdateResult whose episodes callbacks were shown
-        self._parts: dict[str, Any] = {}
+        self._parts: RunParts | None = None
         self._worker_nodes = 0
 
     # --- before anything starts -------------------------------------------------------------
@@ -115,7 +135,7 @@ class Trainer:
         if config.resume is not None:
             self.resume = read_checkpoint(config.resume)
             check_same_run(self.resume, config)
-        self.run_dir = _run_dir(config, self.resume)
+        self.run_dir = run_dir_of(config, self.resume)
         self.config = config = dataclasses.replace(config, run_name=self.run_dir.name)
         self.spec = env_spec(config.env, config.atari, EnvOptions.of(config))
         registry.get(config.algo).check_spec(self.spec)
@@ -123,14 +143,14 @@ class Trainer:
         if stop_reward is None:
             stop_reward = self.spec.reward_threshold
         self.stop_rule = StopRule(stop_reward, config.max_steps, config.max_seconds)
-        _check_checkpoint_dir(config)
+        check_checkpoint_dir(config)
         logs = config.logging
         if logs.mlflow is not None:  # a store that cannot be used is refused here
             from distrl.ops.mlflow_log import MLflowLogger
 
             self.callbacks.append(MLflowLogger(logs.mlflow, logs.mlflow_experiment,
                                                interval=logs.progress_interval))  # fmt: skip
-        _prepare_run_dir(config, self.run_dir)
+        prepare_run_dir(config, self.run_dir)
         self.serve_options = _serve_options(config, self.token, self.admin_token)
         self._prepared = True
 
@@ -153,7 +173,7 @@ class Trainer:
         config, spec = self.config, self.spec
         self._stop.clear()
         startup_s: float | None = None
-        parts: dict[str, Any] = {}
+        parts: RunParts | None = None
         stop_reason, failure = "error", None  # type: tuple[str, BaseException | None]
         try:
             if config.workers > 0:
@@ -169,8 +189,7 @@ class Trainer:
             # checkpoint's): setting up logs, evaluator and service counts as startup.
             startup_s = time.perf_counter() - self._created
             self.progress.started += time.perf_counter() - made
-            service = parts.get("service")
-            inbox = service.inbox if service is not None else None
+            inbox = parts.service.inbox if parts.service is not None else None
             stop_reason = training_loop(config)(
                 self._backend, self.progress, self.stop_rule, self._on_update, inbox
             )
@@ -209,21 +228,22 @@ class Trainer:
     @property
     def service_port(self) -> int | None:
         """The port the gRPC service listens on while the run serves (``serve``), else None."""
-        service = self._parts.get("service")
+        service = self._parts.service if self._parts is not None else None
         return None if service is None else int(service.port)
 
-    def _start_parts(self) -> dict[str, Any]:
+    def _start_parts(self) -> RunParts:
         config, backend, spec = self.config, self._backend, self.spec
         assert spec is not None  # prepare() ran
-        parts: dict[str, Any] = {
-            "reporter": ProgressReporter(
+        parts = RunParts(
+            reporter=ProgressReporter(
                 interval=config.logging.progress_interval,
                 log_path=self.run_dir / "progress.jsonl",
                 total_steps=config.max_steps,
-            )
-        }
+            ),
+            metrics=MetricsLogger(self.run_dir, interval=config.logging.progress_interval),
+        )
         if config.checkpoint.dir is not None:
-            parts["checkpointer"] = Checkpointer(
+            parts.checkpointer = Checkpointer(
                 root=config.checkpoint.dir,
                 backend=backend,
                 config=config.to_dict(),
@@ -232,9 +252,8 @@ class Trainer:
                 keep=config.checkpoint.keep,
                 include_replay=config.checkpoint.replay,
             )
-        parts["metrics"] = MetricsLogger(self.run_dir, interval=config.logging.progress_interval)
         if config.evaluation.every is not None:
-            parts["evaluator"] = PeriodicEvaluator(
+            parts.evaluator = PeriodicEvaluator(
                 env_id=config.env,
                 every=config.evaluation.every,
                 episodes=config.evaluation.episodes,
@@ -252,12 +271,10 @@ class Trainer:
         if self.serve_options is not None:
             from distrl.service.host import ServiceHost
 
-            assert self.spec is not None  # prepare() ran
-
-            checkpointer = parts.get("checkpointer")
+            checkpointer = parts.checkpointer
             save = None if checkpointer is None else (lambda s: str(checkpointer.save(s)))
-            parts["service"] = ServiceHost(
-                config=config, spec=self.spec, backend=backend, options=self.serve_options,
+            parts.service = ServiceHost(
+                config=config, spec=spec, backend=backend, options=self.serve_options,
                 checkpoint=save, state=self.progress,
             )  # fmt: skip
         self._parts = parts
@@ -265,59 +282,66 @@ class Trainer:
 
     def _on_update(self, state: TrainingProgress) -> None:
         parts = self._parts
-        if "service" in parts:
-            parts["service"].observe(state)
-        parts["reporter"](state)
-        parts["metrics"](state)
+        assert parts is not None  # started before the loop
+        if parts.service is not None:
+            parts.service.observe(state)
+        parts.reporter(state)
+        parts.metrics(state)
         if state.last is not None and state.last is not self._seen:
             self._seen = state.last
             for ret, length in zip(state.last.episode_returns, state.last.episode_lengths,
                                    strict=True):  # fmt: skip
                 for callback in self.callbacks:
                     callback.on_episode(self, float(ret), int(length))
-        evaluator = parts.get("evaluator")
+        evaluator = parts.evaluator
         returns = evaluator.maybe_run(state.updates) if evaluator is not None else None
         if returns is not None:
-            parts["metrics"].write_eval(state.env_steps, returns)
+            parts.metrics.write_eval(state.env_steps, returns)
             log.info("eval at %d env steps: mean return %.1f ± %.1f over %d episodes",
                      state.env_steps, returns.mean(), returns.std(), len(returns))  # fmt: skip
             for callback in self.callbacks:
                 callback.on_evaluation(self, returns)
-        if "checkpointer" in parts:
-            parts["checkpointer"].maybe_save(state)
+        if parts.checkpointer is not None:
+            parts.checkpointer.maybe_save(state)
         for callback in self.callbacks:
             callback.on_update(self, state)
         if self._stop.is_set():
             raise StopRequested()
 
-    def _shut_down(self, parts: dict[str, Any], stop_ray: Any) -> None:
+    def _shut_down(self, parts: RunParts | None, stop_ray: Any) -> None:
         """Everything after the loop, each step on its own so that one failing loses no other:
         the service, progress and metrics files, the final checkpoint, then the processes."""
         state = self.progress
-        if "service" in parts:
-            parts["service"].close()
-        if "reporter" in parts:
-            parts["reporter"].close(state)
-        if "metrics" in parts:
-            parts["metrics"].close(state)
-            try:
-                plot_learning_curve(self.run_dir)
-            except (FileNotFoundError, ValueError) as e:
-                log.info("no learning curve: %s", e)
-        if "checkpointer" in parts:
-            try:  # always a last checkpoint: at the end, on Ctrl-C and on SIGTERM
-                log.info("checkpoint written: %s", parts["checkpointer"].save(state))
-            except Exception as e:  # e.g. the learner is gone; the earlier ones stay usable
-                log.warning("final checkpoint failed: %s", e)
+        if parts is not None:
+            self._close_parts(parts, state)
         backend, self._backend = self._backend, None
         if backend is not None:
             if self.keep_final:
                 try:  # what policy() and save() need once the learner is gone
-                    self._final = {part: self._learner(part, backend) for part in LEARNER_PARTS}
+                    self._final = FinalLearner(
+                        checkpoint=backend.learner_checkpoint(self.config.checkpoint.replay),
+                        policy=backend.policy_bytes(),
+                        weights=backend.fetch(backend.weights()),
+                    )
                 except Exception as e:
                     log.warning("could not keep the final learner state: %s", e)
             backend.shutdown()
         stop_ray()
+
+    def _close_parts(self, parts: RunParts, state: TrainingProgress) -> None:
+        if parts.service is not None:
+            parts.service.close()
+        parts.reporter.close(state)
+        parts.metrics.close(state)
+        try:  # the learning curve, drawn from the metrics files
+            plot_learning_curve(self.run_dir)
+        except (FileNotFoundError, ValueError) as e:
+            log.info("no learning curve: %s", e)
+        if parts.checkpointer is not None:
+            try:  # always a last checkpoint: at the end, on Ctrl-C and on SIGTERM
+                log.info("checkpoint written: %s", parts.checkpointer.save(state))
+            except Exception as e:  # e.g. the learner is gone; the earlier ones stay usable
+                log.warning("final checkpoint failed: %s", e)
 
     def _summarize(self, stop_reason: str, startup_s: float | None, wall_s: float) -> RunSummary:
         config, state = self.config, self.progress
@@ -369,18 +393,34 @@ class Trainer:
 
         return restore if config.faults.learner_restarts > 0 else None
 
-    def _learner(self, part: str, backend: Any = None) -> Any:
-        """One of LEARNER_PARTS: from the live learner during the run, as it ended after it."""
-        backend = backend or self._backend
-        if backend is not None:
-            if part == "state":
-                return backend.learner_checkpoint(self.config.checkpoint.replay)
-            if part == "policy":
-                return backend.policy_bytes()
-            return backend.fetch(backend.weights())
+    def _learner(self) -> Any:
+        """The live learner's backend during the run, else what the finished run kept."""
+        if self._backend is not None:
+            return self._backend
         if self._final is None:
             raise RuntimeError("no learner yet: the run has not trained (or keep_final=False)")
-        return self._final[part]
+        return None
+
+    def _learner_checkpoint(self) -> tuple[dict, dict]:
+        backend = self._learner()
+        if backend is not None:
+            return backend.learner_checkpoint(self.config.checkpoint.replay)
+        assert self._final is not None
+        return self._final.checkpoint
+
+    def _policy_bytes(self) -> bytes | None:
+        backend = self._learner()
+        if backend is not None:
+            return backend.policy_bytes()
+        assert self._final is not None
+        return self._final.policy
+
+    def _weights(self) -> WeightsMessage:
+        backend = self._learner()
+        if backend is not None:
+            return backend.fetch(backend.weights())
+        assert self._final is not None
+        return self._final.weights
 
     def save(self, directory: str | Path | None = None) -> Path:
         """Write a checkpoint now (from a callback) or of the finished run, into ``directory``
@@ -388,16 +428,16 @@ class Trainer:
         root = directory if directory is not None else self.config.checkpoint.dir
         if root is None:
             raise ConfigError("save needs a directory (or checkpoint_dir in the config)")
-        arrays, scalars = self._learner("state")
+        arrays, scalars = self._learner_checkpoint()
         return write_checkpoint(
             root, updates=self.progress.updates, arrays=arrays, scalars=scalars,
             counters=self.progress.counters(), config=self.config.to_dict(),
-            policy=self._learner("policy"), keep=self.config.checkpoint.keep,
+            policy=self._policy_bytes(), keep=self.config.checkpoint.keep,
         )  # fmt: skip
 
     def save_policy(self, path: str | Path) -> Path:
         """The current policy as a ``.keras`` file (``Policy.from_keras`` loads it)."""
-        data = self._learner("policy")
+        data = self._policy_bytes()
         if data is None:
             raise RuntimeError(f"algo {self.config.algo} has no Keras policy to save")
         target = Path(path)
@@ -409,7 +449,7 @@ class Trainer:
 
     def policy(self, seed: int = 0) -> Policy:
         """The newest policy (live during the run, the final one after it) as a :class:`Policy`."""
-        weights = self._learner("weights")
+        weights = self._weights()
         self.prepare()
         assert self.spec is not None
         return Policy(config=self.config, spec=self.spec, weights=weights, seed=seed)
@@ -425,55 +465,6 @@ class Trainer:
             checkpoint.config, flatten(overrides), {"resume": str(path)}, legacy=True
         )
         return cls(config, callbacks=callbacks)
-
-
-def _run_dir(config: Config, resume: Checkpoint | None) -> Path:
-    """``<logdir>/<run_name>``: the folder of this run alone. A resumed run continues in the
-    folder of the run it resumes (unless ``run_name`` is given); a new one never writes into a
-    folder that exists, so a default name (``<algo>-<env>-<start time>``) gets a suffix and a
-    chosen one that is taken is an error."""
-    if resume is not None and config.run_name is None and resume.config.get("run_name"):
-        return Path(resume.config["logdir"]) / resume.config["run_name"]
-    root = Path(config.logdir)
-    if config.run_name is not None:
-        if "/" in config.run_name or config.run_name in ("", ".", ".."):
-            raise ConfigError(f"run_name must be a plain folder name; got {config.run_name!r}")
-        run_dir = root / config.run_name
-        if run_dir.exists() and resume is None:
-            raise ConfigError(
-                f"run folder {str(run_dir)!r} exists already: choose another run_name, or "
-                "resume that run"
-            )
-        return run_dir
-    env = config.env.rpartition(":")[2].replace("/", "-")
-    base = f"{config.algo}-{env}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run_dir, n = root / base, 1
-    while run_dir.exists():
-        n += 1
-        run_dir = root / f"{base}-{n}"
-    return run_dir
-
-
-def _prepare_run_dir(config: Config, run_dir: Path) -> None:
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-    except OSError as e:
-        raise ConfigError(f"logdir {str(run_dir)!r} is not writable: {e.strerror}") from None
-
-
-def _check_checkpoint_dir(config: Config) -> None:
-    """Fail now, not at the first checkpoint, if the checkpoint directory cannot be written."""
-    if config.checkpoint.dir is None:
-        return
-    try:
-        Path(config.checkpoint.dir).mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=config.checkpoint.dir):
-            pass
-    except OSError as e:
-        raise ConfigError(
-            f"checkpoint_dir {config.checkpoint.dir!r} is not writable: {e.strerror}"
-        ) from None
 
 
 def _serve_options(config: Config, token: str | None, admin_token: str | None) -> Any:
