@@ -89,3 +89,13 @@ def launch(args: Sequence[str], workdir: Path, timeout: float | None = None) -> 
             f"distrl.launch {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}"
         )
     return json.loads(summary.read_text())
+
+
+def served_run(config):
+    """What the gRPC service knows of a run with ``config`` (as the Trainer makes it)."""
+    from distrl.agents import registry
+    from distrl.service.server import ServedRun
+
+    return ServedRun(
+        registry.get(config.algo), config.algorithm_sections(), config.rollout_len, config.seed
+    )

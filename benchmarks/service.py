@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import emit, machine
+from benchmarks.common import emit, machine, served_run
 from distrl.agents import make_learner
 from distrl.config import build_config, load_preset
 from distrl.envs import env_spec
@@ -89,7 +89,8 @@ def main() -> None:
     board.publish(0, learner.weights())
     inbox = Inbox(1_000_000)
     options = ServeOptions(listen="127.0.0.1:0")
-    service = DistrlService(config=config, spec=spec, board=board, options=options, inbox=inbox,
+    service = DistrlService(
+        run=served_run(config), spec=spec, board=board, options=options, inbox=inbox,
                             control=RunControl(None))  # fmt: skip
     server, port = start_server(service, options)
     address = f"127.0.0.1:{port}"
@@ -111,7 +112,7 @@ def main() -> None:
     )
     pong_options = ServeOptions(listen="127.0.0.1:0")
     pong_server, pong_port = start_server(
-        DistrlService(config=pong, spec=pong_spec, board=pong_board, options=pong_options),
+        DistrlService(run=served_run(pong), spec=pong_spec, board=pong_board, options=pong_options),
         pong_options,
     )
     try:

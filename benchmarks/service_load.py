@@ -19,7 +19,7 @@ import time
 import grpc
 import numpy as np
 
-from benchmarks.common import emit, machine
+from benchmarks.common import emit, machine, served_run
 from distrl.agents import make_learner
 from distrl.config import build_config
 from distrl.envs import env_spec
@@ -40,7 +40,8 @@ def serve(options: ServeOptions) -> tuple[grpc.Server, str, WeightsBoard]:
     ).weights()
     board = WeightsBoard()
     board.publish(weights.version, weights)
-    service = DistrlService(config=config, spec=spec, board=board, options=options,
+    service = DistrlService(
+        run=served_run(config), spec=spec, board=board, options=options,
                             inbox=Inbox(10_000), control=RunControl(None))  # fmt: skip
     server, port = start_server(service, options)
     return server, f"127.0.0.1:{port}", board

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from distrl.config import build_config
 from distrl.envs.custom import EnvOptions
 from distrl.ops.checkpoint import CheckpointError, read_checkpoint
 from distrl.policy import Policy
@@ -84,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as e:
             print(f"distrl.evaluate: error: --video {args.video!r}: {e.strerror}", file=sys.stderr)
             return 2
-    env_id = checkpoint.config["env"]
+    config = build_config(checkpoint.config, legacy=True)  # how to make its env
+    env_id = config.env
     # The algorithm's own acting policy, as the workers and the service act with it.
     policy = Policy.from_checkpoint(checkpoint.path, seed=args.seed)
     # A deterministic actor (DDPG) is evaluated without its exploration noise either way.
@@ -98,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     with EpisodeProgress(args.episodes) as show:
         returns = evaluate(
             act, env_id, episodes=args.episodes, seed=args.seed, video_dir=args.video,
-            on_episode=show, atari=policy.config.atari,
-            options=EnvOptions.of(policy.config),
+            on_episode=show, atari=config.atari, options=EnvOptions.of(config),
         )  # fmt: skip
     print(
         f"{env_id}, {checkpoint.path.name}: mean return {returns.mean():.1f} "

@@ -19,21 +19,33 @@ from typing import Any
 import numpy as np
 
 from distrl.agents import registry
-from distrl.config import Config, ConfigError, build_config
+from distrl.agents.registry import Algorithm
+from distrl.config import AlgorithmSections, Config, ConfigError, build_config
 from distrl.types import EnvSpec, WeightsMessage
 
 
 class Policy:
     """Acts with one weights version; ``deterministic`` turns exploration off (the most likely
-    action for A2C/REINFORCE, the actor's action without noise for DDPG). Thread-safe."""
+    action for A2C/REINFORCE, the actor's action without noise for DDPG). Thread-safe.
+
+    Made by :meth:`from_checkpoint`, :meth:`from_keras` or ``Trainer.policy()``; directly, it
+    takes the algorithm (its registry entry or name), the sections it reads
+    (``config.algorithm_sections()``), the env's spec and the weights.
+    """
 
     def __init__(
-        self, *, config: Config, spec: EnvSpec, weights: WeightsMessage, seed: int = 0
+        self,
+        *,
+        algorithm: Algorithm | str,
+        sections: AlgorithmSections,
+        spec: EnvSpec,
+        weights: WeightsMessage,
+        seed: int = 0,
     ) -> None:
-        self.config, self.spec = config, spec
-        self.algorithm = registry.get(config.algo)
+        self.spec = spec
+        self.algorithm = registry.get(algorithm) if isinstance(algorithm, str) else algorithm
         self._acting = self.algorithm.make_policy(
-            spec=spec, sections=config.algorithm_sections(), tf_threads=None, num_envs=1
+            spec=spec, sections=sections, tf_threads=None, num_envs=1
         )
         self.rng = np.random.default_rng(seed)
         self._lock = threading.Lock()
@@ -115,4 +127,10 @@ class Policy:
         # version 0 means "untrained" to DDPG's acting policy (uniformly random actions):
         # a saved policy is a trained one, whatever version it was saved at.
         weights = WeightsMessage(version=max(version, 1), names=names, weights=arrays)
-        return cls(config=config, spec=spec, weights=weights, seed=seed)
+        return cls(
+            algorithm=config.algo,
+            sections=config.algorithm_sections(),
+            spec=spec,
+            weights=weights,
+            seed=seed,
+        )

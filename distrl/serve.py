@@ -17,7 +17,8 @@ import sys
 import threading
 from types import FrameType
 
-from distrl.config import ConfigError
+from distrl.config import ConfigError, build_config
+from distrl.ops.checkpoint import read_checkpoint
 from distrl.policy import Policy
 
 
@@ -50,17 +51,18 @@ def main(argv: list[str] | None = None) -> int:
         check_options(options)
         # The checkpoint's own acting policy: its config, env spec and weights, checked.
         policy = Policy.from_checkpoint(args.checkpoint)
+        config = build_config(read_checkpoint(args.checkpoint).config, legacy=True)
     except ConfigError as e:  # CheckpointError included
         print(f"distrl.serve: error: {e}", file=sys.stderr)
         return 2
     from distrl.service.exchange import WeightsBoard
-    from distrl.service.server import DistrlService, start_server
+    from distrl.service.server import DistrlService, ServedRun, start_server
 
     board = WeightsBoard()
     board.publish(policy.version, policy.weights)
+    run = ServedRun(policy.algorithm, config.algorithm_sections(), config.rollout_len, config.seed)
     try:
-        service = DistrlService(config=policy.config, spec=policy.spec, board=board,
-                                options=options)  # fmt: skip
+        service = DistrlService(run=run, spec=policy.spec, board=board, options=options)
         server, port = start_server(service, options)
     except ConfigError as e:
         print(f"distrl.serve: error: {e}", file=sys.stderr)

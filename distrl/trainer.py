@@ -134,7 +134,8 @@ class Trainer:
         self.resume: Checkpoint | None = None
         if config.resume is not None:
             self.resume = read_checkpoint(config.resume)
-            check_same_run(self.resume, config)
+            own = config.algorithm_sections().own
+            check_same_run(self.resume, algo=config.algo, env=config.env, own_section=own)
         self.run_dir = run_dir_of(config, self.resume)
         self.config = config = dataclasses.replace(config, run_name=self.run_dir.name)
         self.spec = env_spec(config.env, config.atari, EnvOptions.of(config))
@@ -270,11 +271,16 @@ class Trainer:
             )
         if self.serve_options is not None:
             from distrl.service.host import ServiceHost
+            from distrl.service.server import ServedRun
 
             checkpointer = parts.checkpointer
             save = None if checkpointer is None else (lambda s: str(checkpointer.save(s)))
+            run = ServedRun(
+                registry.get(config.algo), config.algorithm_sections(), config.rollout_len,
+                config.seed,
+            )  # fmt: skip
             parts.service = ServiceHost(
-                config=config, spec=spec, backend=backend, options=self.serve_options,
+                run=run, spec=spec, backend=backend, options=self.serve_options,
                 checkpoint=save, state=self.progress,
             )  # fmt: skip
         self._parts = parts
@@ -452,7 +458,13 @@ class Trainer:
         weights = self._weights()
         self.prepare()
         assert self.spec is not None
-        return Policy(config=self.config, spec=self.spec, weights=weights, seed=seed)
+        return Policy(
+            algorithm=self.config.algo,
+            sections=self.config.algorithm_sections(),
+            spec=self.spec,
+            weights=weights,
+            seed=seed,
+        )
 
     @classmethod
     def restore(

@@ -14,6 +14,16 @@ def learner_of(config: Config, *, spec: EnvSpec, seed: int = 0, device: str = "/
     )
 
 
+def served_run(config: Config):
+    """What the gRPC service knows of a run with this config."""
+    from distrl.agents import registry
+    from distrl.service.server import ServedRun
+
+    return ServedRun(
+        registry.get(config.algo), config.algorithm_sections(), config.rollout_len, config.seed
+    )
+
+
 def policy_of(config: Config, *, spec: EnvSpec, tf_threads: int | None = 1, num_envs: int = 1):
     """The acting policy ``config.algo`` builds, as a rollout worker's."""
     return make_policy(

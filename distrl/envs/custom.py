@@ -33,7 +33,8 @@ class EnvOptions:
 
     @classmethod
     def of(cls, config: Any) -> EnvOptions:
-        """The options of a :class:`distrl.config.Config`."""
+        """The options in anything with ``env_imports``, ``env_kwargs`` and ``env_wrappers``: a
+        run config, or the ``RolloutSettings`` the runtime gives a worker."""
         return cls(tuple(config.env_imports), dict(config.env_kwargs or {}),
                    tuple(config.env_wrappers))  # fmt: skip
 

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from distrl.agents import registry
-from distrl.config import Config, ConfigError
+from distrl.config import ConfigError
 from distrl.ops.tracking import TrainingProgress
 
 FORMAT_VERSION = 1
@@ -145,18 +145,19 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     )
 
 
-def check_same_run(checkpoint: Checkpoint, config: Config) -> None:
-    """The checkpoint trained the same algorithm on the same env as ``config``, and its replay
-    buffer (if it holds one) fits this run's; else one line."""
-    for key in ("algo", "env"):
-        if checkpoint.config.get(key) != getattr(config, key):
+def check_same_run(checkpoint: Checkpoint, *, algo: str, env: str, own_section: Any = None) -> None:
+    """The checkpoint trained the same algorithm on the same env as this run, and its replay
+    buffer (if it holds one) fits this run's (``own_section``: the algorithm's section, which
+    sets its capacity); else one line."""
+    for key, value in (("algo", algo), ("env", env)):
+        if checkpoint.config.get(key) != value:
             raise CheckpointError(
                 f"{checkpoint.path}: incompatible with this run: its {key} is "
-                f"{checkpoint.config.get(key)!r}, the run's is {getattr(config, key)!r}"
+                f"{checkpoint.config.get(key)!r}, the run's is {value!r}"
             )
     stored = checkpoint.scalars.get("replay", {}).get("size", 0)
-    entry = registry.get(config.algo)
-    capacity = entry.replay_capacity(config.algorithm_sections().own)
+    entry = registry.get(algo)
+    capacity = entry.replay_capacity(own_section)
     if stored > capacity:
         raise CheckpointError(
             f"{checkpoint.path}: holds {stored} replay transitions, more than this run's "

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from distrl.config import Config
 from distrl.ops.tracking import TrainingProgress
 from distrl.service.exchange import Inbox, RunControl, WeightsBoard
-from distrl.service.server import DistrlService, ServeOptions, start_server
+from distrl.service.server import DistrlService, ServedRun, ServeOptions, start_server
 from distrl.types import EnvSpec
 
 
@@ -20,7 +19,7 @@ class ServiceHost:
     def __init__(
         self,
         *,
-        config: Config,
+        run: ServedRun,
         spec: EnvSpec,
         backend: Any,
         options: ServeOptions,
@@ -28,11 +27,11 @@ class ServiceHost:
         state: TrainingProgress,
     ) -> None:
         self.board = WeightsBoard(resolve=backend.fetch)
-        self.inbox = Inbox(config.service.backlog)
+        self.inbox = Inbox(options.backlog_steps)
         self.control = RunControl(checkpoint=checkpoint)
         self.backend = backend
         self.board.publish(state.version, backend.weights())  # Act works from the start
-        service = DistrlService(config=config, spec=spec, board=self.board, options=options,
+        service = DistrlService(run=run, spec=spec, board=self.board, options=options,
                                 inbox=self.inbox, control=self.control)  # fmt: skip
         self.server, self.port = start_server(service, options)
 

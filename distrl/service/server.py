@@ -21,12 +21,13 @@ import logging
 import threading
 from collections.abc import Iterator
 from concurrent import futures
+from dataclasses import dataclass
 
 import grpc
 import numpy as np
 
-from distrl.agents import registry
-from distrl.config import Config, ConfigError
+from distrl.agents.registry import Algorithm
+from distrl.config import AlgorithmSections, ConfigError
 from distrl.envs import EnvSpec
 from distrl.policy import Policy
 from distrl.service.arrays import dtype_enum, to_proto
@@ -40,15 +41,25 @@ from distrl.types import Rollout, WeightsMessage
 log = logging.getLogger(__name__)
 
 
-class ServedPolicy:
+@dataclass(frozen=True)
+class ServedRun:
+    """What the service knows of the run it serves: the algorithm (what experience it learns
+    from, how it acts), the sections it reads, the fragment length and the acting seed."""
+
+    algorithm: Algorithm
+    sections: AlgorithmSections
+    rollout_len: int  # env steps per env in one pushed fragment
+    seed: int = 0
+
+
+class NewestWeightsPolicy:
     """Acts for ``Act`` with the board's newest weights: the algorithm's own acting policy
     (:class:`distrl.Policy`), so a served actor explores exactly as the rollout workers do
     (A2C samples from its softmax; DDPG adds its configured noise, OU or Gaussian, per row, and
     acts uniformly at random while the actor is untrained, version 0)."""
 
-    def __init__(self, config: Config, spec: EnvSpec, board: WeightsBoard, seed: int = 0) -> None:
-        self.board = board
-        self.config, self.spec, self.seed = config, spec, seed
+    def __init__(self, run: ServedRun, spec: EnvSpec, board: WeightsBoard) -> None:
+        self.board, self.run, self.spec = board, run, spec
         self.policy: Policy | None = None
         self._lock = threading.Lock()
 
@@ -60,9 +71,11 @@ class ServedPolicy:
             raise LookupError("no weights published yet")
         with self._lock:
             if self.policy is None:
+                run = self.run
                 self.policy = Policy(
-                    config=self.config, spec=self.spec, weights=weights, seed=self.seed
-                )
+                    algorithm=run.algorithm, sections=run.sections, spec=self.spec,
+                    weights=weights, seed=run.seed,
+                )  # fmt: skip
             elif weights.version != self.policy.version:
                 self.policy.set_weights(weights)
             policy = self.policy
@@ -76,20 +89,20 @@ class DistrlService(pb_grpc.DistrlServicer):
     def __init__(
         self,
         *,
-        config: Config,
+        run: ServedRun,
         spec: EnvSpec,
         board: WeightsBoard,
         options: ServeOptions,
         inbox: Inbox | None = None,
         control: RunControl | None = None,
     ) -> None:
-        self.config, self.spec, self.board, self.options = config, spec, board, options
+        self.run, self.spec, self.board, self.options = run, spec, board, options
         self.inbox, self.control = inbox, control
-        self.policy = ServedPolicy(config, spec, board, seed=config.seed)
+        self.policy = NewestWeightsPolicy(run, spec, board)
         self.discrete = spec.action_kind == "discrete"
         # bytes bound elements from above
         self.decode = RequestDecoder(
-            algorithm=registry.get(config.algo), rollout_len=config.rollout_len, spec=spec,
+            algorithm=run.algorithm, rollout_len=run.rollout_len, spec=spec,
             board=board, max_elements=options.max_message_bytes,
         )  # fmt: skip
         self._wait_slots = threading.BoundedSemaphore(options.waiting_calls)
@@ -122,14 +135,14 @@ class DistrlService(pb_grpc.DistrlServicer):
         s = self.spec
         return pb.Spec(
             env_id=s.env_id,
-            algo=self.config.algo,
+            algo=self.run.algorithm.name,
             observation_shape=list(s.observation_shape),
             observation_dtype=dtype_enum(s.observation_dtype),  # type: ignore[arg-type]
             action_kind=pb.DISCRETE if self.discrete else pb.CONTINUOUS,
             num_actions=s.num_actions,
             action_low=list(s.action_low),
             action_high=list(s.action_high),
-            rollout_len=self.config.rollout_len,
+            rollout_len=self.run.rollout_len,
             weights_version=max(self.board.version, 0),
             training=self.control is not None,
             max_batch=MAX_BATCH,
@@ -239,11 +252,12 @@ class DistrlService(pb_grpc.DistrlServicer):
     ) -> pb.PushResponse:
         self._authorize(context)
         self._accepting(context)
-        if not registry.get(self.config.algo).replay:
+        if not self.run.algorithm.replay:
             abort(
                 context,
                 grpc.StatusCode.FAILED_PRECONDITION,
-                f"algo {self.config.algo} learns on-policy from whole fragments: use PushRollout",
+                f"algo {self.run.algorithm.name} learns on-policy from whole fragments: "
+                "use PushRollout",
             )
         rollout = self.decode.transitions(context, request)
         return self._offer(context, rollout)

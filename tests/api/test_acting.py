@@ -13,7 +13,7 @@ from distrl.ops.checkpoint import write_checkpoint
 from distrl.service.client import Client
 from distrl.service.exchange import WeightsBoard
 from distrl.service.server import DistrlService, ServeOptions, start_server
-from tests.parts import learner_of, policy_of
+from tests.parts import learner_of, policy_of, served_run
 
 SEED = 11
 BATCH = 8  # observations per call: the workers' env copies, a client's batch
@@ -53,13 +53,19 @@ def test_workers_service_policy_and_checkpoint_act_alike(case, deterministic, tm
     rng = np.random.default_rng(SEED)
     expected = [worker.act_greedy(o) if deterministic else worker.act(o, rng)[0] for o in batches]
 
-    policy = distrl.Policy(config=config, spec=spec, weights=weights, seed=SEED)
+    policy = distrl.Policy(
+        algorithm=config.algo,
+        sections=config.algorithm_sections(),
+        spec=spec,
+        weights=weights,
+        seed=SEED,
+    )
     got_api = [policy.act(o, deterministic=deterministic) for o in batches]
 
     board = WeightsBoard()
     board.publish(weights.version, weights)
     options = ServeOptions(listen="127.0.0.1:0")
-    service = DistrlService(config=config, spec=spec, board=board, options=options)
+    service = DistrlService(run=served_run(config), spec=spec, board=board, options=options)
     server, port = start_server(service, options)
     try:
         with Client(f"127.0.0.1:{port}") as client:
@@ -87,7 +93,13 @@ def test_a_checkpoints_policy_acts_as_the_learners(case, tmp_path):
                             config=config.to_dict(), policy=learner.policy_bytes())  # fmt: skip
     loaded = distrl.Policy.from_checkpoint(path, seed=SEED)
     weights = dataclasses.replace(learner.weights(), version=1)
-    live = distrl.Policy(config=config, spec=spec, weights=weights, seed=SEED)
+    live = distrl.Policy(
+        algorithm=config.algo,
+        sections=config.algorithm_sections(),
+        spec=spec,
+        weights=weights,
+        seed=SEED,
+    )
     for obs in observations(spec, 2):
         np.testing.assert_allclose(loaded.act(obs, deterministic=True),
                                    live.act(obs, deterministic=True), rtol=1e-5)  # fmt: skip
@@ -97,7 +109,12 @@ def test_a_checkpoints_policy_acts_as_the_learners(case, tmp_path):
 def test_policy_takes_one_observation_and_names_a_wrong_shape():
     config = build_config({"env": "CartPole-v1"})
     spec = env_spec(config.env)
-    policy = distrl.Policy(config=config, spec=spec, weights=trained_weights(config, spec))
+    policy = distrl.Policy(
+        algorithm=config.algo,
+        sections=config.algorithm_sections(),
+        spec=spec,
+        weights=trained_weights(config, spec),
+    )
     action = policy.act(np.zeros(4, np.float32), deterministic=True)
     assert np.ndim(action) == 0 and 0 <= int(action) < 2
     with pytest.raises(ValueError, match=r"observations must be \[B, 4\]"):

@@ -10,7 +10,7 @@ from distrl.envs import env_spec
 from distrl.service.client import Client
 from distrl.service.exchange import Inbox, RunControl, WeightsBoard
 from distrl.service.server import DistrlService, ServeOptions, start_server
-from tests.parts import learner_of
+from tests.parts import learner_of, served_run
 
 
 @dataclasses.dataclass
@@ -35,7 +35,7 @@ def serve(config, *, training=True, **options):
     inbox = Inbox(options.pop("backlog_steps", 10_000))
     opts = ServeOptions(listen="127.0.0.1:0", **options)
     service = DistrlService(
-        config=config, spec=spec, board=board, options=opts,
+        run=served_run(config), spec=spec, board=board, options=opts,
         inbox=inbox if training else None, control=RunControl(None) if training else None,
     )  # fmt: skip
     server, port = start_server(service, opts)
