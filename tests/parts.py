@@ -14,6 +14,22 @@ def learner_of(config: Config, *, spec: EnvSpec, seed: int = 0, device: str = "/
     )
 
 
+def worker_of(config: Config, *, spec: EnvSpec, seed: int = 0, index: int = 0, cls=None):
+    """A rollout worker (or ``cls``, e.g. GradientWorker) as the runtime makes one for
+    ``config``, with the seed sequence of ``seed``."""
+    import numpy as np
+
+    from distrl.rollout import RolloutWorker
+
+    return (cls or RolloutWorker)(
+        settings=config.rollout_settings(),
+        algorithm=config.algo,
+        spec=spec,
+        worker_index=index,
+        seed=np.random.SeedSequence(seed),
+    )
+
+
 def served_run(config: Config):
     """What the gRPC service knows of a run with this config."""
     from distrl.agents import registry

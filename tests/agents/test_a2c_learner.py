@@ -7,8 +7,8 @@ import pytest
 
 from distrl.config import build_config, make_config
 from distrl.envs import env_spec
-from distrl.rollout import GradientWorker, RolloutWorker
-from tests.parts import learner_of
+from distrl.rollout import GradientWorker
+from tests.parts import learner_of, worker_of
 
 SPEC = env_spec("CartPole-v1")
 
@@ -16,13 +16,7 @@ SPEC = env_spec("CartPole-v1")
 def setup(**overrides):
     config = make_config(envs_per_worker=4, rollout_len=8, **overrides)
     learner = learner_of(config, spec=SPEC, seed=1)
-    worker = RolloutWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=SPEC,
-        worker_index=0,
-        seed=np.random.SeedSequence(2),
-    )
+    worker = worker_of(config, spec=SPEC, seed=2)
     return config, learner, worker
 
 
@@ -73,17 +67,8 @@ def test_worker_gradients_equal_the_learners_own_step():
     )
     a3c = learner_of(config, spec=SPEC, seed=1)
     a2c = learner_of(config, spec=SPEC, seed=1)
-    grad_worker = GradientWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=SPEC,
-        worker_index=0,
-        seed=np.random.SeedSequence(2),
-    )
-    rollout_worker = RolloutWorker(  # same seed: the same fragment
-        settings=config.rollout_settings(), algorithm=config.algo, spec=SPEC, worker_index=0,
-        seed=np.random.SeedSequence(2),
-    )  # fmt: skip
+    grad_worker = worker_of(config, spec=SPEC, seed=2, cls=GradientWorker)
+    rollout_worker = worker_of(config, spec=SPEC, seed=2)
     for _ in range(3):
         gradients = grad_worker.compute_gradients(a3c.weights())
         assert gradients.policy_version == a3c.version
@@ -103,13 +88,7 @@ def test_stale_gradients_are_discarded():
         {"mode": "async", "async_unit": "gradients", "lag.max_policy_lag": 0, "envs_per_worker": 2}
     )
     learner = learner_of(config, spec=SPEC, seed=1)
-    worker = GradientWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=SPEC,
-        worker_index=0,
-        seed=np.random.SeedSequence(2),
-    )
+    worker = worker_of(config, spec=SPEC, seed=2, cls=GradientWorker)
     first = worker.compute_gradients(learner.weights())
     second = worker.compute_gradients(learner.weights())  # also version 0
     assert learner.apply_gradients(first).applied

@@ -10,8 +10,7 @@ from distrl.agents.ddpg.noise import GaussianNoise, OrnsteinUhlenbeckNoise
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.replay import ReplayBuffer
-from distrl.rollout import RolloutWorker
-from tests.parts import learner_of
+from tests.parts import learner_of, worker_of
 
 COUNTING_ENV = "distrl-test/Counting-v0"
 
@@ -76,13 +75,7 @@ def test_no_stored_transition_has_a_reset_observation_as_next_state():
         {"algo": "ddpg", "env": COUNTING_ENV, "envs_per_worker": 3, "rollout_len": 20}
     )
     spec = env_spec(COUNTING_ENV)
-    worker = RolloutWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=spec,
-        worker_index=0,
-        seed=np.random.SeedSequence(0),
-    )
+    worker = worker_of(config, spec=spec, seed=0)
     learner = learner_of(config, spec=spec, seed=0)
     rollout = worker.sample(learner.weights())
     assert rollout.terminated.any() and rollout.truncated.any()
@@ -108,13 +101,7 @@ def test_learner_trains_only_after_learning_starts_at_the_replay_ratio():
     spec = env_spec("Pendulum-v1")
     assert spec.action_low == (-2.0,) and spec.action_high == (2.0,)
     learner = learner_of(config, spec=spec, seed=0)
-    worker = RolloutWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=spec,
-        worker_index=0,
-        seed=np.random.SeedSequence(1),
-    )
+    worker = worker_of(config, spec=spec, seed=1)
     first = worker.sample(learner.weights())  # version 0: uniformly random actions
     assert first.actions.min() < -1.0 and first.actions.max() > 1.0  # the whole [-2, 2] box
     before = learner.weights().weights
@@ -182,13 +169,7 @@ def test_nan_transitions_skip_ddpg_steps_inside_the_fused_loop_and_roll_back():
     )  # fmt: skip
     spec = env_spec("Pendulum-v1")
     learner = learner_of(config, spec=spec, seed=0)
-    worker = RolloutWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=spec,
-        worker_index=0,
-        seed=np.random.SeedSequence(1),
-    )
+    worker = worker_of(config, spec=spec, seed=1)
     rollout = worker.sample(learner.weights())
     poisoned = replace(rollout, rewards=np.full_like(rollout.rewards, np.nan))
     before = learner.checkpoint()[0]
@@ -247,13 +228,7 @@ def test_td3_target_smoothing_noise_is_clipped_and_kept_in_the_action_box():
 
 def test_td3_steps_the_actor_and_the_targets_every_policy_delay_critic_steps():
     config, learner = td3_learner(policy_delay=2, learning_starts=0, batch_size=8)
-    worker = RolloutWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=PENDULUM,
-        worker_index=0,
-        seed=np.random.SeedSequence(0),
-    )
+    worker = worker_of(config, spec=PENDULUM, seed=0)
     learner.update([worker.sample(learner.weights())])  # fill: stored and trained once
 
     def snapshot():

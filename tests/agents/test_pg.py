@@ -10,9 +10,8 @@ from distrl.agents.pg.returns import discounted_returns, normalize_returns
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.ops.tracking import StopRule, TrainingProgress
-from distrl.rollout import RolloutWorker
 from distrl.runtime import LocalBackend, run_sync
-from tests.parts import learner_of
+from tests.parts import learner_of, worker_of
 
 SPEC = env_spec("CartPole-v1")
 
@@ -39,13 +38,7 @@ def test_normalisation_modes():
 def setup(**pg):
     config = build_config({"algo": "pg", "envs_per_worker": 2, "rollout_len": 8, "pg": pg})
     learner = learner_of(config, spec=SPEC, seed=0)
-    worker = RolloutWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=SPEC,
-        worker_index=3,
-        seed=np.random.SeedSequence(1),
-    )
+    worker = worker_of(config, spec=SPEC, seed=1, index=3)
     return config, learner, worker
 
 

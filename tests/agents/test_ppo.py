@@ -10,8 +10,7 @@ import tensorflow as tf
 from distrl.agents.ppo.losses import Minibatch, ppo_terms
 from distrl.config import build_config
 from distrl.envs import env_spec
-from distrl.rollout import RolloutWorker
-from tests.parts import learner_of
+from tests.parts import learner_of, worker_of
 
 SPEC = env_spec("CartPole-v1")
 
@@ -65,13 +64,7 @@ def test_clipped_objective_and_diagnostics_match_numpy(clip_vf, normalize):
 def setup(**ppo):
     config = build_config({"algo": "ppo", "envs_per_worker": 4, "rollout_len": 16, "ppo": ppo})
     learner = learner_of(config, spec=SPEC, seed=1)
-    worker = RolloutWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=SPEC,
-        worker_index=0,
-        seed=np.random.SeedSequence(2),
-    )
+    worker = worker_of(config, spec=SPEC, seed=2)
     return config, learner, worker
 
 

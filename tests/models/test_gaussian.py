@@ -12,7 +12,7 @@ from distrl.envs import env_spec
 from distrl.models.builders import build_model
 from distrl.models.keras_forward import KerasForward
 from distrl.types import WeightsMessage
-from tests.parts import policy_of
+from tests.parts import policy_of, worker_of
 
 PENDULUM = env_spec("Pendulum-v1")  # 3 observations, 1 action in [-2, 2]
 
@@ -70,18 +70,11 @@ gym.register("distrl-test/Recorder-v0", entry_point=Recorder, max_episode_steps=
 
 
 def test_the_env_gets_clipped_actions_the_fragment_keeps_the_samples():
-    from distrl.rollout import RolloutWorker
 
     spec = env_spec("distrl-test/Recorder-v0")
     config = build_config({"env": "distrl-test/Recorder-v0", "envs_per_worker": 2,
                            "rollout_len": 32})  # fmt: skip
-    worker = RolloutWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=spec,
-        worker_index=0,
-        seed=np.random.SeedSequence(0),
-    )
+    worker = worker_of(config, spec=spec, seed=0)
     model = build_model(spec, config.model)
     weights, names = model.get_weights(), tuple(v.path for v in model.weights)
     weights[names.index("log_std/bias")][:] = np.log(5.0)  # sigma 5 on a box of [-1, 1]

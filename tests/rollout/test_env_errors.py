@@ -9,8 +9,8 @@ import pytest
 from distrl.config import make_config
 from distrl.envs import env_spec
 from distrl.ops.tracking import StopRule, TrainingProgress
-from distrl.rollout import RolloutWorker
 from distrl.runtime import LocalBackend, run_sync
+from tests.parts import learner_of, worker_of
 
 FLAKY_ENV = "distrl-test/FlakyCartPole-v0"
 BROKEN_ENV = "distrl-test/BrokenCartPole-v0"
@@ -52,16 +52,8 @@ def make(env_id, **overrides):
 
 
 def test_worker_recovers_from_env_exceptions_and_counts_them():
-    from tests.parts import learner_of
-
     config, spec = make(FLAKY_ENV)
-    worker = RolloutWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=spec,
-        worker_index=0,
-        seed=np.random.SeedSequence(0),
-    )
+    worker = worker_of(config, spec=spec, seed=0)
     weights = learner_of(config, spec=spec, seed=0).weights()
     fragments = [worker.sample(weights) for _ in range(20)]  # 160 steps a copy: > 3 crashes
     errors = sum(f.env_errors for f in fragments)
@@ -80,31 +72,15 @@ def test_training_completes_with_env_errors_reported():
 
 
 def test_an_env_that_always_fails_is_an_error_not_a_loop():
-    from tests.parts import learner_of
-
     config, spec = make(BROKEN_ENV)
-    worker = RolloutWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=spec,
-        worker_index=0,
-        seed=np.random.SeedSequence(0),
-    )
+    worker = worker_of(config, spec=spec, seed=0)
     with pytest.raises(RuntimeError, match="simulator crashed"):
         worker.sample(learner_of(config, spec=spec, seed=0).weights())
 
 
 def test_a_hung_env_step_times_out_and_counts_as_an_env_error():
-    from tests.parts import learner_of
-
     config, spec = make(HANGING_ENV, env_step_timeout=0.2)
-    worker = RolloutWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=spec,
-        worker_index=0,
-        seed=np.random.SeedSequence(0),
-    )
+    worker = worker_of(config, spec=spec, seed=0)
     weights = learner_of(config, spec=spec, seed=0).weights()
     start = time.perf_counter()
     fragments = [worker.sample(weights) for _ in range(10)]  # 80 steps a copy: 2 hangs

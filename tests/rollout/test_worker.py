@@ -11,8 +11,7 @@ import pytest
 
 from distrl.config import build_config
 from distrl.envs import env_spec
-from distrl.rollout import RolloutWorker
-from tests.parts import learner_of
+from tests.parts import learner_of, worker_of
 
 SHORT_ENV = "distrl-test/CartPoleLimit5-v0"
 LIMIT = 5  # episodes end by truncation after 5 steps unless the pole falls first (it cannot)
@@ -24,13 +23,7 @@ gym.register(
 def make_worker(env="CartPole-v1", envs=3, T=12, seed=0):
     config = build_config({"env": env, "envs_per_worker": envs, "rollout_len": T})
     spec = env_spec(env)
-    worker = RolloutWorker(
-        settings=config.rollout_settings(),
-        algorithm=config.algo,
-        spec=spec,
-        worker_index=0,
-        seed=np.random.SeedSequence(seed),
-    )
+    worker = worker_of(config, spec=spec, seed=seed)
     learner = learner_of(config, spec=spec, seed=seed)
     return worker, learner
 

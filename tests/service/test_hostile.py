@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from distrl.config import build_config
-from distrl.rollout import RolloutWorker
 from distrl.service.arrays import to_proto
 from distrl.service.v1 import distrl_pb2 as pb
 from distrl.service.v1 import distrl_pb2_grpc as pb_grpc
+from tests.parts import worker_of
 from tests.service.test_service import fragment
 
 ANSWER_S = 1.0  # a well-formed call after a hostile one must be answered within this
@@ -95,13 +95,7 @@ def test_returns_are_computed_from_the_pushed_rewards_per_env_stream(cartpole_se
     """Honest pushes are accepted; the returns that reach the learner are the service's own
     sums, counting only episodes it saw from their first step (on one connection)."""
     served = cartpole_service
-    worker = RolloutWorker(
-        settings=served.config.rollout_settings(),
-        algorithm=served.config.algo,
-        spec=served.spec,
-        worker_index=0,
-        seed=np.random.SeedSequence(3),
-    )
+    worker = worker_of(served.config, spec=served.spec, seed=3)
     weights = served.learner.weights()
     rollouts = [worker.sample(weights) for _ in range(12)]  # several CartPole episodes end
     with served.client() as client:

@@ -11,20 +11,14 @@ import numpy as np
 import pytest
 
 from distrl.config import ConfigError, build_config
-from distrl.rollout import RolloutWorker
 from distrl.service.arrays import to_proto
 from distrl.service.server import ServeOptions, check_options
 from distrl.service.v1 import distrl_pb2 as pb
+from tests.parts import worker_of
 
 
 def fragment(served, seed=0):
-    worker = RolloutWorker(
-        settings=served.config.rollout_settings(),
-        algorithm=served.config.algo,
-        spec=served.spec,
-        worker_index=0,
-        seed=np.random.SeedSequence(seed),
-    )
+    worker = worker_of(served.config, spec=served.spec, seed=seed)
     return worker.sample(served.learner.weights())
 
 
