@@ -199,31 +199,30 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
             return None
         inner = [a for a in args if a is not type(None)]
         return coerce(value, inner[0], key)
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        raise ConfigError(f"{key} must be true or false; got {value!r}")
-    if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise ConfigError(f"{key} must be an integer; got {value!r}")
-    if hint is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        raise ConfigError(f"{key} must be a number; got {value!r}")
-    if hint is str:
-        if isinstance(value, str):
-            return value
-        raise ConfigError(f"{key} must be a string; got {value!r}")
     if origin is tuple:
         if isinstance(value, int | str) and not isinstance(value, bool):
             value = [value]
         if not isinstance(value, list | tuple):
             raise ConfigError(f"{key} must be a list; got {value!r}")
         return tuple(coerce(v, args[0], key) for v in value)
-    raise TypeError(f"unsupported config type {hint!r} for {key}")  # a bug in this module
+    return _coerce_scalar(value, hint, key)
+
+
+def _coerce_scalar(value: Any, hint: Any, key: str) -> Any:
+    """A bool, int, float or str field: a bool is never a number, 2.0 is an int, 2 a float."""
+    if hint is bool and isinstance(value, bool):
+        return value
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int and is_number and float(value).is_integer():
+        return int(value)
+    if hint is float and is_number:
+        return float(value)
+    if hint is str and isinstance(value, str):
+        return value
+    wanted = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    if hint not in wanted:
+        raise TypeError(f"unsupported config type {hint!r} for {key}")  # a bug in this module
+    raise ConfigError(f"{key} must be {wanted[hint]}; got {value!r}")
 
 
 def describe_fields() -> list[tuple[str, str, Any]]:

@@ -94,7 +94,7 @@ class Config:
     async_unit: str = setting(
         "trajectories",
         "what async workers send: trajectories (fragments) or gradients (computed on the "
-        "worker's model copy, as in the A3C paper; algorithms with gradient workers only)",
+        "worker's model copy; algorithms with gradient workers only)",
     )
     env: str = setting(
         "CartPole-v1",

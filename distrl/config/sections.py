@@ -166,7 +166,9 @@ class CheckpointConfig:
     )
     keep: int = setting(3, "how many of the newest checkpoints to keep", flag="checkpoint-keep")
     replay: bool = setting(
-        False, "include the replay buffer in checkpoints (DDPG/TD3)", flag="checkpoint-replay"
+        False,
+        "include the replay buffer in checkpoints (algorithms that learn from replay)",
+        flag="checkpoint-replay",
     )
 
     def __post_init__(self) -> None:
