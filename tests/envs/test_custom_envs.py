@@ -64,7 +64,7 @@ def test_ddpg_trains_an_env_registered_by_env_imports_on_ray(userenvs, ray_clust
     left_of_goal, right_of_goal = policy.act(obs, deterministic=True)[:, 0]
     assert left_of_goal > 0 > right_of_goal
     # The user's networks were the ones trained: 32 hidden units in the actor.
-    weights = trainer._learner("weights").weights
+    weights = trainer.policy().weights.weights
     assert [w.shape for w in weights][:2] == [(2, 32), (32,)]
     # ...and its exported actor acts the same outside the run.
     saved = distrl.Policy.from_keras(
