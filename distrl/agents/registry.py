@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from distrl.config import ConfigError, catalog
-from distrl.types import EnvSpec, Rollout, UpdateResult, WeightsMessage
+from distrl.types import EnvSpec, Gradients, Rollout, UpdateResult, WeightsMessage
 
 BUILTIN = ("distrl.agents.a2c", "distrl.agents.pg", "distrl.agents.ddpg", "distrl.agents.ppo")
 ACTION_KINDS = ("discrete", "continuous")
@@ -68,11 +68,9 @@ class Learner(Protocol):
 
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult: ...
 
-    def apply_gradients(self, grads: Sequence[np.ndarray], lag: int) -> UpdateResult:
+    def apply_gradients(self, gradients: Gradients) -> UpdateResult:
         """One update from an A3C worker's gradients (algorithms with gradient workers)."""
         ...
-
-    def warm_up(self) -> None: ...
 
     def checkpoint(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]: ...
 

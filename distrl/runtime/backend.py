@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from distrl.agents.registry import Learner
 from distrl.config import Config
 from distrl.envs import EnvSpec
 from distrl.rollout import GradientWorker, RolloutWorker
@@ -59,8 +60,8 @@ class Backend(Protocol):
     def restore_learner(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
         """Restore the learner; :meth:`weights` are the restored ones from then on."""
 
-    def policy_bytes(self) -> bytes:
-        """The policy as a ``.keras`` file."""
+    def policy_bytes(self) -> bytes | None:
+        """The policy as a ``.keras`` file (None: the learner has no Keras policy)."""
 
     def shutdown(self) -> None: ...
 
@@ -87,7 +88,7 @@ class LocalBackend:
             None if config.resources.learner_gpus is None else config.resources.learner_gpus > 0
         )
         device = configure_tensorflow(threads=config.resources.learner_threads, use_gpu=use_gpu)
-        self.learner = make_learner(
+        self.learner: Learner = make_learner(
             algorithm=config.algo,
             sections=config.algorithm_sections(),
             spec=spec,
@@ -159,7 +160,7 @@ class LocalBackend:
         self.learner.restore(arrays, scalars)
         self._publish()
 
-    def policy_bytes(self) -> bytes:
+    def policy_bytes(self) -> bytes | None:
         return self.learner.policy_bytes()
 
     def shutdown(self) -> None:

@@ -18,7 +18,7 @@ import numpy as np
 import ray
 
 from distrl.agents import registry
-from distrl.agents.registry import Algorithm
+from distrl.agents.registry import Algorithm, Learner
 from distrl.config import AlgorithmSections, Config
 from distrl.envs import EnvSpec
 from distrl.runtime.backend import spawn_seeds, worker_class
@@ -59,7 +59,7 @@ class LearnerHost:
         from distrl.tfsetup import configure_tensorflow
 
         self.device = configure_tensorflow(threads=threads, use_gpu=use_gpu)
-        self.learner = algorithm.make_learner(
+        self.learner: Learner = algorithm.make_learner(
             spec=spec, sections=sections, seed=seed, device=self.device
         )
         self._publish()
@@ -95,7 +95,7 @@ class LearnerHost:
         self._publish()  # the restored version's one put
         self._publish_log.append((self.learner.version, time.time()))
 
-    def policy_bytes(self) -> bytes:
+    def policy_bytes(self) -> bytes | None:
         return self.learner.policy_bytes()
 
     def _publish(self) -> None:
@@ -369,7 +369,7 @@ class RayBackend:
         ray.get(self.learner.restore.remote(arrays, scalars))
         self._refresh_weights()
 
-    def policy_bytes(self) -> bytes:
+    def policy_bytes(self) -> bytes | None:
         return ray.get(self.learner.policy_bytes.remote())
 
     def shutdown(self) -> None:
