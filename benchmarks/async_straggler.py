@@ -70,7 +70,9 @@ def main() -> None:
     ray.init(num_cpus=2 * (args.workers + 1), include_dashboard=False, logging_level="WARNING")
     modes = ("sync", "async")
     backends = {
-        mode: RayBackend(build_config({**base, "mode": mode, "straggler_delay": delay}), spec)
+        mode: RayBackend(
+            build_config({**base, "mode": mode, "faults.straggler_delay": delay}), spec
+        )
         for mode in modes
     }
     windows: dict[str, list[float]] = {mode: [] for mode in modes}

@@ -39,7 +39,7 @@ import ray
 
 from benchmarks.common import emit, machine, median
 from distrl.config import build_config, load_preset
-from distrl.config.loading import parse_override
+from distrl.config.loading import keys_of_flags, parse_override
 from distrl.envs import env_spec
 from distrl.ops.tracking import TrainingProgress
 from distrl.runtime.ray_backend import RayBackend
@@ -69,8 +69,9 @@ def machine_cpu() -> tuple[float, float]:
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` pairs, read as ``--set`` reads them, as a layer for build_config."""
-    return dict(parse_override(pair) for pair in pairs)
+    """``key=value`` pairs, read as ``--set`` reads them (a section key also by its flag's
+    name: ``jit_acting=false``), as a layer for build_config."""
+    return keys_of_flags(dict(parse_override(pair) for pair in pairs))
 
 
 class Variant:

@@ -68,7 +68,7 @@ def measure(threads: int, preset: str, warmup: float, seconds: float, repeats: i
     # One worker with the preset's envs per worker (the acting batch the workers see), and
     # fragments as long as all the preset's workers' together (the same train batch).
     base = build_config(load_preset(preset))
-    overrides = {"workers": 0, "learner_threads": threads,
+    overrides = {"workers": 0, "resources.learner_threads": threads,
                  "rollout_len": base.rollout_len * max(1, base.workers)}  # fmt: skip
     config = build_config(load_preset(preset), overrides)
     backend = LocalBackend(config, env_spec(config.env, config.atari))

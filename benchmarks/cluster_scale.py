@@ -108,10 +108,10 @@ def config_for(args: argparse.Namespace, workers: int, **more: Any) -> Any:
             "workers": workers,
             "envs_per_worker": 1,
             "rollout_len": args.rollout_len,
-            "acting": "numpy",
-            "worker_cpus": 1,
-            "learner_cpus": 1,
-            "max_policy_lag": 10_000,  # async at 128 workers: learn from all of it
+            "acting.backend": "numpy",
+            "resources.worker_cpus": 1,
+            "resources.learner_cpus": 1,
+            "lag.max_policy_lag": 10_000,  # async at 128 workers: learn from all of it
             **more,
         }
     )
@@ -271,7 +271,7 @@ def scale(args: argparse.Namespace, gcs: str) -> dict[str, Any]:
 
 def straggler(args: argparse.Namespace) -> dict[str, Any]:
     delay = (args.slowdown - 1.0) * args.step_s  # worker 0: slowdown x the others' step time
-    config = config_for(args, args.straggler_workers, straggler_delay=delay)
+    config = config_for(args, args.straggler_workers, **{"faults.straggler_delay": delay})
     spec = env_spec(config.env, options=EnvOptions.of(config))
     backend = RayBackend(config, spec)
     rates: dict[str, list[float]] = {mode: [] for mode in MODES}

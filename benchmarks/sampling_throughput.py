@@ -61,7 +61,7 @@ def main() -> None:
                 "workers": args.workers,
                 "envs_per_worker": args.envs_per_worker,
                 "rollout_len": args.rollout_len,
-                "acting": mode,
+                "acting.backend": mode,
             }
         )
         backend = RayBackend(config, spec)

@@ -40,7 +40,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "env": "CartPole-v1",
         "envs_per_worker": 16,
         "rollout_len": 64,
-        "acting": "numpy",
+        "acting.backend": "numpy",
     },
     "Pong": {**load_preset("pong-a2c"), "envs_per_worker": 4, "rollout_len": 32},
 }

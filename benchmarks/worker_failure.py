@@ -96,7 +96,7 @@ def main() -> None:
     spec = env_spec("CartPole-v1")
     config = build_config(
         {"workers": args.workers, "envs_per_worker": args.envs_per_worker, "seed": args.seed,
-         "learner_restarts": 1, "checkpoint_dir": "unused"}
+         "faults.learner_restarts": 1, "checkpoint.dir": "unused"}
     )  # fmt: skip
     ray.init(num_cpus=args.workers + 2, include_dashboard=False, logging_level="WARNING")
     try:
