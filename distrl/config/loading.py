@@ -268,11 +268,13 @@ def key_reference() -> str:
     """Every config key with its default and meaning, grouped by section (``--help-keys``)."""
     lines: list[str] = []
     current = None
+    flags = {key: flag for flag, key in flag_keys().items() if flag != key}
     for key, help_text, default in describe_fields():
         section = key.rpartition(".")[0] or "top level (each also a flag: --key-name)"
         if section != current:
             current = section
             lines.append(f"\n{section}:" if lines else f"{section}:")
         shown = "null" if default is None else default
-        lines.append(f"  {key} = {shown}\n      {help_text}")
+        flag = f"  (flag --{flags[key].replace('_', '-')})" if key in flags else ""
+        lines.append(f"  {key} = {shown}{flag}\n      {help_text}")
     return "\n".join(lines)
