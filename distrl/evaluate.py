@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as e:
             print(f"distrl.evaluate: error: --video {args.video!r}: {e.strerror}", file=sys.stderr)
             return 2
-    config = build_config(checkpoint.config, legacy=True)  # how to make its env
+    config = build_config(checkpoint.config, flag_names=True)  # how to make its env
     env_id = config.env
     # The algorithm's own acting policy, as the workers and the service act with it.
     policy = Policy.from_checkpoint(checkpoint.path, seed=args.seed)

@@ -96,7 +96,7 @@ class Policy:
         policy_file = checkpoint.path / "policy.keras"
         if not policy_file.is_file():
             raise CheckpointError(f"{policy_file}: missing")
-        config = build_config(checkpoint.config, legacy=True)
+        config = build_config(checkpoint.config, flag_names=True)
         return cls._from_file(policy_file, config, seed, int(checkpoint.scalars["version"]))
 
     @classmethod

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         check_options(options)
         # The checkpoint's own acting policy: its config, env spec and weights, checked.
         policy = Policy.from_checkpoint(args.checkpoint)
-        config = build_config(read_checkpoint(args.checkpoint).config, legacy=True)
+        config = build_config(read_checkpoint(args.checkpoint).config, flag_names=True)
     except ConfigError as e:  # CheckpointError included
         print(f"distrl.serve: error: {e}", file=sys.stderr)
         return 2

@@ -474,7 +474,7 @@ class Trainer:
         optimizer), with the checkpoint's config under ``overrides`` (e.g. ``max_steps``)."""
         checkpoint = read_checkpoint(path)
         config = build_config(
-            checkpoint.config, flatten(overrides), {"resume": str(path)}, legacy=True
+            checkpoint.config, flatten(overrides), {"resume": str(path)}, flag_names=True
         )
         return cls(config, callbacks=callbacks)
 

@@ -198,3 +198,24 @@ def test_a_drifted_generated_doc_is_reported(tmp_path, capsys):
     readme.write_text(readme.read_text().replace("| `pong-ppo` |", "| `pong-ppo-old` |"))
     assert reference(["--check", str(tmp_path)]) == 1
     assert "README.md" in capsys.readouterr().err
+
+
+def test_section_keys_by_flag_name_where_the_api_allows_them():
+    """make_config's keywords and checkpoints' configs may name a section key by its flag
+    (checkpoint_dir: checkpoint.dir); files and --set must use the key, and are told it."""
+    from distrl.config import ConfigError, build_config, make_config
+
+    by_flag = make_config(checkpoint_dir="ck", acting="tensorflow", max_policy_lag=3, workers=2)
+    by_key = build_config(
+        {"checkpoint.dir": "ck", "acting.backend": "tensorflow", "lag.max_policy_lag": 3,
+         "workers": 2}
+    )  # fmt: skip
+    assert by_flag == by_key
+    # A config written before the sections existed (flat keys) still builds, as checkpoints do.
+    old = {"algo": "a2c", "checkpoint_dir": "ck", "acting": "tensorflow", "max_policy_lag": 3,
+           "workers": 2, "serve_backlog": 10}  # fmt: skip
+    assert build_config(old, flag_names=True) == build_config(
+        {**{k: v for k, v in by_key.to_dict().items()}, "service": {"backlog": 10}}
+    )
+    with pytest.raises(ConfigError, match=r"'checkpoint_dir'; it is checkpoint\.dir"):
+        build_config(old)

@@ -94,15 +94,15 @@ def parse_value(raw: str) -> Any:
         return raw
 
 
-def build_config(*layers: Mapping[str, Any], legacy: bool = False) -> Config:
+def build_config(*layers: Mapping[str, Any], flag_names: bool = False) -> Config:
     """Merge flat ``{dotted key: value}`` layers (later wins) over the defaults and validate.
 
-    ``legacy``: also read the flat keys of configs written before the sections existed
-    (``checkpoint_dir`` for ``checkpoint.dir``), as old checkpoints hold them.
+    ``flag_names``: a key may also be a flag's name (``checkpoint_dir`` for ``checkpoint.dir``),
+    as in ``make_config``'s keywords and in checkpoints written before the sections existed.
     """
     merged: dict[str, Any] = {}
     for layer in layers:
-        merged.update(flatten(keys_of_flags(layer) if legacy else layer))
+        merged.update(flatten(keys_of_flags(layer) if flag_names else layer))
     classes = section_classes()
     values: dict[str, dict[str, Any]] = {name: {} for name in ("", *classes)}
     for key, value in merged.items():
