@@ -197,21 +197,19 @@ class Config:
             return lagged and self.async_unit == "trajectories"
         return self.lag.correction == "vtrace"
 
-    def algorithm_sections(self, entry: catalog.AlgorithmTraits | None = None) -> AlgorithmSections:
-        """The sections this run's algorithm reads (its learner, policy and worker loss).
-
-        ``entry``: the algorithm's registry entry where it travelled with the call (a Ray worker
-        whose process never registered an algorithm defined in the driver); default: looked up.
-        """
-        entry = entry if entry is not None else catalog.get(self.algo)
+    def algorithm_sections(self) -> AlgorithmSections:
+        """The sections this run's algorithm reads (its learner, policy and worker loss). Made
+        in the driver, where the algorithm is registered; they travel to Ray's processes as
+        plain data."""
+        entry = catalog.get(self.algo)
         own = self.sections[entry.section_name] if entry.section_name else None
         lag = dataclasses.replace(self.lag, correction="vtrace" if self.uses_vtrace else "none")
         return AlgorithmSections(own, self.model, self.acting, lag, self.nonfinite)
 
-    def rollout_settings(self, entry: catalog.AlgorithmTraits | None = None) -> RolloutSettings:
-        """What this run's rollout workers read (``entry``: as for :meth:`algorithm_sections`)."""
+    def rollout_settings(self) -> RolloutSettings:
+        """What this run's rollout workers read."""
         return RolloutSettings(
-            sections=self.algorithm_sections(entry),
+            sections=self.algorithm_sections(),
             env_imports=self.env_imports,
             env_kwargs=self.env_kwargs,
             env_wrappers=self.env_wrappers,
