@@ -16,8 +16,6 @@ import sys
 from types import FrameType
 from typing import Any
 
-import yaml
-
 from distrl.callbacks import Callback
 from distrl.config import (
     Config,
@@ -32,6 +30,7 @@ from distrl.config import (
     parse_override,
     preset_names,
 )
+from distrl.config.provenance import annotated_yaml, sources
 from distrl.trainer import CLEAN_STOPS, Trainer, TrainingFailed
 
 log = logging.getLogger("distrl.launch")
@@ -71,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         "meaning, and exit",
     )
     parser.add_argument(
-        "--print-config", action="store_true", help="print the resolved config as YAML and exit"
+        "--print-config",
+        action="store_true",
+        help="print the resolved config as YAML, each value with where it came from (default, "
+        "preset, file, flag or --set), and exit",
     )
     described = {key: (help_text, default) for key, help_text, default in describe_fields()}
     for flag, key in flag_keys().items():
@@ -87,20 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> Config:
-    layers: list[dict[str, Any]] = []
+def config_from_args(args: argparse.Namespace) -> tuple[Config, dict[str, str]]:
+    """The config the arguments ask for, and where each value it sets came from."""
+    layers: list[tuple[str, dict[str, Any]]] = []
     if args.preset:
-        layers.append(load_preset(args.preset))
+        layers.append((f"preset {args.preset}", load_preset(args.preset)))
     if args.config:
-        layers.append(load_file(args.config))
+        layers.append((f"file {args.config}", load_file(args.config)))
     flags = {
         key: parse_cli_value(key, getattr(args, flag))
         for flag, key in flag_keys().items()
         if getattr(args, flag) is not None
     }
-    layers.append(flags)
-    layers.append(dict(parse_override(item) for item in args.set))
-    return build_config(*layers)
+    layers.append(("flag", flags))
+    layers.append(("--set", dict(parse_override(item) for item in args.set)))
+    return build_config(*(layer for _, layer in layers)), sources(layers)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -145,9 +148,9 @@ def main(argv: list[str] | None = None, *, restore_signals: bool = True) -> int:
         print("\n".join(preset_names()) if args.list_presets else key_reference())
         return 0
     try:
-        config = config_from_args(args)
+        config, origin = config_from_args(args)
         if args.print_config:
-            print(yaml.safe_dump(config.to_dict(), sort_keys=False), end="")
+            print(annotated_yaml(config, origin), end="")
             return 0
         # The program ends with the run: no policy()/save() afterwards, so keep nothing.
         trainer = Trainer(config, token=args.token, admin_token=args.admin_token,

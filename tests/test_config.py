@@ -219,3 +219,33 @@ def test_section_keys_by_flag_name_where_the_api_allows_them():
     )
     with pytest.raises(ConfigError, match=r"'checkpoint_dir'; it is checkpoint\.dir"):
         build_config(old)
+
+
+def test_print_config_marks_where_each_value_came_from(tmp_path, capsys):
+    """Default, preset, file, flag and --set, each on the values it set (later layers win); the
+    output is still YAML that reads back as the resolved config."""
+    import yaml
+
+    from distrl.config import build_config, load_file, load_preset
+
+    f = tmp_path / "run.yaml"
+    f.write_text("rollout_len: 7\na2c:\n  gamma: 0.9\n")
+    argv = ["--preset", "cartpole-a3c", "--config", str(f), "--workers", "2",
+            "--set", "a2c.lr=1e-3", "--print-config"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    lines, section = {}, ""
+    for line in out.splitlines():  # dotted key -> its line
+        name = line.split(":")[0].strip()
+        if not line.startswith(" ") and line.rstrip().endswith(":"):
+            section = name + "."
+        lines[(section if line.startswith(" ") else "") + name] = line
+    assert lines["mode"].endswith("# preset cartpole-a3c")  # set by the preset alone
+    assert lines["rollout_len"].endswith(f"# file {f}")  # the file over the preset's 5
+    assert lines["a2c.gamma"].endswith(f"# file {f}")
+    assert lines["workers"].endswith("# flag")
+    assert lines["a2c.lr"].endswith("# --set")
+    assert lines["ppo.lr"].endswith("# default") and lines["seed"].endswith("# default")
+    expected = build_config(load_preset("cartpole-a3c"), load_file(f), {"workers": 2},
+                            {"a2c.lr": 1e-3})  # fmt: skip
+    assert yaml.safe_load(out) == expected.to_dict()

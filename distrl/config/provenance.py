@@ -1,0 +1,48 @@
+"""Where each value of a config came from: the default, a preset, a file, a flag or ``--set``.
+
+``--print-config`` prints the resolved config as YAML with the source of every value as a
+comment, so a user sees which numbers are defaults and which a preset or a flag chose::
+
+    workers: 2  # flag
+    a2c:
+      lr: 0.0007  # preset cartpole-a3c
+      gamma: 0.99  # default
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from distrl.config.loading import flatten
+from distrl.config.schema import Config
+
+DEFAULT = "default"
+
+
+def sources(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, str]:
+    """Dotted key -> the name of the last of ``layers`` (``(name, mapping)``) that sets it."""
+    out: dict[str, str] = {}
+    for name, layer in layers:
+        out.update(dict.fromkeys(flatten(layer), name))
+    return out
+
+
+def annotated_yaml(config: Config, origin: Mapping[str, str]) -> str:
+    """``config`` as YAML (what ``--config`` reads back), each value followed by its source."""
+    lines: list[str] = []
+    for key, value in config.to_dict().items():
+        if isinstance(value, dict) and key != "env_kwargs":
+            lines.append(f"{key}:")
+            lines += [_line(f"{key}.{k}", k, v, origin, "  ") for k, v in value.items()]
+        else:
+            lines.append(_line(key, key, value, origin, ""))
+    return "\n".join(lines) + "\n"
+
+
+def _line(dotted: str, name: str, value: Any, origin: Mapping[str, str], indent: str) -> str:
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
+    text = text.removesuffix("\n...").removesuffix("...").strip()  # a bare scalar's end mark
+    return f"{indent}{name}: {text}  # {origin.get(dotted, DEFAULT)}"
