@@ -249,3 +249,22 @@ def test_print_config_marks_where_each_value_came_from(tmp_path, capsys):
     expected = build_config(load_preset("cartpole-a3c"), load_file(f), {"workers": 2},
                             {"a2c.lr": 1e-3})  # fmt: skip
     assert yaml.safe_load(out) == expected.to_dict()
+
+
+@pytest.mark.parametrize("layer", [{"lag": 3}, {"a2c": "fast"}, {"model": [1, 2]}])
+def test_a_section_given_one_value_is_one_line_naming_it(layer):
+    from distrl.config import ConfigError, build_config
+
+    name = next(iter(layer))
+    with pytest.raises(ConfigError, match=rf"^{name} is a section: set its keys"):
+        build_config(layer)
+
+
+def test_print_config_keeps_string_values_whole(capsys):
+    """A value that ends like YAML's end-of-document mark ("...") is printed as it is."""
+    import yaml
+
+    assert main(["--run-name", "wait...", "--print-config"]) == 0
+    out = capsys.readouterr().out
+    assert "run_name: wait...  # flag" in out
+    assert yaml.safe_load(out)["run_name"] == "wait..."

@@ -146,6 +146,8 @@ def keys_of_flags(layer: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _unknown(key: str) -> str:
+    if key in section_classes():  # a section given a single value (``lag=3``)
+        return f"{key} is a section: set its keys ({key}.KEY=VALUE) or give a mapping"
     moved = flag_keys().get(key.replace("-", "_"))
     if moved is not None and moved != key:
         return f"unknown config key {key!r}; it is {moved} (flag --{key.replace('_', '-')})"

@@ -43,6 +43,6 @@ def annotated_yaml(config: Config, origin: Mapping[str, str]) -> str:
 
 
 def _line(dotted: str, name: str, value: Any, origin: Mapping[str, str], indent: str) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, width=10**6).strip()
-    text = text.removesuffix("\n...").removesuffix("...").strip()  # a bare scalar's end mark
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**6).rstrip("\n")
+    text = text.removesuffix("\n...")  # the end-of-document line YAML puts after a bare scalar
     return f"{indent}{name}: {text}  # {origin.get(dotted, DEFAULT)}"
