@@ -19,8 +19,7 @@ import time
 import numpy as np
 import ray
 
-from benchmarks.common import machine, median
-from distrl.agents import make_learner
+from benchmarks.common import learner_for, machine, median
 from distrl.config import Config, build_config
 from distrl.envs import EnvSpec, env_spec
 from distrl.ops.tracking import StopRule, TrainingProgress
@@ -39,11 +38,7 @@ def normal_step_seconds(config: Config, spec: EnvSpec, fragments: int = 100) -> 
         worker_index=1,
         seed=np.random.SeedSequence(0),
     )
-    worker.sample(
-        make_learner(
-            algorithm=config.algo, sections=config.algorithm_sections(), spec=spec, seed=0
-        ).weights()
-    )
+    worker.sample(learner_for(config, spec).weights())
     start = time.perf_counter()
     for _ in range(fragments):
         worker.sample()

@@ -99,3 +99,12 @@ def served_run(config):
     return ServedRun(
         registry.get(config.algo), config.algorithm_sections(), config.rollout_len, config.seed
     )
+
+
+def learner_for(config, spec, seed: int = 0):
+    """The learner ``config.algo`` builds, in this process, as the runtime makes it."""
+    from distrl.agents import make_learner
+
+    return make_learner(
+        algorithm=config.algo, sections=config.algorithm_sections(), spec=spec, seed=seed
+    )

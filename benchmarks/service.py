@@ -18,8 +18,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import emit, machine, served_run
-from distrl.agents import make_learner
+from benchmarks.common import emit, learner_for, machine, served_run
 from distrl.config import build_config, load_preset
 from distrl.envs import env_spec
 from distrl.rollout import RolloutWorker
@@ -82,9 +81,7 @@ def main() -> None:
     args = parser.parse_args()
     config = build_config({"envs_per_worker": 16, "rollout_len": 8})
     spec = env_spec("CartPole-v1")
-    learner = make_learner(
-        algorithm=config.algo, sections=config.algorithm_sections(), spec=spec, seed=0
-    )
+    learner = learner_for(config, spec)
     board = WeightsBoard()
     board.publish(0, learner.weights())
     inbox = Inbox(1_000_000)
@@ -106,9 +103,7 @@ def main() -> None:
     pong_board = WeightsBoard()
     pong_board.publish(
         0,
-        make_learner(
-            algorithm=pong.algo, sections=pong.algorithm_sections(), spec=pong_spec, seed=0
-        ).weights(),
+        learner_for(pong, pong_spec).weights(),
     )
     pong_options = ServeOptions(listen="127.0.0.1:0")
     pong_server, pong_port = start_server(

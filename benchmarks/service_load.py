@@ -19,8 +19,7 @@ import time
 import grpc
 import numpy as np
 
-from benchmarks.common import emit, machine, served_run
-from distrl.agents import make_learner
+from benchmarks.common import emit, learner_for, machine, served_run
 from distrl.config import build_config
 from distrl.envs import env_spec
 from distrl.service.client import Client
@@ -35,9 +34,7 @@ FAR = 10**9  # a weights version no run reaches
 def serve(options: ServeOptions) -> tuple[grpc.Server, str, WeightsBoard]:
     config = build_config({"envs_per_worker": 2, "rollout_len": 8})
     spec = env_spec(config.env)
-    weights = make_learner(
-        algorithm=config.algo, sections=config.algorithm_sections(), spec=spec, seed=0
-    ).weights()
+    weights = learner_for(config, spec).weights()
     board = WeightsBoard()
     board.publish(weights.version, weights)
     service = DistrlService(

@@ -86,8 +86,10 @@ def on_page_markdown(markdown, page, config, files):
         if path.endswith("/"):
             resolved += "/"
         site = _site_path(resolved.rstrip("/") + ("/index.md" if resolved.endswith("/") else ""))
-        if resolved.rstrip("/") == "docs/algorithms":
-            site = "algorithms/a2c.md"
+        folder = ROOT / resolved
+        if resolved.startswith("docs/") and folder.is_dir():  # a folder: its first page
+            pages = sorted(folder.glob("*.md"))
+            site = str(pages[0].relative_to(ROOT / "docs")) if pages else None
         if site is not None and (site in _sources or (ROOT / "docs" / site).exists()
                                  or site.startswith("assets/")):
             link = posixpath.relpath(site, posixpath.dirname(site_path) or ".")
