@@ -160,9 +160,10 @@ def main(argv: list[str] | None = None, *, restore_signals: bool = True) -> int:
         print(f"distrl.launch: error: {e}", file=sys.stderr)
         return 2
     mode = config.mode if config.mode == "sync" else f"async ({config.async_unit})"
-    log.info("distrl: %s %s on %s, %d workers x %d envs, stop at return %s", mode, config.algo,
-             config.env, config.workers, config.envs_per_worker,
-             trainer.stop_rule.stop_reward)  # fmt: skip
+    target = trainer.stop_rule.stop_reward
+    log.info("distrl: %s %s on %s, %d workers; %s; %s", mode, config.algo, config.env,
+             config.workers, config.sampling(),
+             "no return target" if target is None else f"stop at return {target}")  # fmt: skip
     log.info("run folder: %s", trainer.run_dir)
     if trainer.resume is not None:
         log.info("resuming from %s", trainer.resume.path)

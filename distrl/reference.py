@@ -53,6 +53,10 @@ def algorithm_page(name: str) -> str:
         + (" Gradient workers (A3C): yes." if entry.make_worker_loss is not None else ""),
         "",
     ]
+    if entry.defaults:
+        chosen = ", ".join(f"`{k}: {_shown(v)}`" for k, v in entry.defaults.items())
+        lines += ["## Sampling defaults", "",
+                  f"Unless a preset, a file or a flag sets them: {chosen}.", ""]  # fmt: skip
     if entry.references:
         lines += ["## Sources", "", *[f"- {r}" for r in entry.references], ""]
     lines += ["## Keys", "", "| key | default | meaning |", "| --- | --- | --- |"]

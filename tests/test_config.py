@@ -268,3 +268,70 @@ def test_print_config_keeps_string_values_whole(capsys):
     out = capsys.readouterr().out
     assert "run_name: wait...  # flag" in out
     assert yaml.safe_load(out)["run_name"] == "wait..."
+
+
+def test_an_algorithms_defaults_lie_under_presets_files_and_flags(tmp_path):
+    """PPO's registry entry gives samples_per_update 2048 (SB3's n_steps); a preset, a file, a
+    flag or a keyword that sets the fragment length wins over it, and one that sets the batch
+    wins over a lower layer's fragment length."""
+    from distrl.config import load_file, make_config
+
+    assert build_config({"algo": "ppo"}).samples_per_update == 2048
+    assert build_config({"algo": "a2c"}).samples_per_update is None  # A3C-style: per worker
+    preset = build_config(load_preset("cartpole-ppo"))
+    assert (preset.samples_per_update, preset.rollout_len) == (None, 32)
+    f = tmp_path / "run.yaml"
+    f.write_text("algo: ppo\nrollout_len: 8\n")
+    assert build_config(load_file(f)).rollout_len == 8
+    assert make_config(None, f, workers=2).batch_size == 2 * 4 * 8
+    over = make_config("cartpole-ppo", samples_per_update=512, workers=2)
+    assert (over.rollout_len, over.batch_size) == (64, 512)
+    td3 = build_config({"algo": "td3", "env": "Pendulum-v1"})
+    assert (td3.envs_per_worker, td3.rollout_len, td3.samples_per_update) == (1, 8, None)
+    td3 = build_config({"algo": "td3", "env": "Pendulum-v1", "rollout_len": 3})
+    assert (td3.envs_per_worker, td3.rollout_len) == (1, 3)  # each key on its own
+
+
+SHAPES = [(0, 4, "sync"), (2, 4, "sync"), (16, 4, "sync"), (16, 1, "sync"), (5, 3, "sync"),
+          (2, 4, "async")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("workers", "envs", "mode"), SHAPES)
+def test_ppo_takes_the_same_batch_for_any_workers_and_envs(workers, envs, mode):
+    c = build_config({"algo": "ppo", "workers": workers, "envs_per_worker": envs, "mode": mode})
+    fragments = max(workers, 1) if mode == "sync" else 1
+    assert c.batch_size == fragments * envs * c.rollout_len
+    assert 2048 <= c.batch_size < 2048 + fragments * envs  # rounded up by less than one step
+    # A printed config read back on another worker count derives its fragment length again.
+    assert build_config(c.to_dict(), {"workers": 3}).batch_size >= 2048
+
+
+def test_a_batch_the_workers_cannot_reach_within_2x_is_one_line():
+    with pytest.raises(ConfigError, match=r"^samples_per_update 100 cannot be reached within 2x"):
+        build_config({"algo": "ppo", "workers": 60, "samples_per_update": 100})
+    with pytest.raises(ConfigError, match=r"^samples_per_update sizes on-policy batches; algo td3"):
+        build_config({"algo": "td3", "env": "Pendulum-v1", "samples_per_update": 100})
+
+
+def test_a_registry_entry_may_only_default_the_sampling_keys():
+    from dataclasses import replace
+
+    from distrl.agents import registry
+
+    bad = replace(registry.get("ppo"), name="ppo-bad", defaults={"workers": 3})
+    with pytest.raises(ValueError, match="defaults may set rollout_len"):
+        registry.register(bad)
+    assert "ppo-bad" not in registry.names()
+
+
+def test_print_config_names_the_algorithms_defaults_and_the_derived_length(capsys):
+    assert main(["--algo", "ppo", "--workers", "2", "--print-config"]) == 0
+    lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert lines["samples_per_update"].endswith("# default (ppo)")
+    assert lines["rollout_len"] == (
+        "rollout_len: 256  # from samples_per_update: 2 fragment(s) x 4 envs x 256 = 2048"
+    )
+    assert main(["--algo", "ppo", "--rollout-len", "8", "--print-config"]) == 0
+    lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert lines["rollout_len"].endswith("# flag")
+    assert lines["samples_per_update"] == "samples_per_update: null  # default"

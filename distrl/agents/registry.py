@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -37,6 +37,7 @@ from distrl.types import EnvSpec, Gradients, Rollout, UpdateResult, WeightsMessa
 
 BUILTIN = ("distrl.agents.a2c", "distrl.agents.pg", "distrl.agents.ddpg", "distrl.agents.ppo")
 ACTION_KINDS = ("discrete", "continuous")
+SAMPLING_KEYS = ("rollout_len", "envs_per_worker", "samples_per_update")
 
 
 class ActingPolicy(Protocol):
@@ -122,6 +123,9 @@ class Algorithm:
     # Where the algorithm and its defaults come from (papers, seed tutorials, reference code),
     # one line each, for its page in docs/algorithms/.
     references: tuple[str, ...] = ()
+    # Its defaults for the run's sampling keys (SAMPLING_KEYS), under presets, files and
+    # flags, so that it samples as its reference does: ``{"samples_per_update": 2048}``.
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def section_name(self) -> str | None:
@@ -167,6 +171,9 @@ def register(algorithm: Algorithm, *, replace: bool = False) -> Algorithm:
     bad = set(algorithm.action_kinds) - set(ACTION_KINDS)
     if bad or not algorithm.action_kinds:
         raise ValueError(f"action_kinds must be among {ACTION_KINDS}; got {algorithm.action_kinds}")
+    if set(algorithm.defaults) - set(SAMPLING_KEYS):
+        keys = ", ".join(SAMPLING_KEYS)
+        raise ValueError(f"defaults may set {keys}; got {dict(algorithm.defaults)}")
     with _lock:
         entries = catalog.entries()
         known = entries.get(algorithm.name)

@@ -8,7 +8,7 @@ algorithm. Entries are the registry's own objects, read here through :class:`Alg
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from distrl.config.fields import ConfigError
@@ -42,6 +42,10 @@ class AlgorithmTraits(Protocol):
 
     @property
     def section_name(self) -> str | None: ...
+
+    @property
+    def defaults(self) -> Mapping[str, Any]:
+        """Its defaults for the run's sampling keys, under every layer."""
 
 
 _entries: dict[str, AlgorithmTraits] = {}

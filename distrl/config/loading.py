@@ -12,7 +12,7 @@ import dataclasses
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -97,12 +97,16 @@ def parse_value(raw: str) -> Any:
 def build_config(*layers: Mapping[str, Any], flag_names: bool = False) -> Config:
     """Merge flat ``{dotted key: value}`` layers (later wins) over the defaults and validate.
 
+    Under the layers lie the defaults of the algorithm they choose (its registry entry's
+    ``defaults``: ``rollout_len``, ``envs_per_worker``, ``samples_per_update``), and under those
+    the run-wide ones. ``rollout_len`` and ``samples_per_update`` are one choice: a layer that
+    sets one drops what the layers below (or the algorithm) set for the other.
+
     ``flag_names``: a key may also be a flag's name (``checkpoint_dir`` for ``checkpoint.dir``),
     as in ``make_config``'s keywords and in checkpoints written before the sections existed.
     """
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        merged.update(flatten(keys_of_flags(layer) if flag_names else layer))
+    merged = merge_layers([keys_of_flags(la) if flag_names else la for la in layers])
+    merged = algorithm_defaults(merged) | merged
     classes = section_classes()
     values: dict[str, dict[str, Any]] = {name: {} for name in ("", *classes)}
     for key, value in merged.items():
@@ -118,6 +122,39 @@ def build_config(*layers: Mapping[str, Any], flag_names: bool = False) -> Config
     built = {name: cls(**values[name]) for name, cls in classes.items()}
     top.update({name: built.pop(name) for name in RUN_SECTIONS})
     return Config(**top, sections=built)
+
+
+# One layer's fragment length displaces a lower layer's batch and the other way round.
+_ONE_CHOICE = {"rollout_len": "samples_per_update", "samples_per_update": "rollout_len"}
+
+
+def merge_layers(layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Flat layers merged, later ones winning (and displacing, see :func:`build_config`)."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        flat = flatten(layer)
+        merged = {k: v for k, v in merged.items() if k not in displaced(flat)} | flat
+    return merged
+
+
+def displaced(layer: Mapping[str, Any]) -> set[str]:
+    """The keys of lower layers that ``layer`` takes the place of."""
+    if layer.get("samples_per_update") is not None:
+        return {"rollout_len"}  # a batch given with a fragment length: the length follows
+    return {_ONE_CHOICE[k] for k in layer if k in _ONE_CHOICE}
+
+
+def algorithm_defaults(merged: Mapping[str, Any]) -> dict[str, Any]:
+    """The defaults the algorithm of ``merged`` (flat layers, already merged) gives for keys
+    the layers leave unset: its registry entry's ``defaults``. A fragment length set in the
+    layers keeps the algorithm's batch out, and the other way round."""
+    entry = catalog.entries().get(merged.get("algo", _DEFAULT_ALGO))
+    if entry is None:
+        return {}  # an unknown algo: build_config reports it
+    blocked = {"samples_per_update"} if "rollout_len" in merged else set()
+    if merged.get("samples_per_update") is not None:
+        blocked = {"rollout_len"}
+    return {k: v for k, v in entry.defaults.items() if k not in merged and k not in blocked}
 
 
 _DEFAULT_ALGO = Config.__dataclass_fields__["algo"].default

@@ -16,22 +16,33 @@ from typing import Any
 
 import yaml
 
-from distrl.config.loading import flatten
+from distrl.config.loading import algorithm_defaults, displaced, flatten, merge_layers
 from distrl.config.schema import Config
 
 DEFAULT = "default"
 
 
 def sources(layers: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, str]:
-    """Dotted key -> the name of the last of ``layers`` (``(name, mapping)``) that sets it."""
+    """Dotted key -> the name of the last of ``layers`` (``(name, mapping)``) that sets it, or
+    ``default (<algo>)`` for a key the algorithm's registry entry gives a default."""
     out: dict[str, str] = {}
     for name, layer in layers:
-        out.update(dict.fromkeys(flatten(layer), name))
+        flat = flatten(layer)
+        out = {k: v for k, v in out.items() if k not in displaced(flat)}
+        out.update(dict.fromkeys(flat, name))
+    merged = merge_layers([layer for _, layer in layers])
+    algo = merged.get("algo", Config.__dataclass_fields__["algo"].default)
+    out.update(dict.fromkeys(algorithm_defaults(merged), f"{DEFAULT} ({algo})"))
     return out
 
 
 def annotated_yaml(config: Config, origin: Mapping[str, str]) -> str:
     """``config`` as YAML (what ``--config`` reads back), each value followed by its source."""
+    if config.samples_per_update is not None:
+        c = config
+        derived = (f"from samples_per_update: {c.fragments_per_update} fragment(s) x "
+                   f"{c.envs_per_worker} envs x {c.rollout_len} = {c.batch_size}")  # fmt: skip
+        origin = {**origin, "rollout_len": derived}
     lines: list[str] = []
     for key, value in config.to_dict().items():
         if isinstance(value, dict) and key != "env_kwargs":

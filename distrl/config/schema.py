@@ -114,7 +114,15 @@ class Config:
     )
     workers: int = setting(16, "rollout workers (0: one worker and the learner in this process)")
     envs_per_worker: int = setting(4, "vectorised env copies per worker")
-    rollout_len: int = setting(16, "env steps per env in one fragment")
+    rollout_len: int = setting(
+        16, "env steps per env in one fragment (derived when samples_per_update is set)"
+    )
+    samples_per_update: int | None = setting(
+        None,
+        "on-policy algorithms: env steps in one update's batch (sync: all workers' fragments; "
+        "async: one fragment); rollout_len is derived from it for the workers and envs at hand "
+        "(null: rollout_len as set)",
+    )
     seed: int = setting(0, "root seed; worker and env seeds are spawned from it")
     stop_reward: float | None = setting(
         None, "stop when the mean return of the last 20 episodes reaches this (default: env's)"
@@ -169,7 +177,20 @@ class Config:
     )
 
     def __post_init__(self) -> None:
+        if self.samples_per_update is not None and self.envs_per_worker >= 1:
+            check_at_least("samples_per_update", self.samples_per_update, 1)
+            object.__setattr__(self, "rollout_len", _derived_rollout_len(self))
         _validate(self)
+
+    @property
+    def fragments_per_update(self) -> int:
+        """Fragments in one update: one per worker in sync mode, one in async mode."""
+        return max(self.workers, 1) if self.mode == "sync" else 1
+
+    @property
+    def batch_size(self) -> int:
+        """Env steps in one update's batch, as the loop runs it."""
+        return self.fragments_per_update * self.envs_per_worker * self.rollout_len
 
     def __getattr__(self, name: str) -> Any:
         # Only called for names that are not fields: an algorithm's section.
@@ -188,6 +209,12 @@ class Config:
             else:
                 out[f.name] = dataclasses.asdict(value) if f.name in RUN_SECTIONS else value
         return _plain(out)
+
+    def sampling(self) -> str:
+        """How one update's batch is made, for the console's header."""
+        source = "one worker's" if self.mode == "async" else f"{max(self.workers, 1)} workers'"
+        return (f"{source} {self.envs_per_worker} envs x {self.rollout_len} steps = "
+                f"{self.batch_size} samples per update")  # fmt: skip
 
     @property
     def uses_vtrace(self) -> bool:
@@ -226,6 +253,20 @@ class Config:
         return {k: v for k, v in self.to_dict().items() if k not in unused}
 
 
+def _derived_rollout_len(c: Config) -> int:
+    """The fragment length that gives ``samples_per_update`` (rounded up) for this run's workers
+    and envs; a combination whose smallest batch is over twice it is a ConfigError."""
+    assert c.samples_per_update is not None
+    per_step = c.fragments_per_update * c.envs_per_worker
+    check(
+        per_step <= 2 * c.samples_per_update,
+        f"samples_per_update {c.samples_per_update} cannot be reached within 2x: "
+        f"{c.fragments_per_update} fragment(s) x {c.envs_per_worker} envs_per_worker is "
+        f"{per_step} samples per env step; lower workers or envs_per_worker, or raise it",
+    )
+    return -(-c.samples_per_update // per_step)
+
+
 def _validate(c: Config) -> None:
     algorithm = catalog.get(c.algo)  # an unknown name is a ConfigError listing the known ones
     for name, cls in catalog.sections().items():
@@ -261,6 +302,11 @@ def _validate_loop(c: Config, algorithm: catalog.AlgorithmTraits) -> None:
     check(
         algorithm.make_worker_loss is not None or c.async_unit == "trajectories",
         f"async_unit gradients needs gradient workers; algo {c.algo} sends trajectories",
+    )
+    check(
+        c.samples_per_update is None or not algorithm.replay,
+        f"samples_per_update sizes on-policy batches; algo {c.algo} learns from replay (its "
+        "replay_ratio sets the gradient steps per env step)",
     )
     check(
         not c.overlap or c.mode == "sync",

@@ -112,3 +112,13 @@ def test_lagged_fragments_get_vtrace_targets():
     result = learner.update([replace(old, policy_version=0)])  # one version behind now
     assert result.metrics["learner/policy_lag_max"] == 1
     assert result.metrics["learner/vtrace_rho_mean"] > 0
+
+
+def test_default_ppo_updates_on_sb3s_batch_on_two_ray_workers(ray_cluster, tmp_path):
+    """With defaults only, one update of PPO on 2 workers x 4 envs is 2,048 env steps (SB3's
+    n_steps), not the 2 x 4 x 16 the run-wide rollout_len would give."""
+    import distrl
+
+    config = distrl.make_config(algo="ppo", workers=2, max_steps=4096, logdir=str(tmp_path))
+    summary = distrl.Trainer(config).train()
+    assert (summary.env_steps, summary.learner_updates) == (4096, 2)

@@ -35,6 +35,9 @@ A2C = register(
         config=A2CConfig,
         corrects_lag=True,
         make_worker_loss=_worker_loss,
+        # As A3C's actors: each worker's envs add their steps to the batch, so more workers
+        # mean a larger batch (16 steps x 4 envs each: the defaults tuned on CartPole-v1).
+        defaults={"rollout_len": 16, "envs_per_worker": 4},
         references=(
             "Mnih et al. 2016, Asynchronous Methods for Deep Reinforcement Learning (A3C/A2C)",
             "Schulman et al. 2016, High-Dimensional Continuous Control Using GAE (gae_lambda)",

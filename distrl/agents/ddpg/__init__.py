@@ -8,6 +8,11 @@ from distrl.agents.ddpg.acting import noisy_actor_policy
 from distrl.agents.ddpg.config import DDPGConfig, TD3Config
 from distrl.agents.registry import Algorithm, lazy, register
 
+# SB3 trains one gradient step per env step of one env (train_freq 1, gradient_steps 1):
+# replay_ratio 1 over one env per worker, in fragments of 8 steps (1-step fragments halve the
+# env steps/s for the same sample efficiency; benchmarks/defaults.py measures both against SB3).
+SB3_SAMPLING = {"envs_per_worker": 1, "rollout_len": 8}
+
 DDPG = register(
     Algorithm(
         name="ddpg",
@@ -20,6 +25,7 @@ DDPG = register(
         stochastic=False,  # a deterministic actor plus noise: no log-probs
         behaviour_log_probs=False,
         replay_capacity_key="ddpg.buffer_size",
+        defaults=SB3_SAMPLING,
         uses_model=False,  # ddpg.network, actor_hidden, critic_hidden
         references=(
             "Lillicrap et al. 2016, Continuous Control with Deep Reinforcement Learning (DDPG)",
@@ -48,6 +54,7 @@ TD3 = register(
         stochastic=False,
         behaviour_log_probs=False,
         replay_capacity_key="td3.buffer_size",
+        defaults=SB3_SAMPLING,
         uses_model=False,  # td3.network, actor_hidden, critic_hidden
         references=(
             "Fujimoto et al. 2018, Addressing Function Approximation Error in Actor-Critic "

@@ -19,11 +19,14 @@ PPO = register(
         make_policy=stochastic_policy,
         config=PPOConfig,
         corrects_lag=True,
+        # SB3's n_steps 2048 (one env): the same batch for any number of workers and envs.
+        defaults={"samples_per_update": 2048},
         references=(
             "Schulman et al. 2017, Proximal Policy Optimization Algorithms (clipped objective)",
             "Schulman et al. 2016, High-Dimensional Continuous Control Using GAE (gae_lambda)",
-            "defaults: Stable-Baselines3 PPO (gamma, gae_lambda, clip_range, n_epochs, "
-            "minibatch_size = SB3 batch_size, lr, Adam eps, coefficients, SB3's target_kl rule)",
+            "defaults: Stable-Baselines3 PPO (samples_per_update = SB3's n_steps 2048, gamma, "
+            "gae_lambda, clip_range, n_epochs, minibatch_size = SB3 batch_size, lr, Adam eps, "
+            "coefficients, SB3's target_kl rule)",
             "lagged data (mode async, overlap): V-trace targets and advantages as in IMPALA "
             "(Espeholt et al. 2018) and RLlib's APPO; the ratio is against the acting policy",
             "presets: rl-zoo's CartPole-v1 PPO (cartpole-ppo), CleanRL's ppo_atari (pong-ppo)",
