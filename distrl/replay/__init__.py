@@ -1,5 +1,7 @@
-"""Experience replay for off-policy learners (DDPG)."""
+"""Experience replay for off-policy learners: uniform (``buffer.py``) and proportional
+prioritized (``prioritized.py``)."""
 
 from distrl.replay.buffer import ReplayBuffer, TransitionBatch
+from distrl.replay.prioritized import PrioritizedReplayBuffer, SumTree
 
-__all__ = ["ReplayBuffer", "TransitionBatch"]
+__all__ = ["PrioritizedReplayBuffer", "ReplayBuffer", "SumTree", "TransitionBatch"]

@@ -1,0 +1,169 @@
+"""Defaults on envs no preset covers: distrl and Stable-Baselines3, each with its own defaults.
+
+For each (algorithm, env, env-step budget) of the matrix and each seed, one process trains
+``python -m distrl.launch --algo A --env E --workers 2`` with nothing else set (no preset, no
+early stop), and one trains Stable-Baselines3's same algorithm with its own defaults
+(``ALGO("MlpPolicy", env)``, one env, ``learn(budget)``). Both report the mean return of the last
+20 finished training episodes at the end of the budget (equal env steps) and the training wall
+time. One JSON line per run goes to ``--results`` as it finishes (a stopped benchmark keeps what
+it measured); the final document holds every run and the medians per cell::
+
+    python -m benchmarks.defaults --seeds 0 1 2 --results benchmarks/results/defaults.jsonl
+    python -m benchmarks.defaults --only ppo:Acrobot-v1 --seeds 0      # one cell
+    python -m benchmarks.defaults --table benchmarks/results/defaults.jsonl   # Markdown table
+
+Needs the peers extra (``pip install -e .[peers]``) and gymnasium's ``box2d`` and ``mujoco``
+extras; a cell whose env or peer cannot be made is reported as skipped, never faked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import ROOT, launch, machine, median, python_env
+
+WINDOW = 20  # episodes in the reported mean, as distrl's summary and stop rule
+WORKERS = 2
+# (algorithm, env, env steps): classic control, Box2D and MuJoCo; none has a preset.
+MATRIX: list[tuple[str, str, int]] = [
+    ("a2c", "Acrobot-v1", 100_000),
+    ("ppo", "Acrobot-v1", 100_000),
+    ("a2c", "LunarLander-v3", 150_000),
+    ("ppo", "LunarLander-v3", 150_000),
+    ("a2c", "InvertedPendulum-v5", 50_000),
+    ("ppo", "InvertedPendulum-v5", 50_000),
+    ("ddpg", "InvertedPendulum-v5", 10_000),
+    ("td3", "InvertedPendulum-v5", 10_000),
+    ("td3", "Reacher-v5", 10_000),
+]
+SB3_CLASSES = {"a2c": "A2C", "ppo": "PPO", "ddpg": "DDPG", "td3": "TD3"}
+
+
+def run_distrl(algo: str, env: str, steps: int, seed: int, tmp: Path) -> dict[str, Any]:
+    args = ["--algo", algo, "--env", env, "--workers", str(WORKERS), "--seed", str(seed),
+            "--max-steps", str(steps), "--stop-reward", "1e12",
+            "--progress-interval", "1000"]  # fmt: skip
+    s = launch(args, tmp / f"{algo}-{env}-{seed}")
+    return {"env_steps": s["env_steps"], "wall_s": s["wall_s"], "startup_s": s["startup_s"],
+            "final_mean_return": s["final_mean_return"], "episodes": s["episodes"]}  # fmt: skip
+
+
+def run_sb3(algo: str, env: str, steps: int, seed: int) -> dict[str, Any]:
+    """One SB3 run in this process (called through ``--sb3`` in a process of its own)."""
+    import stable_baselines3
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    returns: list[float] = []
+
+    class Episodes(BaseCallback):
+        def _on_step(self) -> bool:
+            returns.extend(float(i["episode"]["r"]) for i in self.locals["infos"] if "episode" in i)
+            return True
+
+    model = getattr(stable_baselines3, SB3_CLASSES[algo])(
+        "MlpPolicy", make_vec_env(env, n_envs=1, seed=seed), seed=seed, device="cpu"
+    )
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps, callback=Episodes())
+    last = returns[-WINDOW:]
+    return {"env_steps": int(model.num_timesteps), "wall_s": round(time.perf_counter() - start, 2),
+            "final_mean_return": sum(last) / len(last) if last else None,
+            "episodes": len(returns), "version": stable_baselines3.__version__}  # fmt: skip
+
+
+def sb3_process(algo: str, env: str, steps: int, seed: int) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.defaults", "--sb3", algo, env, str(steps), str(seed)]
+    done = subprocess.run(cmd, cwd=ROOT, env=python_env(), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"SB3 {algo} {env} exited {done.returncode}: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Medians per (algorithm, env, library), distrl beside SB3."""
+    out = []
+    for algo, env, steps in MATRIX:
+        cell: dict[str, Any] = {"algo": algo, "env": env, "env_steps": steps}
+        for lib in ("distrl", "sb3"):
+            runs = [r for r in rows if (r["algo"], r["env"], r["library"]) == (algo, env, lib)]
+            done = [r for r in runs if r.get("final_mean_return") is not None]
+            if done:
+                returns = [r["final_mean_return"] for r in done]
+                walls = [r["wall_s"] for r in done]
+                cell[lib] = {"median_return": round(median(returns), 1),
+                             "returns": [round(r, 1) for r in returns],
+                             "median_wall_s": round(median(walls), 1)}  # fmt: skip
+        if "distrl" in cell and "sb3" in cell:
+            cell["met"] = cell["distrl"]["median_return"] >= cell["sb3"]["median_return"]
+        out.append(cell)
+    return out
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = ["| algo | env | env steps | distrl median (seeds) | SB3 median (seeds) | "
+             "distrl / SB3 training wall | at least SB3 |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for c in cells(rows):
+        d, s = c.get("distrl"), c.get("sb3")
+        if d is None or s is None:
+            lines.append(f"| {c['algo']} | {c['env']} | {c['env_steps']:,} | not run | | | |")
+            continue
+        met = "yes" if c["met"] else "**NOT MET**"
+        lines.append(
+            f"| {c['algo']} | {c['env']} | {c['env_steps']:,} | {d['median_return']} "
+            f"({', '.join(map(str, d['returns']))}) | {s['median_return']} "
+            f"({', '.join(map(str, s['returns']))}) | {d['median_wall_s']} s / "
+            f"{s['median_wall_s']} s | {met} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--only", nargs="+", default=None, help="cells as ALGO:ENV")
+    parser.add_argument("--libraries", nargs="+", default=["distrl", "sb3"])
+    parser.add_argument("--results", default=None, help="append one JSON line per run here")
+    parser.add_argument("--sb3", nargs=4, metavar=("ALGO", "ENV", "STEPS", "SEED"), default=None)
+    parser.add_argument("--table", default=None, help="print the Markdown table of a results file")
+    args = parser.parse_args(argv)
+    if args.sb3:
+        algo, env, steps, seed = args.sb3
+        print(json.dumps(run_sb3(algo, env, int(steps), int(seed))))
+        return
+    if args.table:
+        rows = [json.loads(line) for line in Path(args.table).read_text().splitlines() if line]
+        print(markdown(rows))
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for algo, env, steps in MATRIX:
+            if args.only and f"{algo}:{env}" not in args.only:
+                continue
+            for seed in args.seeds:
+                for lib in args.libraries:
+                    row = {"algo": algo, "env": env, "seed": seed, "library": lib}
+                    try:
+                        run = run_distrl(algo, env, steps, seed, Path(tmp)) if lib == "distrl" \
+                            else sb3_process(algo, env, steps, seed)  # fmt: skip
+                    except RuntimeError as e:
+                        run = {"skipped": str(e).splitlines()[-1][:300]}
+                    rows.append({**row, **run})
+                    print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+                    if args.results:
+                        with open(args.results, "a") as f:
+                            f.write(json.dumps(rows[-1]) + "\n")
+    print(json.dumps({"benchmark": "defaults", "machine": machine(), "workers": WORKERS,
+                      "runs": rows, "cells": cells(rows)}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
