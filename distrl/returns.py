@@ -121,3 +121,37 @@ def vtrace(
     vs_next[:-1] = np.where(not_done[:-1] > 0, vs[1:], next_values[:-1])
     advantages = rewards + gamma * not_terminated * vs_next - values
     return VTrace(targets=vs, advantages=advantages, pg_weights=clipped_rho)
+
+
+class NStep(NamedTuple):
+    """n-step transitions from each step of a fragment: ``returns[t]`` sums
+    ``gamma^k r[t+k]`` over ``steps[t]`` steps (fewer than n where the episode or the fragment
+    ends first); the transition ends at step ``last[t] = t + steps[t] - 1``, whose next
+    observation and ``terminated`` flag close it."""
+
+    returns: np.ndarray  # [T, B] float32
+    steps: np.ndarray  # [T, B] int64, in 1..n
+    last: np.ndarray  # [T, B] int64: the time index of each transition's final step
+
+
+def nstep(
+    rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, *, n: int, gamma: float
+) -> NStep:
+    """The n-step transitions of a ``[T, B]`` fragment (Sutton and Barto 7.1; DQN's ``n_step``,
+    Ape-X's n = 3): the target is ``returns + gamma^steps (1 - terminated[last]) Q(s')``, where
+    ``s'`` is the true next observation of step ``last`` (the final one after a truncation)."""
+    T = rewards.shape[0]
+    ended = terminated | truncated
+    start = np.arange(T)[:, None] + np.zeros(rewards.shape[1:], dtype=np.int64)  # [T, B]
+    total = np.zeros(rewards.shape, dtype=np.float64)
+    steps = np.zeros(rewards.shape, dtype=np.int64)
+    alive = np.ones(rewards.shape, dtype=bool)
+    columns = np.arange(rewards.shape[1])[None, :]
+    for k in range(n):
+        at = start + k
+        alive &= at < T
+        safe = np.minimum(at, T - 1)
+        total += np.where(alive, gamma**k * rewards[safe, columns], 0.0)
+        steps += alive
+        alive &= ~ended[safe, columns]
+    return NStep(total.astype(np.float32), steps, start + steps - 1)

@@ -26,6 +26,12 @@ class EnvSpec:
     action_low: tuple[float, ...] = ()  # continuous: per-dimension bounds (flattened)
     action_high: tuple[float, ...] = ()
 
+    def action_scale(self) -> tuple[np.ndarray, np.ndarray]:
+        """Continuous actions: ``(half-width, centre)`` of the action box, float32, so that
+        ``action = x * half_width + centre`` maps ``x`` in [-1, 1] onto it."""
+        low, high = np.asarray(self.action_low), np.asarray(self.action_high)
+        return ((high - low) / 2).astype(np.float32), ((high + low) / 2).astype(np.float32)
+
 
 @dataclass(frozen=True)
 class WeightsMessage:

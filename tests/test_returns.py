@@ -91,3 +91,34 @@ def test_gae_lambda_one_equals_nstep_and_lambda_zero_is_td0(seed):
     )
     adv0, _ = gae(r, v, nv, term, trunc, gamma=0.9, lam=0.0)
     np.testing.assert_allclose(adv0, r + 0.9 * ~term * nv - v, rtol=1e-5, atol=1e-5)
+
+
+def nstep_by_loop(rewards, terminated, truncated, n, gamma):
+    """n-step transitions step by step, as a textbook loop."""
+    T, B = rewards.shape
+    out = np.zeros((T, B)), np.zeros((T, B), int), np.zeros((T, B), int)
+    for b in range(B):
+        for t in range(T):
+            total, k = 0.0, 0
+            while k < n and t + k < T:
+                total += gamma**k * rewards[t + k, b]
+                k += 1
+                if terminated[t + k - 1, b] or truncated[t + k - 1, b]:
+                    break
+            out[0][t, b], out[1][t, b], out[2][t, b] = total, k, t + k - 1
+    return out
+
+
+@pytest.mark.parametrize("n", [1, 3, 5])
+def test_nstep_transitions_match_a_loop_and_stop_at_episode_and_fragment_ends(n):
+    from distrl.returns import nstep
+
+    rng = np.random.default_rng(n)
+    rewards = rng.normal(size=(12, 4)).astype(np.float32)
+    terminated, truncated = rng.random((12, 4)) < 0.15, rng.random((12, 4)) < 0.1
+    got = nstep(rewards, terminated, truncated, n=n, gamma=0.9)
+    want = nstep_by_loop(rewards, terminated, truncated, n, 0.9)
+    np.testing.assert_allclose(got.returns, want[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(got.steps, want[1])
+    np.testing.assert_array_equal(got.last, want[2])
+    assert got.steps[-1].max() == 1  # the fragment's last step has nothing after it

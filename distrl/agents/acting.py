@@ -77,7 +77,12 @@ def stochastic_policy(
     num_envs: int = 1,
 ) -> StochasticPolicy:
     """A :class:`StochasticPolicy` with its own weights (they arrive from the learner) on the
-    ``model`` section's network; ``num_envs`` is not needed (nothing is kept per env).
+    ``model`` section's network; ``num_envs`` is not needed (nothing is kept per env)."""
+    return StochasticPolicy(model_forward(spec, sections, tf_threads), spec)
+
+
+def model_forward(spec: EnvSpec, sections: AlgorithmSections, tf_threads: int | None) -> Forward:
+    """The first head of the ``model`` section's network on a worker's CPU.
 
     ``sections.acting.backend``: ``numpy`` and ``auto`` (for the built-in MLPs) act without
     TensorFlow; otherwise the Keras model runs on the CPU with ``tf_threads`` threads.
@@ -90,11 +95,11 @@ def stochastic_policy(
     if acting.backend != "tensorflow":
         forward = numpy_forward_for(model, continuous=continuous)
     if forward is not None:
-        return StochasticPolicy(forward, spec)
+        return forward
     from distrl.tfsetup import configure_tensorflow
 
     configure_tensorflow(threads=tf_threads, use_gpu=False)
     from distrl.models.builders import build_model
     from distrl.models.keras_forward import KerasForward
 
-    return StochasticPolicy(KerasForward(build_model(spec, model), spec, jit=acting.jit), spec)
+    return KerasForward(build_model(spec, model), spec, jit=acting.jit)

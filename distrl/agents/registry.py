@@ -35,7 +35,13 @@ import numpy as np
 from distrl.config import ConfigError, catalog
 from distrl.types import EnvSpec, Gradients, Rollout, UpdateResult, WeightsMessage
 
-BUILTIN = ("distrl.agents.a2c", "distrl.agents.pg", "distrl.agents.ddpg", "distrl.agents.ppo")
+BUILTIN = (
+    "distrl.agents.a2c",
+    "distrl.agents.pg",
+    "distrl.agents.ddpg",
+    "distrl.agents.ppo",
+    "distrl.agents.dqn",
+)
 ACTION_KINDS = ("discrete", "continuous")
 SAMPLING_KEYS = ("rollout_len", "envs_per_worker", "samples_per_update")
 
@@ -56,6 +62,9 @@ class ActingPolicy(Protocol):
 
     def episodes_ended(self, envs: np.ndarray) -> None:
         """Episodes ended (and restarted) in the env copies flagged in ``envs`` [B]."""
+
+    # Optional: ``place(worker_index, workers, mode)``, called once by each rollout worker, for
+    # a policy that explores by its worker's place (DQN's Ape-X rates in mode async).
 
 
 class Learner(Protocol):

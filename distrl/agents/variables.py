@@ -13,6 +13,12 @@ if TYPE_CHECKING:
     import keras
 
 
+def soft_update(target: Sequence[Any], online: Sequence[Any], tau: float) -> None:
+    """``target <- tau * online + (1 - tau) * target``, variable by variable (tau 1: a copy)."""
+    for t, w in zip(target, online, strict=True):
+        t.assign(tau * w + (1.0 - tau) * t)
+
+
 def variables_to_arrays(groups: Mapping[str, Sequence[Any]]) -> dict[str, np.ndarray]:
     """``{"model": [v0, v1]}`` -> ``{"model/000": array, "model/001": array}``."""
     return {

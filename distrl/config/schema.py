@@ -76,6 +76,8 @@ class RolloutSettings:
     rollout_len: int  # env steps per env in one fragment
     env_step_timeout: float | None  # seconds
     straggler_delay: float  # seconds per vector-env step, worker 0 only
+    workers: int = 1  # rollout workers in the run (an acting policy may explore by its place)
+    mode: str = "sync"
 
 
 @dataclass(frozen=True)
@@ -245,6 +247,8 @@ class Config:
             rollout_len=self.rollout_len,
             env_step_timeout=self.faults.env_step_timeout,
             straggler_delay=self.faults.straggler_delay,
+            workers=max(self.workers, 1),
+            mode=self.mode,
         )
 
     def section_dicts(self) -> dict[str, Any]:

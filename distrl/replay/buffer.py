@@ -17,6 +17,9 @@ class TransitionBatch(NamedTuple):
     rewards: np.ndarray  # [...] float32
     next_obs: np.ndarray  # [..., *obs]: the true next observation, never an autoreset one
     terminated: np.ndarray  # [...] float32: 1.0 where the MDP ended (no bootstrap)
+    # [...] int64: env steps the transition spans (n-step returns; the bootstrap is discounted
+    # by gamma^steps); None when adding means 1.
+    steps: np.ndarray | None = None
 
 
 class ReplayBuffer:
@@ -38,6 +41,7 @@ class ReplayBuffer:
         self.actions = np.zeros((capacity, action_dim), dtype=np.float32)
         self.rewards = np.zeros(capacity, dtype=np.float32)
         self.terminated = np.zeros(capacity, dtype=np.float32)
+        self.steps = np.ones(capacity, dtype=np.int64)
         self.size = 0  # transitions held
         self.cursor = 0  # next slot to write
         self.added = 0  # transitions ever added
@@ -45,16 +49,20 @@ class ReplayBuffer:
     def add(self, batch: TransitionBatch) -> None:
         """Append ``N`` transitions (leading dimension N), wrapping around at capacity."""
         n = len(batch.rewards)
+        steps = np.ones(n, dtype=np.int64) if batch.steps is None else batch.steps
+        arrays = [batch.obs, batch.actions, batch.rewards, batch.next_obs, batch.terminated, steps]
         if n > self.capacity:  # only the newest ``capacity`` would survive anyway
-            batch = TransitionBatch(*(x[-self.capacity :] for x in batch))
+            arrays = [x[-self.capacity :] for x in arrays]
             self.added += n - self.capacity
             n = self.capacity
+        batch = TransitionBatch(*arrays)
         slots = (self.cursor + np.arange(n)) % self.capacity
         self.obs[slots] = batch.obs
         self.actions[slots] = batch.actions.reshape(n, -1)
         self.rewards[slots] = batch.rewards
         self.next_obs[slots] = batch.next_obs
         self.terminated[slots] = batch.terminated
+        self.steps[slots] = arrays[-1]
         self.cursor = (self.cursor + n) % self.capacity
         self.size = min(self.size + n, self.capacity)
         self.added += n
@@ -79,6 +87,7 @@ class ReplayBuffer:
         return {
             "obs": self.obs[:n], "actions": self.actions[:n], "rewards": self.rewards[:n],
             "next_obs": self.next_obs[:n], "terminated": self.terminated[:n],
+            "steps": self.steps[:n],
         }  # fmt: skip
 
     def counters(self) -> dict[str, int]:
@@ -89,6 +98,7 @@ class ReplayBuffer:
         n = int(counters["size"])
         if n > self.capacity:
             raise ValueError(f"replay of {n} transitions does not fit capacity {self.capacity}")
+        self.steps[:n] = 1  # checkpoints from before n-step transitions have no steps
         for name, values in arrays.items():
             getattr(self, name)[:n] = values
         self.size, self.cursor, self.added = (
@@ -102,7 +112,11 @@ class ReplayBuffer:
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         idx = rng.integers(0, self.size, size=shape)
+        return self.rows(idx)
+
+    def rows(self, idx: np.ndarray) -> TransitionBatch:
+        """The transitions in slots ``idx`` (any shape), arranged as ``[*idx.shape, ...]``."""
         return TransitionBatch(
             self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx],
-            self.terminated[idx],
+            self.terminated[idx], self.steps[idx],
         )  # fmt: skip

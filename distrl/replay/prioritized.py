@@ -97,11 +97,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         smallest = self.tree.values(np.arange(self.size)).min() / total
         weights = (probs / smallest) ** -beta  # (N P(i))^-b / (N P_min)^-b
         idx = idx.reshape(shape)
-        batch = TransitionBatch(
-            self.obs[idx], self.actions[idx], self.rewards[idx], self.next_obs[idx],
-            self.terminated[idx],
-        )  # fmt: skip
-        return batch, idx, weights.reshape(shape).astype(np.float32)
+        return self.rows(idx), idx, weights.reshape(shape).astype(np.float32)
 
     def update_priorities(self, idx: np.ndarray, td_errors: np.ndarray) -> None:
         """Priorities ``|td_errors| + eps`` for the slots ``idx`` (any matching shape)."""

@@ -68,6 +68,9 @@ class RolloutWorker:
             tf_threads=tf_threads,
             num_envs=self.num_envs,
         )
+        place = getattr(self.policy, "place", None)  # optional: exploration by the worker's place
+        if place is not None:
+            place(worker_index, settings.workers, settings.mode)
         continuous = spec.action_kind == "continuous"
         self.action_shape = (spec.num_actions,) if continuous else ()
         self.action_dtype = np.float32 if continuous else np.int64

@@ -22,16 +22,11 @@ from distrl.agents.ddpg.config import DDPGConfig
 from distrl.agents.ddpg.networks import action_scale, build_actor, build_critic
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
+from distrl.agents.variables import soft_update
 from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
 from distrl.replay import ReplayBuffer
 from distrl.types import Rollout, UpdateResult
-
-
-def soft_update(target: Sequence[tf.Variable], online: Sequence[tf.Variable], tau: float) -> None:
-    """``target <- tau * online + (1 - tau) * target``, variable by variable."""
-    for t, w in zip(target, online, strict=True):
-        t.assign(tau * w + (1.0 - tau) * t)
 
 
 class DDPGLearner(LearnerBase):
@@ -261,7 +256,8 @@ class DDPGLearner(LearnerBase):
             batch = self.replay.sample((steps, c.batch_size), self.rng)
             tried = np.int64(self.gradient_steps + self.skipped_steps)
             with tf.device(self.device):
-                stats = self._train(*batch, tried)
+                stats = self._train(batch.obs, batch.actions, batch.rewards, batch.next_obs,
+                                    batch.terminated, tried)  # fmt: skip
             skipped = int(stats.pop("skipped"))
             self.gradient_steps += steps - skipped
             self.skipped_steps += skipped

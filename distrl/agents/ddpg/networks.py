@@ -31,8 +31,7 @@ FINAL_INIT = 3e-3
 
 def action_scale(spec: EnvSpec) -> tuple[np.ndarray, np.ndarray]:
     """``(half-width, centre)`` of the action box: ``action = tanh_output * scale + offset``."""
-    low, high = np.asarray(spec.action_low), np.asarray(spec.action_high)
-    return ((high - low) / 2).astype(np.float32), ((high + low) / 2).astype(np.float32)
+    return spec.action_scale()
 
 
 def build_actor(spec: EnvSpec, config: DDPGConfig) -> keras.Model:

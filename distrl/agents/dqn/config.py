@@ -1,0 +1,102 @@
+"""DQN's config section (``dqn.*``). Defaults are Stable-Baselines3's DQN defaults, except
+where a line says otherwise; the extensions (double Q, dueling heads, n-step returns,
+prioritized replay) are switches, off by default as in SB3."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from distrl.config.fields import check, check_at_least, setting
+
+
+@dataclass(frozen=True)
+class DQNConfig:
+    gamma: float = setting(0.99, "discount factor (SB3: 0.99)")
+    lr: float = setting(1e-4, "Adam learning rate (SB3: 1e-4)")
+    optimizer_eps: float = setting(1e-8, "Adam epsilon (SB3, PyTorch's default: 1e-8)")
+    buffer_size: int = setting(1_000_000, "replay capacity in transitions (SB3: 1e6)")
+    batch_size: int = setting(32, "transitions per gradient step (SB3: 32)")
+    learning_starts: int = setting(
+        100, "env steps stored before training starts; workers act at random until then (SB3)"
+    )
+    replay_ratio: float = setting(
+        0.25, "gradient steps per env step (SB3: train_freq 4, gradient_steps 1)"
+    )
+    target_update_interval: int = setting(
+        10_000, "env steps between target network updates (SB3: 10000)"
+    )
+    tau: float = setting(
+        1.0, "target <- tau * online + (1 - tau) * target at each target update (1: a copy)"
+    )
+    exploration_initial_eps: float = setting(1.0, "epsilon at the start (SB3: 1.0)")
+    exploration_final_eps: float = setting(0.05, "epsilon after the schedule (SB3: 0.05)")
+    exploration_steps: int = setting(
+        10_000,
+        "env steps over which epsilon falls linearly to its final value (SB3: "
+        "exploration_fraction 0.1 of the budget)",
+    )
+    max_grad_norm: float | None = setting(10.0, "global-norm gradient clip (SB3: 10)")
+    loss: str = setting("huber", "TD loss: huber (SB3's smooth L1) or mse")
+    double_q: bool = setting(
+        False, "double DQN: the online network picks the next action, the target rates it"
+    )
+    dueling: bool = setting(
+        False, "dueling heads: Q = V + A - mean(A) from the model's value and action heads"
+    )
+    n_step: int = setting(1, "steps summed before bootstrapping (Ape-X: 3)")
+    prioritized: bool = setting(False, "proportional prioritized replay (Schaul et al. 2016)")
+    priority_alpha: float = setting(0.6, "prioritized: priority exponent alpha")
+    priority_beta: float = setting(0.4, "prioritized: importance exponent beta at the start")
+    priority_beta_steps: int = setting(
+        100_000, "prioritized: env steps over which beta rises linearly to 1"
+    )
+    priority_eps: float = setting(1e-6, "prioritized: added to |TD error| for the priority")
+    apex_epsilon: float = setting(
+        0.4, "mode async (Ape-X): worker i of N explores with eps^(1 + alpha * i / (N - 1))"
+    )
+    apex_alpha: float = setting(7.0, "mode async (Ape-X): the alpha of that formula")
+    xla: bool = setting(
+        False,
+        "XLA-compile the train step (it compiles again for each new number of gradient "
+        "steps per update: slower for DQN on CPU)",
+    )
+
+    def __post_init__(self) -> None:
+        check(0.0 <= self.gamma <= 1.0, f"dqn.gamma must be in [0, 1]; got {self.gamma}")
+        check(self.lr > 0, f"dqn.lr must be > 0; got {self.lr}")
+        check(self.optimizer_eps > 0, f"dqn.optimizer_eps must be > 0; got {self.optimizer_eps}")
+        check_at_least("dqn.buffer_size", self.buffer_size, 1)
+        check_at_least("dqn.batch_size", self.batch_size, 1)
+        check_at_least("dqn.learning_starts", self.learning_starts, 0)
+        check_at_least("dqn.replay_ratio", self.replay_ratio, 0, strict=True)
+        check_at_least("dqn.target_update_interval", self.target_update_interval, 1)
+        check(0.0 < self.tau <= 1.0, f"dqn.tau must be in (0, 1]; got {self.tau}")
+        for key in ("exploration_initial_eps", "exploration_final_eps", "apex_epsilon"):
+            value = getattr(self, key)
+            check(0.0 <= value <= 1.0, f"dqn.{key} must be in [0, 1]; got {value}")
+        check_at_least("dqn.exploration_steps", self.exploration_steps, 0)
+        check_at_least("dqn.max_grad_norm", self.max_grad_norm, 0, strict=True)
+        check(self.loss in ("huber", "mse"), f"dqn.loss must be huber or mse; got {self.loss!r}")
+        check_at_least("dqn.n_step", self.n_step, 1)
+        check_at_least("dqn.priority_alpha", self.priority_alpha, 0)
+        check(
+            0.0 <= self.priority_beta <= 1.0,
+            f"dqn.priority_beta must be in [0, 1]; got {self.priority_beta}",
+        )
+        check_at_least("dqn.priority_beta_steps", self.priority_beta_steps, 1)
+        check_at_least("dqn.priority_eps", self.priority_eps, 0, strict=True)
+        check_at_least("dqn.apex_alpha", self.apex_alpha, 0)
+
+
+def linear(start: float, end: float, steps: int, t: float) -> float:
+    """``start`` moving linearly to ``end`` over ``steps``, then ``end``."""
+    if steps <= 0:
+        return end
+    return start + (end - start) * min(1.0, t / steps)
+
+
+def apex_epsilon(config: DQNConfig, index: int, workers: int) -> float:
+    """Ape-X's exploration rate of worker ``index`` of ``workers`` (Horgan et al. 2018)."""
+    if workers <= 1:
+        return config.apex_epsilon
+    return config.apex_epsilon ** (1 + config.apex_alpha * index / (workers - 1))
