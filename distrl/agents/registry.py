@@ -41,6 +41,7 @@ BUILTIN = (
     "distrl.agents.ddpg",
     "distrl.agents.ppo",
     "distrl.agents.dqn",
+    "distrl.agents.sac",
 )
 ACTION_KINDS = ("discrete", "continuous")
 SAMPLING_KEYS = ("rollout_len", "envs_per_worker", "samples_per_update")

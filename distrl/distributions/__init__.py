@@ -3,7 +3,8 @@
 Each distribution is a small stateless class over the policy head's parameters (``params``: the
 model's first output) in two forms with the same method names:
 
-- NumPy (this package's ``categorical.py`` and ``gaussian.py``): for acting in rollout workers
+- NumPy (this package's ``categorical.py``, ``gaussian.py`` and ``squashed.py``, SAC's
+  tanh-squashed Gaussian): for acting in rollout workers
   without TensorFlow, and for the float64 log-probs V-trace compares;
 - TensorFlow (``tensorflow_forms.py``): for the losses inside compiled train steps.
 
@@ -23,9 +24,17 @@ import numpy as np
 
 from distrl.distributions.categorical import Categorical, log_softmax
 from distrl.distributions.gaussian import DiagGaussian
+from distrl.distributions.squashed import SquashedGaussian
 from distrl.types import EnvSpec
 
-__all__ = ["Categorical", "DiagGaussian", "Distribution", "for_spec", "log_softmax"]
+__all__ = [
+    "Categorical",
+    "DiagGaussian",
+    "Distribution",
+    "SquashedGaussian",
+    "for_spec",
+    "log_softmax",
+]
 
 
 class Distribution(Protocol):

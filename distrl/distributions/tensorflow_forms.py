@@ -9,6 +9,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from distrl.distributions.gaussian import LOG_2PI
+from distrl.distributions.squashed import EPS as SQUASH_EPS
 from distrl.types import EnvSpec
 
 
@@ -51,6 +52,24 @@ class DiagGaussian:
     @staticmethod
     def mode(params: tf.Tensor) -> tf.Tensor:
         return _split(params)[0]
+
+
+class SquashedGaussian:
+    """SAC's tanh-squashed Gaussian (NumPy form and meaning in ``squashed.py``)."""
+
+    @staticmethod
+    def sample_with_log_prob(params: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """A reparameterised sample ``tanh(mean + std * z)`` (gradients flow to ``params``)
+        and its log-density, ``([N, A], [N])``."""
+        mean, log_std = _split(params)
+        u = mean + tf.exp(log_std) * tf.random.normal(tf.shape(mean))
+        squashed = tf.tanh(u)
+        correction = tf.reduce_sum(tf.math.log(1.0 - squashed**2 + SQUASH_EPS), axis=-1)
+        return squashed, DiagGaussian.log_prob(params, u) - correction
+
+    @staticmethod
+    def mode(params: tf.Tensor) -> tf.Tensor:
+        return tf.tanh(_split(params)[0])
 
 
 def for_spec(spec: EnvSpec) -> type[Categorical] | type[DiagGaussian]:
