@@ -15,6 +15,11 @@ Settings:
 - ``sb3-a2c-cartpole``: Stable-Baselines3 A2C with the rl-baselines3-zoo CartPole-v1 entry
   (8 envs in a DummyVecEnv, MlpPolicy, ent_coef 0; SB3 defaults otherwise: n_steps 5,
   RMSprop lr 7e-4).
+- ``sb3-dqn-cartpole``: Stable-Baselines3 DQN with the zoo's CartPole-v1 entry (lr 2.3e-3,
+  batch 64, buffer 1e5, learning_starts 1000, target_update_interval 10, train_freq 256 with
+  gradient_steps 128, exploration over 8,000 steps to 0.04, net_arch [256, 256]).
+- ``sb3-sac-pendulum``: Stable-Baselines3 SAC with the zoo's Pendulum-v1 entry (lr 1e-3, SB3's
+  SAC defaults otherwise).
 - ``sb3-ddpg-pendulum``: Stable-Baselines3 DDPG with the zoo's Pendulum entry (gamma 0.98,
   buffer 200k, learning_starts 10k, Gaussian noise 0.1, lr 1e-3, net_arch [400, 300], one
   gradient step per env step).
