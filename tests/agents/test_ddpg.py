@@ -240,9 +240,10 @@ def test_td3_steps_the_actor_and_the_targets_every_policy_delay_critic_steps():
 
     tried = learner.gradient_steps + learner.skipped_steps
     batch = learner.replay.sample((1, 8), learner.rng)
+    ones = np.ones((1, 8), np.float32)  # uniform replay: every importance weight 1
     before = snapshot()
-    learner._train(*batch[:5], np.int64(tried | 1))  # an odd step: the critic only
+    learner._train(*batch[:5], np.int64(tried | 1), ones)  # an odd step: the critic only
     assert changed(before, snapshot()) == [False, True, False]  # actor, critic, target actor
     before = snapshot()
-    learner._train(*batch[:5], np.int64(tried + (tried % 2)))  # an even step: actor and targets too
+    learner._train(*batch[:5], np.int64(tried + (tried % 2)), ones)  # even: actor, targets too
     assert changed(before, snapshot()) == [True, True, True]

@@ -72,7 +72,9 @@ def test_critic_target_and_alpha_step_match_numpy():
     # one gradient step moves log(alpha) against (log pi + target entropy), as Adam's first step
     obs = rng.normal(size=(1, 8, 3)).astype(np.float32)
     actions = rng.uniform(-1, 1, size=(1, 8, 1)).astype(np.float32)
-    stats = learner._train(obs, actions, rewards[None], next_obs.numpy()[None], terminated[None])
+    ones = np.ones((1, 8), np.float32)
+    stats = learner._train(obs, actions, rewards[None], next_obs.numpy()[None], terminated[None],
+                           ones)  # fmt: skip
     entropy = float(stats["learner/entropy"])  # -mean log pi of the step's own samples
     moved = float(learner.log_alpha.numpy()) - np.log(0.5)
     assert np.sign(moved) == -np.sign(entropy - (-1.0))  # above the target: alpha goes down

@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from distrl.config.fields import ConfigError, check, check_choice, check_sizes, setting
+from distrl.replay.settings import PriorityKeys
 
 DDPG_NETWORKS = ("seed003", "seed001", "mlp")
 NOISES = ("ou", "gaussian")
 
 
 @dataclass(frozen=True)
-class DDPGConfig:
+class DDPGConfig(PriorityKeys):
     network: str = setting(
         "mlp",
         "actor and critic: seed003 (actor 256-256, critic state 16-32 + action 32, then 256-256), "
@@ -104,6 +105,7 @@ class DDPGConfig:
             f"ddpg.target_noise_clip must be > 0; got {self.target_noise_clip}",
         )
         check(self.policy_delay >= 1, f"ddpg.policy_delay must be >= 1; got {self.policy_delay}")
+        self.check_priorities("ddpg")
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,10 @@ from distrl.agents.ddpg.config import DDPGConfig
 from distrl.agents.ddpg.networks import action_scale, build_actor, build_critic
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
+from distrl.agents.replaying import draw, make_replay, reprioritize
 from distrl.agents.variables import soft_update
 from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
-from distrl.replay import ReplayBuffer
 from distrl.types import Rollout, UpdateResult
 
 
@@ -75,7 +75,8 @@ class DDPGLearner(LearnerBase):
             sections.nonfinite, self._variables, [self.actor_optimizer, self.critic_optimizer]
         )
         self.skipped_steps = 0
-        self.replay = ReplayBuffer(
+        self.replay = make_replay(
+            c,
             capacity=c.buffer_size,
             obs_shape=spec.observation_shape,
             obs_dtype=spec.observation_dtype,
@@ -91,6 +92,7 @@ class DDPGLearner(LearnerBase):
                 obs,  # next observations
                 tf.TensorSpec([None, None], tf.float32),  # terminated
                 tf.TensorSpec([], tf.int64),  # gradient steps tried before this call
+                tf.TensorSpec([None, None], tf.float32),  # importance weights (prioritized)
             ],
             jit_compile=c.xla,
         )
@@ -167,6 +169,7 @@ class DDPGLearner(LearnerBase):
         next_obs: tf.Tensor,
         terminated: tf.Tensor,
         steps_before: tf.Tensor,
+        weights: tf.Tensor,
     ) -> dict[str, tf.Tensor]:
         """``G`` gradient steps, one per leading index of the ``[G, N, ...]`` inputs.
 
@@ -178,12 +181,14 @@ class DDPGLearner(LearnerBase):
         critic_vars, actor_vars = self._critic_variables(), self.actor.trainable_variables
         critic_loss = actor_loss = q_mean = tf.constant(0.0)
         skipped = tf.constant(0)
-        for i in tf.range(tf.shape(rewards)[0]):
+        G = tf.shape(rewards)[0]
+        td_errors = tf.TensorArray(tf.float32, size=G)
+        for i in tf.range(G):
             s, a = obs[i], actions[i]
             y = tf.stop_gradient(self.target_q(rewards[i], next_obs[i], terminated[i]))  # [N]
             with tf.GradientTape() as tape:
                 qs = [tf.squeeze(critic([s, a], training=True), -1) for critic in self.critics]
-                critic_loss = tf.add_n([tf.reduce_mean(tf.square(y - q)) for q in qs])
+                critic_loss = tf.add_n([tf.reduce_mean(weights[i] * tf.square(y - q)) for q in qs])
             critic_grads = tape.gradient(critic_loss, critic_vars)
             with_actor = (steps_before + tf.cast(i, tf.int64)) % c.policy_delay == 0
 
@@ -204,7 +209,9 @@ class DDPGLearner(LearnerBase):
             )
             tf.cond(with_actor, self._move_targets, lambda: tf.constant(False))
             q_mean = tf.reduce_mean(qs[0])
+            td_errors = td_errors.write(i, y - qs[0])
         return {
+            "td_errors": td_errors.stack(),
             "learner/critic_loss": critic_loss,
             "learner/actor_loss": actor_loss,
             "learner/q_mean": q_mean,
@@ -253,11 +260,12 @@ class DDPGLearner(LearnerBase):
         self._owed_steps -= steps
         metrics: dict[str, float] = {}
         if steps > 0:
-            batch = self.replay.sample((steps, c.batch_size), self.rng)
+            batch, slots, weights = draw(self.replay, c, (steps, c.batch_size), self.rng)
             tried = np.int64(self.gradient_steps + self.skipped_steps)
             with tf.device(self.device):
                 stats = self._train(batch.obs, batch.actions, batch.rewards, batch.next_obs,
-                                    batch.terminated, tried)  # fmt: skip
+                                    batch.terminated, tried, weights)  # fmt: skip
+            reprioritize(self.replay, slots, stats.pop("td_errors"))
             skipped = int(stats.pop("skipped"))
             self.gradient_steps += steps - skipped
             self.skipped_steps += skipped

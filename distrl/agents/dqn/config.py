@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from distrl.config.fields import check, check_at_least, setting
+from distrl.replay.settings import PriorityKeys
 
 
 @dataclass(frozen=True)
-class DQNConfig:
+class DQNConfig(PriorityKeys):
     gamma: float = setting(0.99, "discount factor (SB3: 0.99)")
     lr: float = setting(1e-4, "Adam learning rate (SB3: 1e-4)")
     optimizer_eps: float = setting(1e-8, "Adam epsilon (SB3, PyTorch's default: 1e-8)")
@@ -44,13 +45,6 @@ class DQNConfig:
         False, "dueling heads: Q = V + A - mean(A) from the model's value and action heads"
     )
     n_step: int = setting(1, "steps summed before bootstrapping (Ape-X: 3)")
-    prioritized: bool = setting(False, "proportional prioritized replay (Schaul et al. 2016)")
-    priority_alpha: float = setting(0.6, "prioritized: priority exponent alpha")
-    priority_beta: float = setting(0.4, "prioritized: importance exponent beta at the start")
-    priority_beta_steps: int = setting(
-        100_000, "prioritized: env steps over which beta rises linearly to 1"
-    )
-    priority_eps: float = setting(1e-6, "prioritized: added to |TD error| for the priority")
     apex_epsilon: float = setting(
         0.4, "mode async (Ape-X): worker i of N explores with eps^(1 + alpha * i / (N - 1))"
     )
@@ -78,13 +72,7 @@ class DQNConfig:
         check_at_least("dqn.max_grad_norm", self.max_grad_norm, 0, strict=True)
         check(self.loss in ("huber", "mse"), f"dqn.loss must be huber or mse; got {self.loss!r}")
         check_at_least("dqn.n_step", self.n_step, 1)
-        check_at_least("dqn.priority_alpha", self.priority_alpha, 0)
-        check(
-            0.0 <= self.priority_beta <= 1.0,
-            f"dqn.priority_beta must be in [0, 1]; got {self.priority_beta}",
-        )
-        check_at_least("dqn.priority_beta_steps", self.priority_beta_steps, 1)
-        check_at_least("dqn.priority_eps", self.priority_eps, 0, strict=True)
+        self.check_priorities("dqn")
         check_at_least("dqn.apex_alpha", self.apex_alpha, 0)
 
 

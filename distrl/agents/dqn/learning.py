@@ -21,11 +21,12 @@ from distrl.agents.dqn.acting import EPSILON
 from distrl.agents.dqn.config import DQNConfig, linear
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
+from distrl.agents.replaying import draw, make_replay, reprioritize
 from distrl.agents.variables import soft_update
 from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
-from distrl.replay import PrioritizedReplayBuffer, ReplayBuffer, TransitionBatch
+from distrl.replay import TransitionBatch
 from distrl.returns import nstep
 from distrl.types import Rollout, UpdateResult, WeightsMessage
 
@@ -85,10 +86,7 @@ class DQNLearner(LearnerBase):
         )
         buffer = {"capacity": c.buffer_size, "obs_shape": spec.observation_shape,
                   "obs_dtype": spec.observation_dtype, "action_dim": 1}  # fmt: skip
-        self.replay: ReplayBuffer = (
-            PrioritizedReplayBuffer(alpha=c.priority_alpha, eps=c.priority_eps, **buffer)
-            if c.prioritized else ReplayBuffer(**buffer)
-        )  # fmt: skip
+        self.replay = make_replay(c, **buffer)
         obs = tf.TensorSpec([None, None, *spec.observation_shape], spec.observation_dtype)
         self._train = tf.function(
             self._train_impl,
@@ -212,14 +210,6 @@ class DQNLearner(LearnerBase):
             steps=n.steps.reshape(T * B),
         ))  # fmt: skip
 
-    def _sample(self, steps: int) -> tuple[TransitionBatch, np.ndarray | None, np.ndarray]:
-        c = self.config
-        shape = (steps, c.batch_size)
-        if isinstance(self.replay, PrioritizedReplayBuffer):
-            beta = linear(c.priority_beta, 1.0, c.priority_beta_steps, self.env_steps)
-            return self.replay.sample_prioritized(shape, self.rng, beta)
-        return self.replay.sample(shape, self.rng), None, np.ones(shape, np.float32)
-
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """Store ``rollouts`` and train for the gradient steps their env steps earned."""
         start = time.perf_counter()
@@ -238,17 +228,14 @@ class DQNLearner(LearnerBase):
         self._owed_steps -= steps
         metrics: dict[str, float] = {}
         if steps > 0:
-            batch, idx, weights = self._sample(steps)
+            batch, idx, weights = draw(self.replay, c, (steps, c.batch_size), self.rng)
             assert batch.steps is not None  # the buffer always keeps them
             discounts = (c.gamma**batch.steps).astype(np.float32)
             with tf.device(self.device):
                 stats = self._train(batch.obs, batch.actions[..., 0].astype(np.int64),
                                     batch.rewards, batch.next_obs, batch.terminated, discounts,
                                     weights)  # fmt: skip
-            td_errors = stats.pop("td_errors").numpy()
-            if idx is not None:
-                assert isinstance(self.replay, PrioritizedReplayBuffer)
-                self.replay.update_priorities(idx, td_errors)
+            reprioritize(self.replay, idx, stats.pop("td_errors"))
             skipped = int(stats.pop("skipped"))
             self.gradient_steps += steps - skipped
             self.skipped_steps += skipped

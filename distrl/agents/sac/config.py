@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from distrl.config.fields import check, check_at_least, check_sizes, setting
+from distrl.replay.settings import PriorityKeys
 
 
 @dataclass(frozen=True)
-class SACConfig:
+class SACConfig(PriorityKeys):
     actor_hidden: tuple[int, ...] = setting((256, 256), "actor hidden sizes, ReLU (SB3: 256, 256)")
     critic_hidden: tuple[int, ...] = setting(
         (256, 256), "each critic's hidden sizes over observation and action, ReLU (SB3)"
@@ -51,6 +52,7 @@ class SACConfig:
             f"sac.log_std_min must be below sac.log_std_max; got {self.log_std_min}, "
             f"{self.log_std_max}",
         )
+        self.check_priorities("sac")
 
 
 def actor_layers(config: SACConfig) -> list[tuple[str, str]]:

@@ -20,13 +20,13 @@ import tensorflow as tf
 
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
+from distrl.agents.replaying import draw, make_replay, reprioritize
 from distrl.agents.sac.config import SACConfig, actor_layers
 from distrl.agents.variables import soft_update
 from distrl.config import AlgorithmSections
 from distrl.distributions.tensorflow_forms import SquashedGaussian
 from distrl.envs import EnvSpec
 from distrl.models.layers import observation_input, tower
-from distrl.replay import ReplayBuffer
 from distrl.types import Rollout, UpdateResult
 
 
@@ -86,9 +86,9 @@ class SACLearner(LearnerBase):
                 opt.build(variables)
         self.guard = NonFiniteGuard.of_section(sections.nonfinite, self._variables,
                                                self.optimizers)  # fmt: skip
-        self.replay = ReplayBuffer(capacity=c.buffer_size, obs_shape=spec.observation_shape,
-                                   obs_dtype=spec.observation_dtype,
-                                   action_dim=spec.num_actions)  # fmt: skip
+        self.replay = make_replay(c, capacity=c.buffer_size, obs_shape=spec.observation_shape,
+                                  obs_dtype=spec.observation_dtype,
+                                  action_dim=spec.num_actions)  # fmt: skip
         obs = tf.TensorSpec([None, None, *spec.observation_shape], spec.observation_dtype)
         self._train = tf.function(
             self._train_impl,
@@ -98,6 +98,7 @@ class SACLearner(LearnerBase):
                 tf.TensorSpec([None, None], tf.float32),  # rewards
                 obs,  # next observations
                 tf.TensorSpec([None, None], tf.float32),  # terminated
+                tf.TensorSpec([None, None], tf.float32),  # importance weights (prioritized)
             ],
             jit_compile=c.xla,
         )
@@ -160,6 +161,7 @@ class SACLearner(LearnerBase):
         rewards: tf.Tensor,
         next_obs: tf.Tensor,
         terminated: tf.Tensor,
+        weights: tf.Tensor,
     ) -> dict[str, tf.Tensor]:
         """``G`` gradient steps, one per leading index of the ``[G, N, ...]`` inputs; a step
         whose gradients hold a NaN/Inf applies nothing (counted in ``skipped``)."""
@@ -167,7 +169,9 @@ class SACLearner(LearnerBase):
         actor_vars, critic_vars, alpha_vars = self._groups()
         critic_loss = actor_loss = alpha_loss = entropy = tf.constant(0.0)
         skipped = tf.constant(0)
-        for i in tf.range(tf.shape(rewards)[0]):
+        G = tf.shape(rewards)[0]
+        td_errors = tf.TensorArray(tf.float32, size=G)
+        for i in tf.range(G):
             s, a = obs[i], actions[i]
             with tf.GradientTape(persistent=True) as tape:
                 pi, logp = self.policy(s)
@@ -176,7 +180,8 @@ class SACLearner(LearnerBase):
                 alpha = tf.stop_gradient(tf.exp(self.log_alpha))
                 y = tf.stop_gradient(self.target_q(rewards[i], next_obs[i], terminated[i], alpha))
                 qs = [tf.squeeze(critic([s, a]), -1) for critic in self.critics]
-                critic_loss = 0.5 * tf.add_n([tf.reduce_mean(tf.square(q - y)) for q in qs])
+                critic_loss = 0.5 * tf.add_n([tf.reduce_mean(weights[i] * tf.square(q - y))
+                                              for q in qs])  # fmt: skip
                 q_pi = [tf.squeeze(critic([s, pi]), -1) for critic in self.critics]
                 actor_loss = tf.reduce_mean(alpha * logp - tf.minimum(q_pi[0], q_pi[1]))
             grads = [tape.gradient(actor_loss, actor_vars), tape.gradient(critic_loss, critic_vars),
@@ -186,8 +191,10 @@ class SACLearner(LearnerBase):
             finite = tf.math.is_finite(tf.linalg.global_norm([g for gs in grads for g in gs]))
             skipped += tf.cond(finite, lambda g=grads: self._apply(g), lambda: tf.constant(1))
             entropy = -tf.reduce_mean(logp)
-        return {"learner/critic_loss": critic_loss, "learner/actor_loss": actor_loss,
-                "learner/alpha_loss": alpha_loss, "learner/entropy": entropy,
+            td_errors = td_errors.write(i, y - qs[0])
+        return {"td_errors": td_errors.stack(), "learner/critic_loss": critic_loss,
+                "learner/actor_loss": actor_loss, "learner/alpha_loss": alpha_loss,
+                "learner/entropy": entropy,
                 "learner/alpha": tf.exp(self.log_alpha), "skipped": skipped}  # fmt: skip
 
     def _apply(self, grads: list[list[tf.Tensor]]) -> tf.Tensor:
@@ -215,11 +222,12 @@ class SACLearner(LearnerBase):
         self._owed_steps -= steps
         metrics: dict[str, float] = {}
         if steps > 0:
-            batch = self.replay.sample((steps, c.batch_size), self.rng)
+            batch, slots, weights = draw(self.replay, c, (steps, c.batch_size), self.rng)
             scaled = (batch.actions - self._centre) / self._half_width  # to [-1, 1]
             with tf.device(self.device):
                 stats = self._train(batch.obs, scaled.astype(np.float32), batch.rewards,
-                                    batch.next_obs, batch.terminated)  # fmt: skip
+                                    batch.next_obs, batch.terminated, weights)  # fmt: skip
+            reprioritize(self.replay, slots, stats.pop("td_errors"))
             skipped = int(stats.pop("skipped"))
             self.gradient_steps += steps - skipped
             self.skipped_steps += skipped
