@@ -159,6 +159,34 @@ def test_ddpg_transitions_become_a_one_step_fragment(make_service):
     np.testing.assert_array_equal(rollout.next_observations()[0], next_obs)  # s' kept as sent
 
 
+def test_dqn_takes_integer_transitions_and_acts_with_integers(make_service):
+    """A discrete replay algorithm through the service: int64 actions in PushTransitions (out
+    of range refused) and Act, and the pushed steps reach a DQN learner's replay."""
+    from distrl.envs import env_spec
+    from tests.parts import learner_of
+
+    config = build_config({"algo": "dqn", "env": "CartPole-v1"})
+    served = make_service(config)
+    rng = np.random.default_rng(1)
+    obs, next_obs = rng.normal(size=(2, 6, 4)).astype(np.float32)
+    with served.client() as client:
+        actions, log_probs, _ = client.act(obs)
+        assert actions.dtype == np.int64 and set(actions.tolist()) <= {0, 1}
+        assert log_probs is None  # epsilon-greedy reports none
+        n = client.push_transitions(obs, np.array([0, 1, 1, 0, 1, 0]), rng.normal(size=6),
+                                    next_obs, np.zeros(6, bool), np.zeros(6, bool))  # fmt: skip
+        assert n == 6
+        with pytest.raises(grpc.RpcError) as err:
+            client.push_transitions(obs, np.full(6, 2), np.zeros(6), next_obs,
+                                    np.zeros(6, bool), np.zeros(6, bool))  # fmt: skip
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    learner = learner_of(config, spec=env_spec("CartPole-v1"))
+    learner.update(served.inbox.drain())
+    assert learner.replay.size == 6
+    np.testing.assert_array_equal(learner.replay.next_obs[:6], next_obs)
+    np.testing.assert_array_equal(learner.replay.actions[:6, 0], [0, 1, 1, 0, 1, 0])
+
+
 def test_tokens_unauthenticated_and_admin(make_service):
     served = make_service(build_config({}), token="s3cret", admin_token="adm1n")
     obs = np.zeros((1, 4), np.float32)
