@@ -11,8 +11,6 @@ Usage (what the runtime does, in one process or across Ray)::
 from __future__ import annotations
 
 import functools
-import time
-from collections.abc import Sequence
 
 import keras
 import numpy as np
@@ -21,15 +19,14 @@ import tensorflow as tf
 from distrl.agents.ddpg.config import DDPGConfig
 from distrl.agents.ddpg.networks import action_scale, build_actor, build_critic
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.learner import LearnerBase
-from distrl.agents.replaying import draw, make_replay, reprioritize
+from distrl.agents.replaying import ReplayLearner, make_replay
 from distrl.agents.variables import soft_update
 from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
-from distrl.types import Rollout, UpdateResult
+from distrl.replay import TransitionBatch
 
 
-class DDPGLearner(LearnerBase):
+class DDPGLearner(ReplayLearner):
     """Deep deterministic policy gradient (Lillicrap et al. 2016) on replayed transitions.
 
     Critic: regression of Q(s, a) to ``r + gamma (1 - terminated) Q'(s', mu'(s'))`` (truncated
@@ -48,7 +45,6 @@ class DDPGLearner(LearnerBase):
         self.device = device
         self.version = 0  # published actor versions; 0 = untrained (workers act at random)
         self.gradient_steps = 0
-        self._owed_steps = 0.0  # gradient steps earned by env steps and not yet taken
         self.env_errors = 0  # env exceptions the workers recovered from (reported with data)
         keras.utils.set_random_seed(seed)
         self.rng = np.random.default_rng(seed)
@@ -118,25 +114,6 @@ class DDPGLearner(LearnerBase):
             "actor_optimizer": self.actor_optimizer.variables,
             "critic_optimizer": self.critic_optimizer.variables,
         }
-
-    def checkpoint(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
-        """Networks, targets, optimizer slots, counters, the sampling RNG; the replay buffer
-        only if asked (it can be large)."""
-        arrays, scalars = super().checkpoint()
-        scalars["owed_steps"] = self._owed_steps
-        scalars["rng"] = self.rng.bit_generator.state
-        if include_replay:
-            arrays.update({f"replay/{k}": v for k, v in self.replay.arrays().items()})
-            scalars["replay"] = self.replay.counters()
-        return arrays, scalars
-
-    def restore(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
-        super().restore(arrays, scalars)
-        self._owed_steps = float(scalars["owed_steps"])
-        self.rng.bit_generator.state = scalars["rng"]
-        if "replay" in scalars:
-            replay = {k.removeprefix("replay/"): v for k, v in arrays.items() if "replay/" in k}
-            self.replay.load(replay, scalars["replay"])
 
     # --- the compiled part --------------------------------------------------------------------
 
@@ -244,43 +221,14 @@ class DDPGLearner(LearnerBase):
 
     # --- bookkeeping around it ----------------------------------------------------------------
 
-    def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
-        """Store ``rollouts`` and train for the gradient steps their env steps earned."""
-        start = time.perf_counter()
-        c = self.config
-        lags = [self.version - r.policy_version for r in rollouts]
-        version_before = self.version
-        self.env_errors += sum(r.env_errors for r in rollouts)
-        for r in rollouts:
-            self.replay.add_rollout(r)
-        env_steps = sum(r.env_steps for r in rollouts)
-        if self.replay.size >= max(c.learning_starts, c.batch_size):
-            self._owed_steps += c.replay_ratio * env_steps
-        steps = int(self._owed_steps)
-        self._owed_steps -= steps
-        metrics: dict[str, float] = {}
-        if steps > 0:
-            batch, slots, weights = draw(self.replay, c, (steps, c.batch_size), self.rng)
-            tried = np.int64(self.gradient_steps + self.skipped_steps)
-            with tf.device(self.device):
-                stats = self._train(batch.obs, batch.actions, batch.rewards, batch.next_obs,
-                                    batch.terminated, tried, weights)  # fmt: skip
-            reprioritize(self.replay, slots, stats.pop("td_errors"))
-            skipped = int(stats.pop("skipped"))
-            self.gradient_steps += steps - skipped
-            self.skipped_steps += skipped
-            rolled_back = self.guard.record(finite=skipped == 0)
-            if skipped < steps or rolled_back:  # the actor changed: a new version
-                self.version += 1
-            metrics = {k: float(v) for k, v in stats.items()}
-        metrics["learner/gradient_steps"] = float(self.gradient_steps)
-        metrics["learner/skipped_steps"] = float(self.skipped_steps)
-        metrics["learner/actor_learning_rate"] = float(
-            np.asarray(self.actor_optimizer.learning_rate)
-        )
-        metrics["learner/critic_learning_rate"] = float(
-            np.asarray(self.critic_optimizer.learning_rate)
-        )
-        metrics["learner/replay_size"] = float(self.replay.size)
-        applied = version_before != self.version
-        return self._result(start, metrics, lags, applied=applied, sources=rollouts)
+    def _train_batch(self, batch: TransitionBatch, weights: np.ndarray) -> dict:
+        tried = np.int64(self.gradient_steps + self.skipped_steps)
+        with tf.device(self.device):
+            return self._train(batch.obs, batch.actions, batch.rewards, batch.next_obs,
+                               batch.terminated, tried, weights)  # fmt: skip
+
+    def _extra_metrics(self) -> dict[str, float]:
+        return {
+            "learner/actor_learning_rate": float(np.asarray(self.actor_optimizer.learning_rate)),
+            "learner/critic_learning_rate": float(np.asarray(self.critic_optimizer.learning_rate)),
+        }

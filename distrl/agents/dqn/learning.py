@@ -10,9 +10,6 @@ Usage (what the runtime does, in one process or across Ray)::
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -20,15 +17,14 @@ import tensorflow as tf
 from distrl.agents.dqn.acting import EPSILON
 from distrl.agents.dqn.config import DQNConfig, linear
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.learner import LearnerBase
-from distrl.agents.replaying import draw, make_replay, reprioritize
+from distrl.agents.replaying import ReplayLearner, make_replay
 from distrl.agents.variables import soft_update
 from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
 from distrl.replay import TransitionBatch
 from distrl.returns import nstep
-from distrl.types import Rollout, UpdateResult, WeightsMessage
+from distrl.types import Rollout, WeightsMessage
 
 
 def q_values(model: keras.Model, obs: tf.Tensor, dueling: bool) -> tf.Tensor:
@@ -50,7 +46,7 @@ def trained_variables(model: keras.Model, spec: EnvSpec, dueling: bool) -> list[
     return [v for v, g in zip(model.trainable_variables, grads, strict=True) if g is not None]
 
 
-class DQNLearner(LearnerBase):
+class DQNLearner(ReplayLearner):
     """Deep Q-learning (Mnih et al. 2015) with the usual extensions as switches: double Q
     (van Hasselt et al. 2016), dueling heads, n-step returns and prioritized replay.
 
@@ -69,7 +65,6 @@ class DQNLearner(LearnerBase):
         self.device = device
         self.version = 0  # 0: untrained; workers act at random until version 1
         self.gradient_steps = self.skipped_steps = self.env_steps = self.target_updates = 0
-        self._owed_steps = 0.0
         self._since_target = 0  # env steps since the target last followed
         self.env_errors = 0
         keras.utils.set_random_seed(seed)
@@ -125,22 +120,13 @@ class DQNLearner(LearnerBase):
         )
 
     def checkpoint(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
-        arrays, scalars = super().checkpoint()
-        scalars.update(owed_steps=self._owed_steps, since_target=self._since_target,
-                       rng=self.rng.bit_generator.state)  # fmt: skip
-        if include_replay:
-            arrays.update({f"replay/{k}": v for k, v in self.replay.arrays().items()})
-            scalars["replay"] = self.replay.counters()
+        arrays, scalars = super().checkpoint(include_replay=include_replay)
+        scalars["since_target"] = self._since_target
         return arrays, scalars
 
     def restore(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
         super().restore(arrays, scalars)
-        self._owed_steps = float(scalars["owed_steps"])
         self._since_target = int(scalars["since_target"])
-        self.rng.bit_generator.state = scalars["rng"]
-        if "replay" in scalars:
-            replay = {k.removeprefix("replay/"): v for k, v in arrays.items() if "replay/" in k}
-            self.replay.load(replay, scalars["replay"])
 
     # --- the compiled part --------------------------------------------------------------------
 
@@ -210,49 +196,29 @@ class DQNLearner(LearnerBase):
             steps=n.steps.reshape(T * B),
         ))  # fmt: skip
 
-    def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
-        """Store ``rollouts`` and train for the gradient steps their env steps earned."""
-        start = time.perf_counter()
-        c = self.config
-        lags = [self.version - r.policy_version for r in rollouts]
-        version_before = self.version
-        self.env_errors += sum(r.env_errors for r in rollouts)
-        for r in rollouts:
-            self._store(r)
-        new_steps = sum(r.env_steps for r in rollouts)
-        self.env_steps += new_steps
-        if self.replay.size >= max(c.learning_starts, c.batch_size):
-            self._owed_steps += c.replay_ratio * new_steps
-            self._since_target += new_steps
-        steps = int(self._owed_steps)
-        self._owed_steps -= steps
-        metrics: dict[str, float] = {}
-        if steps > 0:
-            batch, idx, weights = draw(self.replay, c, (steps, c.batch_size), self.rng)
-            assert batch.steps is not None  # the buffer always keeps them
-            discounts = (c.gamma**batch.steps).astype(np.float32)
-            with tf.device(self.device):
-                stats = self._train(batch.obs, batch.actions[..., 0].astype(np.int64),
-                                    batch.rewards, batch.next_obs, batch.terminated, discounts,
-                                    weights)  # fmt: skip
-            reprioritize(self.replay, idx, stats.pop("td_errors"))
-            skipped = int(stats.pop("skipped"))
-            self.gradient_steps += steps - skipped
-            self.skipped_steps += skipped
-            rolled_back = self.guard.record(finite=skipped == 0)
-            if skipped < steps or rolled_back:
-                self.version += 1
-            metrics = {k: float(v) for k, v in stats.items()}
-        if self._since_target >= c.target_update_interval:
-            self._since_target %= c.target_update_interval
+    def _train_batch(self, batch: TransitionBatch, weights: np.ndarray) -> dict:
+        assert batch.steps is not None  # the buffer always keeps them
+        discounts = (self.config.gamma**batch.steps).astype(np.float32)
+        with tf.device(self.device):
+            return self._train(batch.obs, batch.actions[..., 0].astype(np.int64), batch.rewards,
+                               batch.next_obs, batch.terminated, discounts, weights)  # fmt: skip
+
+    def _after_update(self, env_steps: int, started: bool) -> None:
+        """Count env steps (the exploration schedule's clock); once training has started, the
+        target follows every ``target_update_interval`` of them."""
+        self.env_steps += env_steps
+        if started:
+            self._since_target += env_steps
+        interval = self.config.target_update_interval
+        if self._since_target >= interval:
+            self._since_target %= interval
             self._follow()
-        metrics.update({"learner/gradient_steps": float(self.gradient_steps),
-                        "learner/skipped_steps": float(self.skipped_steps),
-                        "learner/epsilon": self.epsilon,
-                        "learner/target_updates": float(self.target_updates),
-                        "learner/replay_size": float(self.replay.size)})  # fmt: skip
-        applied = version_before != self.version
-        return self._result(start, metrics, lags, applied=applied, sources=rollouts)
+
+    def _extra_metrics(self) -> dict[str, float]:
+        return {
+            "learner/epsilon": self.epsilon,
+            "learner/target_updates": float(self.target_updates),
+        }
 
     def _follow(self) -> None:
         """The target network moves ``tau`` of the way to the online one (tau 1: a copy)."""

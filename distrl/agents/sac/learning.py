@@ -11,23 +11,20 @@ Usage (what the runtime does, in one process or across Ray)::
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.learner import LearnerBase
-from distrl.agents.replaying import draw, make_replay, reprioritize
+from distrl.agents.replaying import ReplayLearner, make_replay
 from distrl.agents.sac.config import SACConfig, actor_layers
 from distrl.agents.variables import soft_update
 from distrl.config import AlgorithmSections
 from distrl.distributions.tensorflow_forms import SquashedGaussian
 from distrl.envs import EnvSpec
 from distrl.models.layers import observation_input, tower
-from distrl.types import Rollout, UpdateResult
+from distrl.replay import TransitionBatch
 
 
 def build_actor(spec: EnvSpec, config: SACConfig) -> keras.Model:
@@ -47,15 +44,13 @@ def build_critic(spec: EnvSpec, config: SACConfig) -> keras.Model:
     return keras.Model([obs, action], keras.layers.Dense(1, name="q")(h), name="critic")
 
 
-class SACLearner(LearnerBase):
+class SACLearner(ReplayLearner):
     """Soft actor-critic (Haarnoja et al. 2018), as Stable-Baselines3 trains it: each gradient
     step tunes alpha toward ``target_entropy``, regresses both critics to
     ``r + gamma (1 - terminated) (min Q'(s', a') - alpha log pi(a'|s'))``, steps the actor on
     ``alpha log pi(a|s) - min Q(s, a)`` and moves the targets by ``tau``. Critics see actions
     scaled to ``[-1, 1]``; the replay keeps them in the env's units.
     """
-
-    COUNTERS = ("gradient_steps", "skipped_steps")
 
     def __init__(
         self, *, spec: EnvSpec, sections: AlgorithmSections, seed: int, device: str = "/CPU:0"
@@ -65,7 +60,6 @@ class SACLearner(LearnerBase):
         self.device = device
         self.version = 0
         self.gradient_steps = self.skipped_steps = 0
-        self._owed_steps = 0.0
         self.env_errors = 0
         keras.utils.set_random_seed(seed)
         self.rng = np.random.default_rng(seed)
@@ -119,22 +113,6 @@ class SACLearner(LearnerBase):
             "log_alpha": [self.log_alpha],
             **{f"optimizer{i}": o.variables for i, o in enumerate(self.optimizers)},
         }
-
-    def checkpoint(self, *, include_replay: bool = False) -> tuple[dict[str, np.ndarray], dict]:
-        arrays, scalars = super().checkpoint()
-        scalars.update(owed_steps=self._owed_steps, rng=self.rng.bit_generator.state)
-        if include_replay:
-            arrays.update({f"replay/{k}": v for k, v in self.replay.arrays().items()})
-            scalars["replay"] = self.replay.counters()
-        return arrays, scalars
-
-    def restore(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
-        super().restore(arrays, scalars)
-        self._owed_steps = float(scalars["owed_steps"])
-        self.rng.bit_generator.state = scalars["rng"]
-        if "replay" in scalars:
-            replay = {k.removeprefix("replay/"): v for k, v in arrays.items() if "replay/" in k}
-            self.replay.load(replay, scalars["replay"])
 
     # --- the compiled part --------------------------------------------------------------------
 
@@ -206,37 +184,8 @@ class SACLearner(LearnerBase):
 
     # --- bookkeeping around it ----------------------------------------------------------------
 
-    def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
-        """Store ``rollouts`` and train for the gradient steps their env steps earned."""
-        start = time.perf_counter()
-        c = self.config
-        lags = [self.version - r.policy_version for r in rollouts]
-        version_before = self.version
-        self.env_errors += sum(r.env_errors for r in rollouts)
-        for r in rollouts:
-            self.replay.add_rollout(r)
-        env_steps = sum(r.env_steps for r in rollouts)
-        if self.replay.size >= max(c.learning_starts, c.batch_size):
-            self._owed_steps += c.replay_ratio * env_steps
-        steps = int(self._owed_steps)
-        self._owed_steps -= steps
-        metrics: dict[str, float] = {}
-        if steps > 0:
-            batch, slots, weights = draw(self.replay, c, (steps, c.batch_size), self.rng)
-            scaled = (batch.actions - self._centre) / self._half_width  # to [-1, 1]
-            with tf.device(self.device):
-                stats = self._train(batch.obs, scaled.astype(np.float32), batch.rewards,
-                                    batch.next_obs, batch.terminated, weights)  # fmt: skip
-            reprioritize(self.replay, slots, stats.pop("td_errors"))
-            skipped = int(stats.pop("skipped"))
-            self.gradient_steps += steps - skipped
-            self.skipped_steps += skipped
-            rolled_back = self.guard.record(finite=skipped == 0)
-            if skipped < steps or rolled_back:
-                self.version += 1
-            metrics = {k: float(v) for k, v in stats.items()}
-        metrics.update({"learner/gradient_steps": float(self.gradient_steps),
-                        "learner/skipped_steps": float(self.skipped_steps),
-                        "learner/replay_size": float(self.replay.size)})  # fmt: skip
-        applied = version_before != self.version
-        return self._result(start, metrics, lags, applied=applied, sources=rollouts)
+    def _train_batch(self, batch: TransitionBatch, weights: np.ndarray) -> dict:
+        scaled = (batch.actions - self._centre) / self._half_width  # to [-1, 1]
+        with tf.device(self.device):
+            return self._train(batch.obs, scaled.astype(np.float32), batch.rewards,
+                               batch.next_obs, batch.terminated, weights)  # fmt: skip
