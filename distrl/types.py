@@ -87,6 +87,9 @@ class Rollout:
         default_factory=lambda: np.zeros(0, dtype=np.int64)
     )  # [E] env steps
     env_errors: int = 0  # env exceptions the worker recovered from while making this fragment
+    # [T, B] float32: each step's replay priority as the worker computed it with its own copy
+    # of the network (Ape-X), or None (the learner stores new steps at its largest priority).
+    priorities: np.ndarray | None = None
 
     @property
     def env_steps(self) -> int:

@@ -65,7 +65,9 @@ class ActingPolicy(Protocol):
         """Episodes ended (and restarted) in the env copies flagged in ``envs`` [B]."""
 
     # Optional: ``place(worker_index, workers, mode)``, called once by each rollout worker, for
-    # a policy that explores by its worker's place (DQN's Ape-X rates in mode async).
+    # a policy that explores by its worker's place (DQN's Ape-X rates in mode async); and
+    # ``initial_priorities(rollout)`` -> [T, B] or None, the replay priorities of a fragment's
+    # steps from the worker's own network copy (Ape-X).
 
 
 class Learner(Protocol):

@@ -74,11 +74,16 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.tree = SumTree(self.capacity)
         self.max_priority = 1.0  # the largest |TD error| + eps seen (before the exponent)
 
-    def add(self, batch: TransitionBatch) -> None:
+    def add(self, batch: TransitionBatch, priorities: np.ndarray | None = None) -> None:
+        """Append transitions at the largest priority so far, or at ``|priorities| + eps``
+        (Ape-X: computed by the worker that collected them)."""
         n = min(len(batch.rewards), self.capacity)  # the base keeps the newest ``capacity``
         slots = (self.cursor + np.arange(n)) % self.capacity
         super().add(batch)
-        self.tree.set(slots, np.full(n, self.max_priority**self.alpha))
+        if priorities is None:
+            self.tree.set(slots, np.full(n, self.max_priority**self.alpha))
+        else:
+            self.update_priorities(slots, np.asarray(priorities).reshape(-1)[-n:])
 
     def sample_prioritized(
         self, shape: tuple[int, ...], rng: np.random.Generator, beta: float

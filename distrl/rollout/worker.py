@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections import deque
@@ -164,6 +165,9 @@ class RolloutWorker:
         start = time.process_time()
         with self.deadline.installed():
             rollout = self._sample_recovering()
+        prioritize = getattr(self.policy, "initial_priorities", None)  # optional (Ape-X)
+        if prioritize is not None:
+            rollout = dataclasses.replace(rollout, priorities=prioritize(rollout))
         self.cpu["sample"] += time.process_time() - start
         return rollout
 

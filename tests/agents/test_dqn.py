@@ -156,3 +156,36 @@ def test_dqn_trains_on_two_ray_workers(ray_cluster, tmp_path, mode):
     assert summary.learner_updates >= (3000 - 500) // 100  # every round once it has started
     policy = trainer.policy()
     assert policy.act(np.zeros((3, 4), np.float32), deterministic=True).shape == (3,)
+
+
+def test_ape_x_workers_send_initial_priorities_that_the_replay_keeps():
+    """In mode async with prioritized replay, a worker's policy computes each step's |n-step TD
+    error| with its own copy of the network; the learner stores the steps at those priorities."""
+    from dataclasses import replace
+
+    from distrl.types import WeightsMessage
+
+    c = config(prioritized=True, n_step=2, gamma=0.9, learning_starts=10_000, priority_alpha=0.5)
+    c = replace(c, mode="async")
+    learner, policy = learner_of(c, spec=SPEC), policy_of(c, spec=SPEC)
+    r = fragment(np.random.default_rng(5))
+    w = learner.weights()
+    policy.set_weights(WeightsMessage(1, w.names, w.weights))
+    assert policy.initial_priorities(r) is None  # not placed: not an Ape-X worker
+    policy.place(1, 2, "async")
+    priorities = policy.initial_priorities(r)
+    q = np.asarray(learner.q(r.observations.reshape(12, 4))[0]).reshape(6, 2, 2)
+    following = r.next_observations()
+    want = np.zeros((6, 2))
+    for t in range(6):
+        for b in range(2):
+            m = 1 if t == 5 or (b == 0 and t == 2) else 2  # 2 steps unless the end comes first
+            ret = r.rewards[t, b] + (0.9 * r.rewards[t + 1, b] if m == 2 else 0.0)
+            last = t + m - 1
+            q_next = np.asarray(learner.q(following[last, b][None])[0]).max()
+            boot = 0.9**m * (1 - r.terminated[last, b]) * q_next
+            want[t, b] = abs(ret + boot - q[t, b, r.actions[t, b]])
+    np.testing.assert_allclose(priorities, want, rtol=1e-4, atol=1e-5)
+    learner.update([replace(r, priorities=priorities)])
+    stored = learner.replay.tree.values(np.arange(12))
+    np.testing.assert_allclose(stored, (want.reshape(12) + 1e-6) ** 0.5, rtol=1e-4)

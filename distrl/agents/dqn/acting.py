@@ -3,7 +3,8 @@
 The exploration rate travels with the weights: the learner appends ``exploration/epsilon`` to
 each :class:`WeightsMessage` (its linear schedule over the env steps it has seen), so every
 worker and every external actor explores alike. In Ape-X mode (``mode: async``) each worker
-keeps the fixed rate of its place instead (:func:`distrl.agents.dqn.config.apex_epsilon`).
+keeps the fixed rate of its place instead (:func:`distrl.agents.dqn.config.apex_epsilon`) and,
+with prioritized replay, computes its steps' initial priorities with its own network copy.
 Until trained weights arrive (version 0) every action is uniformly random, as SB3 acts before
 ``learning_starts``.
 """
@@ -16,7 +17,8 @@ import numpy as np
 
 from distrl.agents.acting import Forward, model_forward
 from distrl.agents.dqn.config import DQNConfig, apex_epsilon
-from distrl.types import EnvSpec, WeightsMessage
+from distrl.returns import nstep
+from distrl.types import EnvSpec, Rollout, WeightsMessage
 
 if TYPE_CHECKING:
     from distrl.config import AlgorithmSections
@@ -59,6 +61,24 @@ class EpsilonGreedyPolicy:
         explore = rng.random(B) < epsilon
         actions = np.where(explore, random, self.act_greedy(obs))
         return actions.astype(np.int64), np.zeros(B, np.float32)
+
+    def initial_priorities(self, rollout: Rollout) -> np.ndarray | None:
+        """Ape-X (mode async, prioritized replay, trained weights): each step's ``|n-step TD
+        error|`` under this worker's copy of the network, ``[T, B]``; else None."""
+        c = self.config
+        if self.fixed is None or not c.prioritized or not self.trained:
+            return None
+        n = nstep(rollout.rewards, rollout.terminated, rollout.truncated, n=c.n_step,
+                  gamma=c.gamma)  # fmt: skip
+        T, B = rollout.rewards.shape
+        columns = np.broadcast_to(np.arange(B), (T, B))
+        obs_shape = rollout.observations.shape[2:]
+        following = rollout.next_observations()[n.last, columns].reshape(T * B, *obs_shape)
+        q_next = self.forward.params(following).max(-1).reshape(T, B)
+        q_now = self.forward.params(rollout.observations.reshape(T * B, *obs_shape))
+        q_taken = np.take_along_axis(q_now, rollout.actions.reshape(T * B, 1), -1).reshape(T, B)
+        bootstrap = c.gamma**n.steps * (1.0 - rollout.terminated[n.last, columns]) * q_next
+        return np.abs(n.returns + bootstrap - q_taken).astype(np.float32)
 
     def act_greedy(self, obs: np.ndarray) -> np.ndarray:
         return np.argmax(self.forward.params(obs), axis=-1).astype(np.int64)

@@ -22,7 +22,7 @@ from distrl.agents.variables import soft_update
 from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
-from distrl.replay import TransitionBatch
+from distrl.replay import PrioritizedReplayBuffer, TransitionBatch
 from distrl.returns import nstep
 from distrl.types import Rollout, WeightsMessage
 
@@ -187,14 +187,18 @@ class DQNLearner(ReplayLearner):
         T, B = rollout.rewards.shape
         columns = np.broadcast_to(np.arange(B), (T, B))
         obs_shape = rollout.observations.shape[2:]
-        self.replay.add(TransitionBatch(
+        batch = TransitionBatch(
             obs=rollout.observations.reshape(T * B, *obs_shape),
             actions=rollout.actions.reshape(T * B, 1).astype(np.float32),
             rewards=n.returns.reshape(T * B),
             next_obs=rollout.next_observations()[n.last, columns].reshape(T * B, *obs_shape),
             terminated=rollout.terminated[n.last, columns].reshape(T * B).astype(np.float32),
             steps=n.steps.reshape(T * B),
-        ))  # fmt: skip
+        )  # fmt: skip
+        if isinstance(self.replay, PrioritizedReplayBuffer) and rollout.priorities is not None:
+            self.replay.add(batch, priorities=rollout.priorities.reshape(T * B))
+        else:
+            self.replay.add(batch)
 
     def _train_batch(self, batch: TransitionBatch, weights: np.ndarray) -> dict:
         assert batch.steps is not None  # the buffer always keeps them
