@@ -42,7 +42,7 @@ MATRIX: list[tuple[str, str, int]] = [
     ("ddpg", "InvertedPendulum-v5", 10_000),
     ("td3", "InvertedPendulum-v5", 10_000),
     ("td3", "Reacher-v5", 10_000),
-    ("dqn", "Acrobot-v1", 100_000),
+    ("dqn", "Acrobot-v1", 50_000),
     ("sac", "InvertedPendulum-v5", 10_000),
 ]
 SB3_CLASSES = {"a2c": "A2C", "ppo": "PPO", "ddpg": "DDPG", "td3": "TD3", "dqn": "DQN", "sac": "SAC"}
