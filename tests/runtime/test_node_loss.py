@@ -20,7 +20,7 @@ def test_workers_of_a_lost_node_are_recreated_where_there_is_room(multinode_clus
     nodes = [cluster.add_node(num_cpus=3) for _ in range(2)]
     ray.init(address=cluster.address, logging_level="WARNING")
     config = build_config(
-        {"workers": 4, "envs_per_worker": 2, "rollout_len": 8, "faults.worker_start_timeout": 10}
+        {"workers": 4, "envs_per_worker": 2, "rollout_len": 8, "faults.worker_start_timeout": 60}
     )
     backend = RayBackend(config, SPEC)
     try:
