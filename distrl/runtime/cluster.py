@@ -44,7 +44,10 @@ def start_ray(config: Config) -> None:
         num_cpus = max(os.cpu_count() or 1, needed)
         if num_cpus > (os.cpu_count() or 1):
             log.info("embedded Ray: %d logical CPUs on %s cores", num_cpus, os.cpu_count())
-        ray.init(num_cpus=num_cpus, include_dashboard=False, logging_level=logging.WARNING)
+        # "local": a Ray of its own even when another runs on this machine (ray start, a test
+        # suite, another run), which ray.init() would otherwise join and refuse num_cpus for.
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+                 logging_level=logging.WARNING)  # fmt: skip
         _mark_connected()
         return
     try:
