@@ -29,9 +29,7 @@ def draw(
     transition 1. Beta rises linearly from ``priority_beta`` to 1 over ``priority_beta_steps``
     transitions added."""
     if isinstance(replay, PrioritizedReplayBuffer):
-        progress = min(1.0, replay.added / keys.priority_beta_steps)
-        beta = keys.priority_beta + (1.0 - keys.priority_beta) * progress
-        return replay.sample_prioritized(shape, rng, beta)
+        return replay.sample_prioritized(shape, rng, keys.beta(replay.added))
     return replay.sample(shape, rng), None, np.ones(shape, np.float32)
 
 

@@ -8,7 +8,8 @@ is replayed at least once soon; the learner sets ``p_i = |TD error| + eps`` afte
 
 :class:`SumTree` keeps the ``p^alpha`` in the leaves of a complete binary tree whose nodes hold
 their children's sums: setting k priorities and drawing k samples each cost O(k log n), done
-for the whole batch at once in NumPy.
+for the whole batch at once in NumPy. A min tree beside it keeps the smallest priority, which
+scales the importance weights, at its root.
 """
 
 from __future__ import annotations
@@ -18,31 +19,41 @@ import numpy as np
 from distrl.replay.buffer import ReplayBuffer, TransitionBatch
 
 
-class SumTree:
-    """Non-negative values on ``capacity`` leaves; prefix-sum search in O(log n)."""
+class SegmentTree:
+    """``capacity`` leaves in a complete binary tree whose every node holds ``op`` of its two
+    children (``np.add``: sums, ``np.minimum``: minima); empty leaves hold ``neutral``."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, op: np.ufunc = np.add, neutral: float = 0.0) -> None:
         self.leaves = 1 << max(0, int(capacity - 1).bit_length())  # a power of two >= capacity
-        self.nodes = np.zeros(2 * self.leaves, dtype=np.float64)  # root at 1, leaves from here
+        self.op = op
+        self.nodes = np.full(2 * self.leaves, neutral, dtype=np.float64)  # root at 1
 
     @property
-    def total(self) -> float:
+    def root(self) -> float:
         return float(self.nodes[1])
 
     def values(self, indices: np.ndarray) -> np.ndarray:
         return self.nodes[self.leaves + np.asarray(indices)]
 
     def set(self, indices: np.ndarray, values: np.ndarray) -> None:
-        """Leaves ``indices`` take ``values`` (a repeated index keeps its last value); the sums
+        """Leaves ``indices`` take ``values`` (a repeated index keeps its last value); the nodes
         above them are recomputed level by level."""
         nodes = self.leaves + np.asarray(indices, dtype=np.int64)
         self.nodes[nodes] = values
         nodes = np.unique(nodes // 2)
         while nodes[0] >= 1:
-            self.nodes[nodes] = self.nodes[2 * nodes] + self.nodes[2 * nodes + 1]
+            self.nodes[nodes] = self.op(self.nodes[2 * nodes], self.nodes[2 * nodes + 1])
             if nodes[0] == 1:
                 break
             nodes = np.unique(nodes // 2)
+
+
+class SumTree(SegmentTree):
+    """Non-negative values on ``capacity`` leaves; prefix-sum search in O(log n)."""
+
+    @property
+    def total(self) -> float:
+        return self.root
 
     def find(self, mass: np.ndarray) -> np.ndarray:
         """For each ``mass`` in ``[0, total)``, the leaf where the running sum passes it."""
@@ -54,6 +65,18 @@ class SumTree:
             mass = np.where(right, mass - left, mass)
             node = 2 * node + right
         return node - self.leaves
+
+
+def min_tree(capacity: int) -> SegmentTree:
+    """The smallest value of ``capacity`` leaves at the root in O(1) (empty leaves: inf)."""
+    return SegmentTree(capacity, np.minimum, np.inf)
+
+
+def importance_weights(priorities: np.ndarray, smallest: float, beta: float) -> np.ndarray:
+    """Schaul's ``(N P(i))^-beta / max_j (N P(j))^-beta`` from the drawn transitions' tree
+    values ``p_i^alpha`` and the smallest one held: N and the total cancel, so shards that share
+    the smallest value give weights on one scale."""
+    return ((np.asarray(priorities) / smallest) ** -beta).astype(np.float32)
 
 
 class PrioritizedReplayBuffer(ReplayBuffer):
@@ -72,6 +95,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         super().__init__(**buffer)  # type: ignore[arg-type]
         self.alpha, self.eps = alpha, eps
         self.tree = SumTree(self.capacity)
+        self.smallest = min_tree(self.capacity)  # beside the sums: the importance weights' scale
         self.max_priority = 1.0  # the largest |TD error| + eps seen (before the exponent)
 
     def add(self, batch: TransitionBatch, priorities: np.ndarray | None = None) -> None:
@@ -81,16 +105,23 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         slots = (self.cursor + np.arange(n)) % self.capacity
         super().add(batch)
         if priorities is None:
-            self.tree.set(slots, np.full(n, self.max_priority**self.alpha))
+            self._set(slots, np.full(n, self.max_priority**self.alpha))
         else:
             self.update_priorities(slots, np.asarray(priorities).reshape(-1)[-n:])
 
     def sample_prioritized(
         self, shape: tuple[int, ...], rng: np.random.Generator, beta: float
     ) -> tuple[TransitionBatch, np.ndarray, np.ndarray]:
-        """Transitions drawn in proportion to priority (stratified: one draw in each of
-        ``prod(shape)`` equal slices of the total), their slots, and importance weights
+        """Transitions drawn in proportion to priority, their slots, and importance weights
         ``[*shape]`` scaled so the largest possible one is 1."""
+        batch, idx, priorities = self.sample_priorities(shape, rng)
+        return batch, idx, importance_weights(priorities, self.min_priority, beta)
+
+    def sample_priorities(
+        self, shape: tuple[int, ...], rng: np.random.Generator
+    ) -> tuple[TransitionBatch, np.ndarray, np.ndarray]:
+        """Transitions drawn in proportion to priority (stratified: one draw in each of
+        ``prod(shape)`` equal slices of the total), their slots and their ``p^alpha``."""
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         k = int(np.prod(shape))
@@ -98,17 +129,24 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         mass = (np.arange(k) + rng.random(k)) * (total / k)
         idx = self.tree.find(np.minimum(mass, np.nextafter(total, 0)))
         idx = np.minimum(idx, self.size - 1)  # float rounding at the very end of the sum
-        probs = self.tree.values(idx) / total
-        smallest = self.tree.values(np.arange(self.size)).min() / total
-        weights = (probs / smallest) ** -beta  # (N P(i))^-b / (N P_min)^-b
+        priorities = self.tree.values(idx).reshape(shape)
         idx = idx.reshape(shape)
-        return self.rows(idx), idx, weights.reshape(shape).astype(np.float32)
+        return self.rows(idx), idx, priorities
+
+    @property
+    def min_priority(self) -> float:
+        """The smallest ``p^alpha`` held (O(1): the min tree's root)."""
+        return self.smallest.root
+
+    def _set(self, slots: np.ndarray, values: np.ndarray) -> None:
+        self.tree.set(slots, values)
+        self.smallest.set(slots, values)
 
     def update_priorities(self, idx: np.ndarray, td_errors: np.ndarray) -> None:
         """Priorities ``|td_errors| + eps`` for the slots ``idx`` (any matching shape)."""
         priority = np.abs(np.asarray(td_errors, dtype=np.float64)).reshape(-1) + self.eps
         self.max_priority = max(self.max_priority, float(priority.max()))
-        self.tree.set(np.asarray(idx).reshape(-1), priority**self.alpha)
+        self._set(np.asarray(idx).reshape(-1), priority**self.alpha)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {**super().arrays(), "priorities": self.tree.values(np.arange(self.size))}
@@ -120,9 +158,9 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         arrays = dict(arrays)
         priorities = arrays.pop("priorities", None)
         super().load(arrays, counters)
-        self.tree = SumTree(self.capacity)
+        self.tree, self.smallest = SumTree(self.capacity), min_tree(self.capacity)
         n = int(counters["size"])
         if priorities is None:  # a checkpoint of a uniform buffer: all at one priority
             priorities = np.ones(n)
-        self.tree.set(np.arange(n), np.asarray(priorities, dtype=np.float64))
+        self._set(np.arange(n), np.asarray(priorities, dtype=np.float64))
         self.max_priority = float(counters.get("max_priority", 1.0))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from distrl.config.fields import check, check_at_least, setting
+from distrl.schedules import linear
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class PriorityKeys:
         100_000, "prioritized: env steps over which beta rises linearly to 1"
     )
     priority_eps: float = setting(1e-6, "prioritized: added to |TD error| for the priority")
+
+    def beta(self, added: int) -> float:
+        """The importance exponent once ``added`` transitions were stored."""
+        return linear(self.priority_beta, 1.0, self.priority_beta_steps, added)
 
     def check_priorities(self, section: str) -> None:
         """One line naming ``section.key`` for a bad priority setting."""

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from distrl.replay import PrioritizedReplayBuffer, SumTree
+from distrl.replay.prioritized import min_tree
 from tests.replay.test_buffer import numbered
 
 
@@ -35,6 +36,27 @@ def test_every_node_is_the_sum_of_its_children_after_any_updates(capacity):
     cumulative = np.cumsum(tree.values(np.arange(capacity)))
     mass = rng.random(500) * tree.total
     np.testing.assert_array_equal(tree.find(mass), np.searchsorted(cumulative, mass, side="right"))
+
+
+@pytest.mark.parametrize("capacity", [1, 6, 64])
+def test_the_min_tree_root_is_the_smallest_leaf_after_any_updates(capacity):
+    tree, rng = min_tree(capacity), np.random.default_rng(capacity)
+    assert tree.root == np.inf  # empty
+    for _ in range(30):
+        idx = rng.integers(0, capacity, size=rng.integers(1, 5))
+        tree.set(idx, rng.random(idx.size))
+        assert tree.root == tree.values(np.arange(capacity)).min()
+
+
+def test_the_smallest_priority_follows_overwrites_and_updates():
+    buf = make(4, alpha=1.0)
+    buf.add(numbered(0, 4))
+    buf.update_priorities(np.arange(4), np.array([3.0, 0.25, 2.0, 1.0]))
+    assert buf.min_priority == pytest.approx(0.25 + buf.eps)
+    buf.add(numbered(4, 2))  # overwrites slots 0 and 1 (the smallest) at the max priority 3
+    assert buf.min_priority == pytest.approx(1.0 + buf.eps)
+    buf.update_priorities(np.array([2]), np.array([0.5]))
+    assert buf.min_priority == pytest.approx(0.5 + buf.eps)
 
 
 def test_sampling_frequencies_follow_the_priorities_chi_square():

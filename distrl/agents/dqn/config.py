@@ -76,13 +76,6 @@ class DQNConfig(PriorityKeys):
         check_at_least("dqn.apex_alpha", self.apex_alpha, 0)
 
 
-def linear(start: float, end: float, steps: int, t: float) -> float:
-    """``start`` moving linearly to ``end`` over ``steps``, then ``end``."""
-    if steps <= 0:
-        return end
-    return start + (end - start) * min(1.0, t / steps)
-
-
 def apex_epsilon(config: DQNConfig, index: int, workers: int) -> float:
     """Ape-X's exploration rate of worker ``index`` of ``workers`` (Horgan et al. 2018)."""
     if workers <= 1:

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from distrl.agents.dqn.acting import EPSILON
-from distrl.agents.dqn.config import DQNConfig, linear
+from distrl.agents.dqn.config import DQNConfig
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.replaying import ReplayLearner, make_replay
 from distrl.agents.variables import soft_update
@@ -24,6 +24,7 @@ from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
 from distrl.replay import PrioritizedReplayBuffer, TransitionBatch
 from distrl.returns import nstep
+from distrl.schedules import linear
 from distrl.types import Rollout, WeightsMessage
 
 
