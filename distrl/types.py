@@ -104,6 +104,24 @@ class Rollout:
 
 
 @dataclass(frozen=True)
+class FragmentSummary:
+    """What a learner reports of a fragment it did not receive (it went to a replay shard):
+    its size, the episodes it ended, who made it and with which version."""
+
+    env_steps: int
+    episode_returns: np.ndarray
+    episode_lengths: np.ndarray
+    worker_index: int
+    policy_version: int
+    env_errors: int = 0
+
+    @classmethod
+    def of(cls, rollout: Rollout) -> FragmentSummary:
+        return cls(rollout.env_steps, rollout.episode_returns, rollout.episode_lengths,
+                   rollout.worker_index, rollout.policy_version, rollout.env_errors)  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Gradients:
     """A3C's message: gradients a worker computed on its own fragment with its model copy."""
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.variables import assign_arrays, keras_file_bytes, variables_to_arrays
-from distrl.types import Gradients, Rollout, UpdateResult, WeightsMessage
+from distrl.types import FragmentSummary, Gradients, Rollout, UpdateResult, WeightsMessage
 
 
 class LearnerBase:
@@ -103,7 +103,7 @@ class LearnerBase:
         lags: list[int],
         *,
         applied: bool,
-        sources: Sequence[Rollout | Gradients],
+        sources: Sequence[Rollout | Gradients | FragmentSummary],
     ) -> UpdateResult:
         """The update's result from the fragments (or gradients) it learned from; ``start``:
         ``time.perf_counter()`` when the update began."""

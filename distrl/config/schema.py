@@ -316,6 +316,13 @@ def _validate_loop(c: Config, algorithm: catalog.AlgorithmTraits) -> None:
         not c.overlap or c.mode == "sync",
         "overlap applies to mode sync (async workers never wait for the learner)",
     )
+    section = algorithm.section_name
+    shards = getattr(c.sections.get(section or ""), "replay_shards", 0)
+    check(
+        not shards or c.workers > 0,
+        f"{section}.replay_shards {shards} needs Ray rollout workers (workers >= 1); with "
+        "workers 0 the replay lives in the learner",
+    )
     check(
         not c.overlap or algorithm.corrects_lag or algorithm.replay,
         f"overlap adds a version of policy lag; algo {c.algo} neither corrects it nor learns "

@@ -22,6 +22,12 @@ class PriorityKeys:
         100_000, "prioritized: env steps over which beta rises linearly to 1"
     )
     priority_eps: float = setting(1e-6, "prioritized: added to |TD error| for the priority")
+    replay_shards: int = setting(
+        0,
+        "0: the replay lives in the learner; N: in N replay actors spread over the nodes (Ray "
+        "workers only), each holding buffer_size / N, sampled in proportion to their total "
+        "priority (Ape-X)",
+    )
 
     def beta(self, added: int) -> float:
         """The importance exponent once ``added`` transitions were stored."""
@@ -36,3 +42,4 @@ class PriorityKeys:
         )
         check_at_least(f"{section}.priority_beta_steps", self.priority_beta_steps, 1)
         check_at_least(f"{section}.priority_eps", self.priority_eps, 0, strict=True)
+        check_at_least(f"{section}.replay_shards", self.replay_shards, 0)

@@ -23,6 +23,7 @@ from distrl.config import AlgorithmSections, Config
 from distrl.envs import EnvSpec
 from distrl.runtime.backend import spawn_seeds, worker_class
 from distrl.runtime.code import runtime_env
+from distrl.runtime.replay_shards import ShardedReplay
 from distrl.types import Gradients, Rollout, UpdateResult, WeightsHandle, WeightsMessage
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,19 @@ class LearnerHost:
     def update(self, *rollouts: Any) -> tuple[UpdateResult, WeightsHandle]:
         return self._published(self.learner.update(rollouts))
 
+    def owe(self, env_steps: int, stored: int) -> int:
+        """Replay shards: the gradient steps these env steps earned (``ReplayLearner.owe``)."""
+        return self.learner.owe(env_steps, stored)  # type: ignore[attr-defined]
+
+    def update_sampled(self, summaries: list, added: int, smallest: float, *samples: Any) -> Any:
+        """Replay shards: train on the shards' draws. Called with ``num_returns`` 1 + the number
+        of draws: ``(result, weights)`` and then each draw's TD errors, as separate objects."""
+        result, td_errors = self.learner.update_sampled(  # type: ignore[attr-defined]
+            summaries, added, smallest, *samples
+        )
+        published = self._published(result)
+        return [published, *td_errors] if samples else published
+
     def apply_gradients(self, gradients: Gradients) -> tuple[UpdateResult, WeightsHandle]:
         return self._published(self.learner.apply_gradients(gradients))
 
@@ -121,6 +135,15 @@ def learner_gpus(config: Config) -> float:
 def node_of(actor: Any) -> ray.ObjectRef:
     """The Ray node id an actor runs on (resolves to a hex string)."""
     return actor.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id())
+
+
+SHARDS = "replay_shards/"  # the prefix of the shards' arrays in a checkpoint
+
+
+def without_shards(arrays: dict, scalars: dict) -> tuple[dict, dict]:
+    """A checkpoint's learner part: the replay shards' arrays and counters left out."""
+    arrays = {k: v for k, v in arrays.items() if not k.startswith(SHARDS)}
+    return arrays, {k: v for k, v in scalars.items() if k != "replay_shards"}
 
 
 class WorkerFailuresExceeded(RuntimeError):
@@ -178,7 +201,14 @@ class RayBackend:
         self.learner_device = ray.get(self.learner.ready.remote())
         self._weights: WeightsHandle = ray.get(self.learner.weights.remote())
         ray.get([w.ready.remote() for w in self.workers])
-        self.worker_nodes = len(set(ray.get([node_of(w) for w in self.workers])))
+        nodes = ray.get([node_of(w) for w in self.workers])
+        self.worker_nodes = len(set(nodes))
+        own = config.algorithm_sections().own
+        self.replay: ShardedReplay | None = None  # replay shards (Ape-X), if the section asks
+        if getattr(own, "replay_shards", 0):
+            self.replay = ShardedReplay(own, spec, learner_seed, self._code, spread)
+            shard_nodes = ray.get([node_of(s) for s in self.replay.shards])
+            self.replay.place_workers(dict(enumerate(nodes)), shard_nodes)
         log.info("learner on %s, %d rollout workers ready on %d node(s)", self.learner_device,
                  self.num_workers, self.worker_nodes)  # fmt: skip
 
@@ -242,6 +272,8 @@ class RayBackend:
         """One learner call on these requests; returns its result and the newest weights."""
         # The references go to the learner as arguments: Ray resolves them there, so the
         # experience never passes through this (the driver's) process.
+        if self.replay is not None:
+            return self._update_from_shards(handles)
         if self.gradients:
             (gradients,) = handles
             call = self.learner.apply_gradients.remote(gradients)
@@ -266,6 +298,46 @@ class RayBackend:
             self._owner.pop(h, None)
         self._version, self._weights = result.version, weights
         result.metrics.update(self._fault_metrics())
+        return result, weights
+
+    def _update_from_shards(
+        self, handles: list[ray.ObjectRef]
+    ) -> tuple[UpdateResult, WeightsHandle]:
+        """One update with replay shards (``distrl.runtime.replay_shards``): the fragments go to
+        the shards, the learner trains on the shards' draws; nothing passes through here."""
+        assert self.replay is not None
+        fragments = [(self._owner.get(h, (None, None))[0], h) for h in handles]
+        summaries, failed = self.replay.store(fragments)
+        for h in handles:
+            if h not in failed:
+                self._owner.pop(h, None)
+        lost = self._drop_lost(failed) if failed else []  # dead workers are recreated there
+        if lost:  # their workers were fine: the shard they went to was lost
+            for h in lost:
+                self._owner.pop(h, None)
+            log.warning("a replay shard was lost; %d fragment(s) dropped", len(lost))
+            self.dropped_requests += len(lost)
+        try:
+            steps = ray.get(self.learner.owe.remote(sum(s.env_steps for s in summaries),
+                                                    self.replay.size))  # fmt: skip
+            samples, slots, added, smallest = self.replay.draw(steps) if steps else ([], [], 0, 1)
+            call = self.learner.update_sampled.options(num_returns=1 + len(samples))
+            refs = call.remote(summaries, added, smallest, *samples)
+            first = refs[0] if samples else refs
+            if samples:
+                self.replay.reprioritize(slots, refs[1:])
+            result, weights = ray.get(first)
+        except ray.exceptions.RayError:
+            if self._learner_alive():  # a shard died between storing and drawing
+                log.warning("a replay shard was lost; this update learned nothing")
+                return self._nothing_learned(), self._weights
+            self._restart_learner()  # the transitions are safe in the shards
+            return self._nothing_learned(), self._refresh_weights()
+        self._version, self._weights = result.version, weights
+        added_all, insert_s = self.replay.inserts()
+        result.metrics.update({**self._fault_metrics(), "replay/size": float(self.replay.size),
+                               "replay/added": float(added_all),
+                               "replay/insert_s": insert_s})  # fmt: skip
         return result, weights
 
     def _fault_metrics(self) -> dict[str, float]:
@@ -299,7 +371,7 @@ class RayBackend:
             log.warning("no checkpoint to restore the learner from: it starts untrained")
             arrays, scalars = ray.get(self.learner.checkpoint.remote(False))
         else:
-            arrays, scalars = saved
+            arrays, scalars = without_shards(*saved)  # the shards kept their transitions
         # Workers only load versions newer than theirs: continue above the last one published.
         restored = int(scalars["version"])
         scalars = {**scalars, "version": max(restored, self._version) + 1}
@@ -363,16 +435,28 @@ class RayBackend:
         )
 
     def learner_checkpoint(self, include_replay: bool) -> tuple[dict, dict]:
-        return ray.get(self.learner.checkpoint.remote(include_replay))
+        if self.replay is None:
+            return ray.get(self.learner.checkpoint.remote(include_replay))
+        arrays, scalars = ray.get(self.learner.checkpoint.remote(False))
+        if include_replay:
+            shards, counters = self.replay.checkpoint()
+            arrays = {**arrays, **{SHARDS + k: v for k, v in shards.items()}}
+            scalars = {**scalars, **counters}
+        return arrays, scalars
 
     def restore_learner(self, arrays: dict, scalars: dict) -> None:
-        ray.get(self.learner.restore.remote(arrays, scalars))
+        if self.replay is not None:
+            shards = {k.removeprefix(SHARDS): v for k, v in arrays.items() if k.startswith(SHARDS)}
+            self.replay.restore(shards, scalars)
+        ray.get(self.learner.restore.remote(*without_shards(arrays, scalars)))
         self._refresh_weights()
 
     def policy_bytes(self) -> bytes | None:
         return ray.get(self.learner.policy_bytes.remote())
 
     def shutdown(self) -> None:
+        if self.replay is not None:
+            self.replay.shutdown()
         for actor in [*self.workers, self.learner]:
             if actor is not None:
                 ray.kill(actor)

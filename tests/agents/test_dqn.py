@@ -144,12 +144,13 @@ def test_prioritized_replay_updates_priorities_and_round_trips_in_a_checkpoint()
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 def test_dqn_trains_on_two_ray_workers(ray_cluster, tmp_path, mode):
-    """Sync, and Ape-X mode (async: each worker at its own rate); every env step lands in the
-    learner's replay and the learner publishes new versions."""
+    """Sync, and Ape-X mode (async: each worker at its own rate, prioritized replay in two
+    replay shards); the learner trains and publishes new versions."""
     import distrl
 
+    apex = {"prioritized": True, "replay_shards": 2} if mode == "async" else {}
     c = distrl.make_config("cartpole-dqn", mode=mode, max_steps=2000, logdir=str(tmp_path),
-                           rollout_len=50, dqn={"learning_starts": 500})  # fmt: skip
+                           rollout_len=50, dqn={"learning_starts": 500, **apex})  # fmt: skip
     trainer = distrl.Trainer(c)
     summary = trainer.train()
     assert summary.env_steps >= 2000 and summary.episodes > 10

@@ -25,7 +25,7 @@ from distrl.agents.learner import LearnerBase
 from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
-from distrl.types import Gradients, Rollout, UpdateResult
+from distrl.types import FragmentSummary, Gradients, Rollout, UpdateResult
 
 
 class RMSprop(keras.optimizers.RMSprop):
@@ -203,7 +203,7 @@ class A2CLearner(LearnerBase):
         lags: list[int],
         *,
         applied: bool,
-        sources: Sequence[Rollout | Gradients],
+        sources: Sequence[Rollout | Gradients | FragmentSummary],
     ) -> UpdateResult:
         metrics["learner/stale_discarded"] = float(self.stale_discarded)
         metrics["learner/stale_corrected"] = float(self.stale_corrected)

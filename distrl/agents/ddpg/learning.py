@@ -19,7 +19,7 @@ import tensorflow as tf
 from distrl.agents.ddpg.config import DDPGConfig
 from distrl.agents.ddpg.networks import action_scale, build_actor, build_critic
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.replaying import ReplayLearner, make_replay
+from distrl.agents.replaying import ReplayLearner, learner_capacity, make_replay, replay_layout
 from distrl.agents.variables import soft_update
 from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
@@ -71,13 +71,7 @@ class DDPGLearner(ReplayLearner):
             sections.nonfinite, self._variables, [self.actor_optimizer, self.critic_optimizer]
         )
         self.skipped_steps = 0
-        self.replay = make_replay(
-            c,
-            capacity=c.buffer_size,
-            obs_shape=spec.observation_shape,
-            obs_dtype=spec.observation_dtype,
-            action_dim=spec.num_actions,
-        )
+        self.replay = make_replay(c, **replay_layout(spec, c, learner_capacity(c)))
         obs = tf.TensorSpec([None, None, *spec.observation_shape], spec.observation_dtype)
         self._train = tf.function(
             self._train_impl,

@@ -17,15 +17,14 @@ import tensorflow as tf
 from distrl.agents.dqn.acting import EPSILON
 from distrl.agents.dqn.config import DQNConfig
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.replaying import ReplayLearner, make_replay
+from distrl.agents.replaying import ReplayLearner, learner_capacity, make_replay, replay_layout
 from distrl.agents.variables import soft_update
 from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
-from distrl.replay import PrioritizedReplayBuffer, TransitionBatch
-from distrl.returns import nstep
+from distrl.replay import TransitionBatch
 from distrl.schedules import linear
-from distrl.types import Rollout, WeightsMessage
+from distrl.types import WeightsMessage
 
 
 def q_values(model: keras.Model, obs: tf.Tensor, dueling: bool) -> tf.Tensor:
@@ -80,9 +79,7 @@ class DQNLearner(ReplayLearner):
         self.guard = NonFiniteGuard.of_section(
             sections.nonfinite, self._variables, [self.optimizer]
         )
-        buffer = {"capacity": c.buffer_size, "obs_shape": spec.observation_shape,
-                  "obs_dtype": spec.observation_dtype, "action_dim": 1}  # fmt: skip
-        self.replay = make_replay(c, **buffer)
+        self.replay = make_replay(c, **replay_layout(spec, c, learner_capacity(c)))
         obs = tf.TensorSpec([None, None, *spec.observation_shape], spec.observation_dtype)
         self._train = tf.function(
             self._train_impl,
@@ -178,28 +175,6 @@ class DQNLearner(ReplayLearner):
         return tf.constant(0)
 
     # --- bookkeeping around it ----------------------------------------------------------------
-
-    def _store(self, rollout: Rollout) -> None:
-        """The fragment's n-step transitions (each ends where its episode or the fragment
-        does; the bootstrap is from the true next observation of its last step)."""
-        c = self.config
-        n = nstep(rollout.rewards, rollout.terminated, rollout.truncated, n=c.n_step,
-                  gamma=c.gamma)  # fmt: skip
-        T, B = rollout.rewards.shape
-        columns = np.broadcast_to(np.arange(B), (T, B))
-        obs_shape = rollout.observations.shape[2:]
-        batch = TransitionBatch(
-            obs=rollout.observations.reshape(T * B, *obs_shape),
-            actions=rollout.actions.reshape(T * B, 1).astype(np.float32),
-            rewards=n.returns.reshape(T * B),
-            next_obs=rollout.next_observations()[n.last, columns].reshape(T * B, *obs_shape),
-            terminated=rollout.terminated[n.last, columns].reshape(T * B).astype(np.float32),
-            steps=n.steps.reshape(T * B),
-        )  # fmt: skip
-        if isinstance(self.replay, PrioritizedReplayBuffer) and rollout.priorities is not None:
-            self.replay.add(batch, priorities=rollout.priorities.reshape(T * B))
-        else:
-            self.replay.add(batch)
 
     def _train_batch(self, batch: TransitionBatch, weights: np.ndarray) -> dict:
         assert batch.steps is not None  # the buffer always keeps them

@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from distrl.agents.guard import NonFiniteGuard
-from distrl.agents.replaying import ReplayLearner, make_replay
+from distrl.agents.replaying import ReplayLearner, learner_capacity, make_replay, replay_layout
 from distrl.agents.sac.config import SACConfig, actor_layers
 from distrl.agents.variables import soft_update
 from distrl.config import AlgorithmSections
@@ -80,9 +80,7 @@ class SACLearner(ReplayLearner):
                 opt.build(variables)
         self.guard = NonFiniteGuard.of_section(sections.nonfinite, self._variables,
                                                self.optimizers)  # fmt: skip
-        self.replay = make_replay(c, capacity=c.buffer_size, obs_shape=spec.observation_shape,
-                                  obs_dtype=spec.observation_dtype,
-                                  action_dim=spec.num_actions)  # fmt: skip
+        self.replay = make_replay(c, **replay_layout(spec, c, learner_capacity(c)))
         obs = tf.TensorSpec([None, None, *spec.observation_shape], spec.observation_dtype)
         self._train = tf.function(
             self._train_impl,
