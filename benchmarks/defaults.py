@@ -12,6 +12,12 @@ it measured); the final document holds every run and the medians per cell::
     python -m benchmarks.defaults --only ppo:Acrobot-v1 --seeds 0      # one cell
     python -m benchmarks.defaults --table benchmarks/results/defaults.jsonl   # Markdown table
 
+An ablation changes one thing of distrl's run and labels it (``--variant``), to measure the
+cause of a gap; its rows stay out of the defaults' medians and get a table of their own::
+
+    python -m benchmarks.defaults --only dqn:Acrobot-v1 --libraries distrl \
+        --variant relu --distrl-args "--set model.activation=relu" --results ...
+
 Needs the peers extra (``pip install -e .[peers]``) and gymnasium's ``box2d`` and ``mujoco``
 extras; a cell whose env or peer cannot be made is reported as skipped, never faked.
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -48,10 +55,12 @@ MATRIX: list[tuple[str, str, int]] = [
 SB3_CLASSES = {"a2c": "A2C", "ppo": "PPO", "ddpg": "DDPG", "td3": "TD3", "dqn": "DQN", "sac": "SAC"}
 
 
-def run_distrl(algo: str, env: str, steps: int, seed: int, tmp: Path) -> dict[str, Any]:
+def run_distrl(
+    algo: str, env: str, steps: int, seed: int, tmp: Path, extra: list[str] = ()
+) -> dict[str, Any]:
     args = ["--algo", algo, "--env", env, "--workers", str(WORKERS), "--seed", str(seed),
             "--max-steps", str(steps), "--stop-reward", "1e12",
-            "--progress-interval", "1000"]  # fmt: skip
+            "--progress-interval", "1000", *extra]  # fmt: skip
     s = launch(args, tmp / f"{algo}-{env}-{seed}")
     return {"env_steps": s["env_steps"], "wall_s": s["wall_s"], "startup_s": s["startup_s"],
             "final_mean_return": s["final_mean_return"], "episodes": s["episodes"]}  # fmt: skip
@@ -95,7 +104,8 @@ def cells(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for algo, env, steps in MATRIX:
         cell: dict[str, Any] = {"algo": algo, "env": env, "env_steps": steps}
         for lib in ("distrl", "sb3"):
-            runs = [r for r in rows if (r["algo"], r["env"], r["library"]) == (algo, env, lib)]
+            runs = [r for r in rows if (r["algo"], r["env"], r["library"]) == (algo, env, lib)
+                    and r.get("variant") is None]  # fmt: skip
             done = [r for r in runs if r.get("final_mean_return") is not None]
             if done:
                 returns = [r["final_mean_return"] for r in done]
@@ -128,6 +138,21 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def ablations(rows: list[dict[str, Any]]) -> str:
+    """The labelled variants' medians, beside the defaults' cell."""
+    lines = ["| algo | env | variant | distrl changed | median (seeds) |",
+             "| --- | --- | --- | --- | --- |"]  # fmt: skip
+    seen: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        if r.get("variant") is not None and r.get("final_mean_return") is not None:
+            seen.setdefault((r["algo"], r["env"], r["variant"]), []).append(r)
+    for (algo, env, variant), runs in seen.items():
+        returns = [round(r["final_mean_return"], 1) for r in runs]
+        lines.append(f"| {algo} | {env} | {variant} | `{runs[0]['distrl_args']}` | "
+                     f"{round(median(returns), 1)} ({', '.join(map(str, returns))}) |")  # fmt: skip
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -136,7 +161,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--results", default=None, help="append one JSON line per run here")
     parser.add_argument("--sb3", nargs=4, metavar=("ALGO", "ENV", "STEPS", "SEED"), default=None)
     parser.add_argument("--table", default=None, help="print the Markdown table of a results file")
+    parser.add_argument("--variant", default=None, help="label of an ablation of distrl's runs")
+    parser.add_argument("--distrl-args", default="", help="launch arguments the variant adds")
     args = parser.parse_args(argv)
+    extra = shlex.split(args.distrl_args)
     if args.sb3:
         algo, env, steps, seed = args.sb3
         print(json.dumps(run_sb3(algo, env, int(steps), int(seed))))
@@ -144,6 +172,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.table:
         rows = [json.loads(line) for line in Path(args.table).read_text().splitlines() if line]
         print(markdown(rows))
+        if any(r.get("variant") for r in rows):
+            print("\n" + ablations(rows))
         return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,8 +183,11 @@ def main(argv: list[str] | None = None) -> None:
             for seed in args.seeds:
                 for lib in args.libraries:
                     row = {"algo": algo, "env": env, "seed": seed, "library": lib}
+                    if args.variant and lib == "distrl":
+                        row.update(variant=args.variant, distrl_args=args.distrl_args)
                     try:
-                        run = run_distrl(algo, env, steps, seed, Path(tmp)) if lib == "distrl" \
+                        run = run_distrl(algo, env, steps, seed, Path(tmp), extra) \
+                            if lib == "distrl" \
                             else sb3_process(algo, env, steps, seed)  # fmt: skip
                     except RuntimeError as e:
                         run = {"skipped": str(e).splitlines()[-1][:300]}
