@@ -31,6 +31,7 @@ from distrl.config import (
     preset_names,
 )
 from distrl.config.provenance import annotated_yaml, sources
+from distrl.ops.checkpoint import checkpoint_config
 from distrl.trainer import CLEAN_STOPS, Trainer, TrainingFailed
 
 log = logging.getLogger("distrl.launch")
@@ -92,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> tuple[Config, dict[str, str]]:
     """The config the arguments ask for, and where each value it sets came from."""
     layers: list[tuple[str, dict[str, Any]]] = []
+    if args.resume is not None and not (args.preset or args.config):
+        # --resume alone continues the checkpoint's own run; flags and --set override it.
+        layers.append((f"checkpoint {args.resume}", checkpoint_config(args.resume)))
     if args.preset:
         layers.append((f"preset {args.preset}", load_preset(args.preset)))
     if args.config:

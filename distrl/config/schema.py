@@ -136,7 +136,9 @@ class Config:
         None, "this run's folder under logdir (default: <algo>-<env>-<start time>)"
     )
     resume: str | None = setting(
-        None, "continue from this checkpoint (or the newest in this directory)"
+        None,
+        "continue from this checkpoint (or the newest in this directory); alone (without "
+        "--preset or --config) with the checkpoint's own config, flags overriding it",
     )
     model: ModelConfig = field(
         default_factory=ModelConfig, metadata={"help": "the network the algorithm builds"}

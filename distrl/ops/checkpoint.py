@@ -113,10 +113,11 @@ def resolve(path: str | Path) -> Path:
     return found[-1]
 
 
-def read_checkpoint(path: str | Path) -> Checkpoint:
-    """Load and check a checkpoint; any problem is a CheckpointError naming the file."""
+def read_meta(path: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The checkpoint ``path`` resolves to and its ``meta.json`` (counters, scalars, the run's
+    config), checked; the arrays are not read."""
     p = resolve(path)
-    meta_path, arrays_path = p / "meta.json", p / "arrays.npz"
+    meta_path = p / "meta.json"
     try:
         meta = json.loads(meta_path.read_text())
     except FileNotFoundError:
@@ -125,6 +126,20 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(f"{meta_path}: not valid JSON ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
         raise CheckpointError(f"{meta_path}: unsupported checkpoint format {meta.get('format')!r}")
+    if not isinstance(meta.get("config"), dict):
+        raise CheckpointError(f"{meta_path}: holds no run config")
+    return p, meta
+
+
+def checkpoint_config(path: str | Path) -> dict[str, Any]:
+    """The config of the run that wrote the checkpoint at ``path`` (or the newest inside it)."""
+    return read_meta(path)[1]["config"]
+
+
+def read_checkpoint(path: str | Path) -> Checkpoint:
+    """Load and check a checkpoint; any problem is a CheckpointError naming the file."""
+    p, meta = read_meta(path)
+    arrays_path = p / "arrays.npz"
     try:
         with np.load(arrays_path) as npz:
             arrays = {k: npz[k] for k in npz.files}

@@ -239,6 +239,31 @@ def test_launch_checkpoints_and_resumes_with_other_workers(tmp_path):
 
 
 @pytest.mark.slow
+def test_resume_alone_continues_a_ppo_run_started_from_a_preset(tmp_path):
+    """``--resume PATH`` with no preset, algo or env takes the checkpoint's own config."""
+    ckpt_dir, summary = tmp_path / "ckpt", tmp_path / "summary.json"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    first = subprocess.run(
+        [sys.executable, "-m", "distrl.launch", "--preset", "cartpole-ppo", "--workers", "0",
+         "--max-steps", "1024", "--samples-per-update", "512", "--checkpoint-dir",
+         str(ckpt_dir), "--logdir", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = subprocess.run(
+        [sys.executable, "-m", "distrl.launch", "--resume", str(ckpt_dir), "--max-steps", "2048",
+         "--json-summary", str(summary)],
+        capture_output=True, text=True, timeout=300, env=env,
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr[-2000:]
+    data = json.loads(summary.read_text())
+    assert (data["algo"], data["env"], data["workers"]) == ("ppo", "CartPole-v1", 0)
+    assert data["env_steps"] == 2048 and data["learner_updates"] == 4  # continued from 2
+    (folder,) = (tmp_path / "run").iterdir()  # the checkpoint's run folder, continued
+    assert data["run_dir"] == str(folder)
+
+
+@pytest.mark.slow
 def test_export_command_writes_keras_and_savedmodel(tmp_path):
     tf = pytest.importorskip("tensorflow")  # a core dependency: always there
     backend = LocalBackend(small("a2c"), env_spec("CartPole-v1"))
