@@ -157,8 +157,17 @@ class Trainer:
 
     # --- the run ------------------------------------------------------------------------------
 
-    def train(self) -> RunSummary:
+    def train(
+        self, *, max_steps: int | None = None, max_seconds: float | None = None
+    ) -> RunSummary:
         """Train until the stop rule, ``stop()`` or Ctrl-C; the summary (also ``self.summary``).
+
+        A second call continues the same run, as Stable-Baselines3's ``learn(...,
+        reset_num_timesteps=False)``: the learner's weights, optimizer and counters, the env-step
+        and update counters, the training clock and the run folder (its files are appended to).
+        ``max_steps`` and ``max_seconds`` replace the stop rule's budgets; both count the whole
+        run, so continuing a run that stopped at ``max_steps`` needs a larger one. A replay
+        learner's buffer carries over only with ``checkpoint.replay`` (as in checkpoints).
 
         Raises ConfigError for bad input (nothing started) and :class:`TrainingFailed` when the
         run fails; in both of those cases and on Ctrl-C, the final checkpoint (with
@@ -170,6 +179,15 @@ class Trainer:
         from distrl.runtime.ray_backend import LearnerFailuresExceeded, WorkerFailuresExceeded
 
         self.prepare()
+        continuing = self.summary is not None
+        if continuing and self._final is None:
+            raise RuntimeError(
+                "train() cannot continue this run: its learner state was not kept "
+                "(keep_final=False, or the first train() failed before the learner started)"
+            )
+        self._set_budget(max_steps, max_seconds)
+        if continuing:
+            self._created = time.perf_counter()  # this call's startup
         assert self.spec is not None
         config, spec = self.config, self.spec
         self._stop.clear()
@@ -181,7 +199,10 @@ class Trainer:
                 start_ray(config)
             self._backend = make_backend(config, spec, self._learner_restore())
             self._worker_nodes = self._backend.worker_nodes
-            self.progress = self._restored() if self.resume is not None else TrainingProgress()
+            if continuing:
+                self.progress = self._continued()
+            else:
+                self.progress = self._restored() if self.resume is not None else TrainingProgress()
             made = time.perf_counter()
             parts = self._start_parts()
             for callback in self.callbacks:
@@ -384,6 +405,28 @@ class Trainer:
         check_matches(self.resume.arrays, current, self.resume.path)
         self._backend.restore_learner(self.resume.arrays, self.resume.scalars)
         return TrainingProgress.restore(self.resume.counters)
+
+    def _continued(self) -> TrainingProgress:
+        """Load what the previous ``train()`` left into the new learner; continue its counters."""
+        assert self._final is not None
+        arrays, scalars = self._final.checkpoint
+        current, _ = self._backend.learner_checkpoint(False)
+        check_matches(arrays, current, Path("the previous train()"))
+        self._backend.restore_learner(arrays, scalars)
+        return TrainingProgress.restore(self.progress.counters())
+
+    def _set_budget(self, max_steps: int | None, max_seconds: float | None) -> None:
+        """``train(max_steps=..., max_seconds=...)``: new budgets, checked like the config's."""
+        if max_steps is None and max_seconds is None:
+            return
+        changes: dict[str, Any] = {}
+        if max_steps is not None:
+            changes["max_steps"] = max_steps
+        if max_seconds is not None:
+            changes["max_seconds"] = max_seconds
+        self.config = dataclasses.replace(self.config, **changes)  # a ConfigError if bad
+        self.stop_rule = StopRule(self.stop_rule.stop_reward, self.config.max_steps,
+                                  self.config.max_seconds)  # fmt: skip
 
     def _learner_restore(self) -> Any:
         """For a learner that died: the newest checkpoint's learner state (or the one resumed

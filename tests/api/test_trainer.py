@@ -1,5 +1,6 @@
 """The Python API on real Ray and in-process: train, callbacks, stop, save/restore, threads."""
 
+import json
 import threading
 
 import numpy as np
@@ -127,6 +128,29 @@ def test_save_restore_act_and_resume_continue_the_run(tmp_path):
     assert summary.learner_updates == 30
     assert summary.env_steps > first.summary.env_steps
     assert second.progress.episodes >= first.summary.episodes
+
+
+def test_a_second_train_continues_the_same_run(tmp_path):
+    """As SB3's learn(reset_num_timesteps=False): weights, counters, clock and run folder go
+    on; episodes.jsonl holds one series."""
+    c = cartpole(tmp_path, workers=0, envs_per_worker=4, max_steps=1024)
+    trainer = distrl.Trainer(c)
+    first = trainer.train()
+    second = trainer.train(max_steps=2048)
+    assert (first.env_steps, second.env_steps) == (1024, 2048)
+    assert second.learner_updates == 2 * first.learner_updates  # continued, not restarted
+    assert second.wall_s > first.wall_s  # the training clock goes on
+    assert second.run_dir == first.run_dir and len(list((tmp_path / "run").iterdir())) == 1
+    lines = (tmp_path / "run" / trainer.run_dir.name / "episodes.jsonl").read_text().splitlines()
+    steps = [json.loads(line)["env_step"] for line in lines]
+    assert steps == sorted(steps) and steps[-1] > 1024  # one series, not two from the start
+    assert trainer.progress.episodes == len(steps)
+    # the learner went on from its own state: its weights version counts every update
+    assert trainer.progress.version == second.learner_updates
+    # A budget the run has already spent ends the next call at once; a bad one is refused.
+    assert trainer.train().env_steps <= 2048 + 4 * 16
+    with pytest.raises(ConfigError, match="max_steps"):
+        trainer.train(max_steps=0)
 
 
 def test_make_config_errors_match_the_command_line():
