@@ -44,6 +44,7 @@ def start_ray(config: Config) -> None:
         num_cpus = max(os.cpu_count() or 1, needed)
         if num_cpus > (os.cpu_count() or 1):
             log.info("embedded Ray: %d logical CPUs on %s cores", num_cpus, os.cpu_count())
+        _quiet_token_notice()
         # "local": a Ray of its own even when another runs on this machine (ray start, a test
         # suite, another run), which ray.init() would otherwise join and refuse num_cpus for.
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
@@ -103,3 +104,19 @@ def stop_ray() -> None:
     if _connected and ray.is_initialized():
         ray.shutdown()
     _connected = False
+
+
+TOKEN_LOGGER = "ray._private.authentication.authentication_token_setup"
+
+
+def _drop_token_enabled_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Token authentication is enabled")
+
+
+def _quiet_token_notice() -> None:
+    """Ray warns on every new local cluster that it enabled token authentication, which needs
+    nothing from the user: drop that notice (its warning when authentication is *disabled*
+    stays)."""
+    logger = logging.getLogger(TOKEN_LOGGER)
+    if _drop_token_enabled_notice not in logger.filters:
+        logger.addFilter(_drop_token_enabled_notice)
