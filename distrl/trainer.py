@@ -324,6 +324,7 @@ class Trainer:
         returns = evaluator.maybe_run(state.updates) if evaluator is not None else None
         if returns is not None:
             parts.metrics.write_eval(state.env_steps, returns)
+            parts.reporter.write_eval(state, returns)
             log.info("eval at %d env steps: mean return %.1f ± %.1f over %d episodes",
                      state.env_steps, returns.mean(), returns.std(), len(returns))  # fmt: skip
             for callback in self.callbacks:

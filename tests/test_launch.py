@@ -73,6 +73,10 @@ def test_launch_writes_a_valid_summary(tmp_path):
     assert [e.step for e in evals] == [20 * 64, 40 * 64]
     assert all(8 <= e.value <= 500 for e in evals)
     assert proc.stderr.count("eval at ") == 2
+    # ... and in progress.jsonl, as rows of their own
+    logged = [r for r in rows if "eval/mean_return" in r]
+    assert [(r["env_steps"], r["eval/episodes"]) for r in logged] == [(1280, 2), (2560, 2)]
+    assert [r["eval/mean_return"] for r in logged] == pytest.approx([e.value for e in evals])
 
 
 def check_metrics(logdir, summary):

@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from distrl.ops.tracking import TrainingProgress
 
@@ -54,9 +62,11 @@ class ProgressReporter:
         self._last = 0.0
         self._live: Progress | None = None
         if self.stream.isatty():
-            self._live = Progress(
+            self._live = Progress(  # percentage and ETA of the env-step budget, if there is one
                 SpinnerColumn(),
                 BarColumn(),
+                TaskProgressColumn(),
+                TimeRemainingColumn(),
                 TextColumn("{task.fields[status]}"),
                 TimeElapsedColumn(),
                 console=Console(file=self.stream),
@@ -78,6 +88,15 @@ class ProgressReporter:
             if self.log is not None:
                 self.log.write(json.dumps(progress_row(state)) + "\n")
                 self.log.flush()
+
+    def write_eval(self, state: TrainingProgress, returns: Any) -> None:
+        """An evaluation's result as its own row (``eval/*`` beside the training counters)."""
+        if self.log is not None:
+            row = {**progress_row(state), "eval/mean_return": round(float(returns.mean()), 6),
+                   "eval/std_return": round(float(returns.std()), 6),
+                   "eval/episodes": len(returns)}  # fmt: skip
+            self.log.write(json.dumps(row) + "\n")
+            self.log.flush()
 
     def close(self, state: TrainingProgress | None = None) -> None:
         if state is not None and self.log is not None:
