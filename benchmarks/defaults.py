@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> None:
                             if lib == "distrl" \
                             else sb3_process(algo, env, steps, seed)  # fmt: skip
                     except RuntimeError as e:
-                        run = {"skipped": str(e).splitlines()[-1][:300]}
+                        said = [line for line in str(e).splitlines() if line.strip()]
+                        run = {"skipped": (said[-1] if said else type(e).__name__)[:300]}
                     rows.append({**row, **run})
                     print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
                     if args.results:

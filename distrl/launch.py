@@ -165,8 +165,9 @@ def main(argv: list[str] | None = None, *, restore_signals: bool = True) -> int:
         return 2
     mode = config.mode if config.mode == "sync" else f"async ({config.async_unit})"
     target = trainer.stop_rule.stop_reward
-    log.info("distrl: %s %s on %s, %d workers; %s; %s", mode, config.algo, config.env,
-             config.workers, config.sampling(),
+    where = "in process" if config.workers == 0 else f"{config.workers} Ray workers"
+    log.info("distrl: %s %s on %s, %s; %s; %s", mode, config.algo, config.env, where,
+             config.sampling(),
              "no return target" if target is None else f"stop at return {target}")  # fmt: skip
     log.info("run folder: %s", trainer.run_dir)
     if trainer.resume is not None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 import tempfile
 import threading
 import time
@@ -151,6 +152,7 @@ class Trainer:
 
             self.callbacks.append(MLflowLogger(logs.mlflow, logs.mlflow_experiment,
                                                interval=logs.progress_interval))  # fmt: skip
+        self._new_run_dir = not self.run_dir.exists()  # removed again if training never starts
         prepare_run_dir(config, self.run_dir)
         self.serve_options = _serve_options(config, self.token, self.admin_token)
         self._prepared = True
@@ -235,6 +237,8 @@ class Trainer:
             for callback in self.callbacks:
                 callback.on_stopping(self)
             self._shut_down(parts, stop_ray)
+            if startup_s is None:
+                self._discard_unstarted_run_dir()
         summary = self._summarize(stop_reason, startup_s, wall_s)
         for callback in self.callbacks:
             callback.on_end(self, summary)
@@ -355,6 +359,15 @@ class Trainer:
                     log.warning("could not keep the final learner state: %s", e)
             backend.shutdown()
         stop_ray()
+
+    def _discard_unstarted_run_dir(self) -> None:
+        """A start that failed before training leaves no run folder behind: the one this
+        trainer made is removed while it holds nothing but its ``config.yaml``."""
+        if not (self._new_run_dir and self.run_dir.is_dir()):
+            return
+        if [p.name for p in self.run_dir.iterdir()] == ["config.yaml"]:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self._new_run_dir, self._prepared = False, False  # a new train() prepares again
 
     def _close_parts(self, parts: RunParts, state: TrainingProgress) -> None:
         if parts.service is not None:

@@ -335,3 +335,18 @@ def test_print_config_names_the_algorithms_defaults_and_the_derived_length(capsy
     lines = {line.split(":")[0]: line for line in capsys.readouterr().out.splitlines()}
     assert lines["rollout_len"].endswith("# flag")
     assert lines["samples_per_update"] == "samples_per_update: null  # default"
+
+
+def test_the_console_header_says_where_each_updates_batch_comes_from():
+    def sampling(**keys):
+        return build_config({"envs_per_worker": 4, "rollout_len": 16, **keys}).sampling()
+
+    assert (
+        sampling(workers=0) == "the in-process worker's 4 envs x 16 steps = 64 samples per update"
+    )
+    assert sampling(workers=1).startswith("one worker's 4 envs")
+    assert sampling(workers=3) == "3 workers' 4 envs x 16 steps = 192 samples per update"
+    assert (
+        sampling(workers=3, mode="async")
+        == "one worker's 4 envs x 16 steps = 64 samples per update"
+    )

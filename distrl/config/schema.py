@@ -216,7 +216,12 @@ class Config:
 
     def sampling(self) -> str:
         """How one update's batch is made, for the console's header."""
-        source = "one worker's" if self.mode == "async" else f"{max(self.workers, 1)} workers'"
+        if self.workers == 0:
+            source = "the in-process worker's"
+        elif self.mode == "async" or self.workers == 1:
+            source = "one worker's"
+        else:
+            source = f"{self.workers} workers'"
         return (f"{source} {self.envs_per_worker} envs x {self.rollout_len} steps = "
                 f"{self.batch_size} samples per update")  # fmt: skip
 

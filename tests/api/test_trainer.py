@@ -153,6 +153,16 @@ def test_a_second_train_continues_the_same_run(tmp_path):
         trainer.train(max_steps=0)
 
 
+def test_a_start_that_fails_before_training_leaves_no_run_folder(tmp_path):
+    c = cartpole(tmp_path, workers=0, model={"name": "tests.models.test_builders:one_output"})
+    trainer = distrl.Trainer(c)
+    trainer.prepare()
+    assert (trainer.run_dir / "config.yaml").exists()  # made before the learner is built
+    with pytest.raises(ConfigError, match="one_output"):
+        trainer.train()
+    assert list((tmp_path / "run").iterdir()) == []
+
+
 def test_make_config_errors_match_the_command_line():
     with pytest.raises(ConfigError, match="workers must be >= 0; got -2"):
         distrl.make_config(workers=-2)
