@@ -178,11 +178,8 @@ def main(argv: list[str] | None = None, *, restore_signals: bool = True) -> int:
     except ConfigError as e:
         print(f"distrl.launch: error: {e}", file=sys.stderr)
         return 2
-    except TrainingFailed as e:
-        if e.summary.stop_reason == "error":
-            log.error("training failed", exc_info=e.__cause__)
-        else:
-            log.error("distrl.launch: %s", e)
+    except TrainingFailed as e:  # one line; an error's traceback is in the run folder
+        print(f"distrl.launch: error: {e}", file=sys.stderr)
         return 1
     finally:
         if restore_signals:

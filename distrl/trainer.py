@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,16 @@ class FinalLearner:
     checkpoint: tuple[dict, dict]  # arrays and scalars, as learner.checkpoint() gives them
     policy: bytes | None  # the .keras file
     weights: WeightsMessage
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line: its own message if it is a distrl one-liner (an env that kept
+    raising), else ``Type: first line``."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    if getattr(error, "one_line", False):
+        return first
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 class TrainingFailed(RuntimeError):
@@ -243,9 +254,24 @@ class Trainer:
         for callback in self.callbacks:
             callback.on_end(self, summary)
         if failure is not None:
-            message = str(getattr(failure, "cause", failure))
+            cause = getattr(failure, "cause", None) or failure  # what a remote task raised
+            message = str(cause)
+            if stop_reason == "error":  # one line; the whole story goes to a file
+                message = f"{one_line(cause)} (traceback: {self._write_error(failure, cause)})"
             raise TrainingFailed(message, summary) from failure
         return summary
+
+    def _write_error(self, failure: BaseException, cause: BaseException) -> Path:
+        """The failure's full traceback (a remote one included) in ``<run>/error.txt``."""
+        path = self.run_dir / "error.txt"
+        text = "".join(traceback.format_exception(failure))
+        details = getattr(cause, "details", "")  # e.g. EnvBroken: the env's own traceback
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(text + (f"\nThe original error:\n{details}" if details else ""))
+        except OSError as e:
+            log.warning("could not write %s: %s", path, e)
+        return path
 
     def stop(self) -> None:
         """Ask the run to end after the current update (from a callback or any thread)."""

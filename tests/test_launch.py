@@ -254,3 +254,31 @@ def test_two_runs_in_one_logdir_get_a_folder_each(tmp_path):
          "--run-name", folders[0].name], capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 2 and "exists already" in proc.stderr
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_failures_are_one_line_whatever_the_worker_count(tmp_path, workers):
+    """Bad input found only where the model is built (here a builder with the wrong outputs)
+    and an env that keeps raising in ``step``: the same last line with and without Ray
+    workers, no traceback on the console; the env's failure leaves its traceback in the run
+    folder, the summary and exit 1."""
+    bad_model = "model.name=tests.models.test_builders:one_output"
+    cmd, env, _ = launch("--workers", workers, "--set", bad_model, tmp_path=tmp_path / "model")
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "distrl.launch: error: model builder 'tests.models.test_builders:one_output' must "
+        "return a keras.Model with outputs [logits, value]"
+    )
+    assert not (tmp_path / "model" / "run" / "r").exists()  # a failed start leaves no folder
+    broken = "tests.rollout.test_env_errors:distrl-test/BrokenCartPole-v0"
+    cmd, env, summary = launch("--workers", workers, "--env", broken, tmp_path=tmp_path)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    error_file = tmp_path / "run" / "r" / "error.txt"
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"distrl.launch: error: env {broken} raised in step 11 times in a row: RuntimeError: "
+        f"simulator crashed (traceback: {error_file})"
+    )
+    assert "simulator crashed" in error_file.read_text()
+    assert json.loads(summary.read_text())["stop_reason"] == "error"

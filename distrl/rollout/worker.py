@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import traceback
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +27,33 @@ LOAD_LOG = 4096  # weights loads remembered (version, wall time) for broadcast m
 
 
 class EnvFailure(Exception):
-    """Wraps an exception raised by the vector env's ``step``."""
+    """Wraps an exception raised by the vector env's ``step`` or ``reset`` (``call``)."""
 
-    def __init__(self, original: Exception) -> None:
+    def __init__(self, original: Exception, call: str = "step") -> None:
         super().__init__(repr(original))
-        self.original = original
+        self.original, self.call = original, call
+
+
+class EnvBroken(RuntimeError):
+    """An env that kept raising (``MAX_CONSECUTIVE_ENV_ERRORS`` times in a row). The message is
+    one line naming the env, the call and the exception; ``details`` holds its traceback."""
+
+    one_line = True  # its message is the whole report (the Trainer prints it as it is)
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
+
+    def __reduce__(self) -> tuple:  # keeps ``details`` across processes (Ray pickles it)
+        return (EnvBroken, (str(self), self.details))
+
+    @classmethod
+    def of(cls, env_id: str, failure: EnvFailure, times: int) -> EnvBroken:
+        e = failure.original
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        details = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+        return cls(f"env {env_id} raised in {failure.call} {times} times in a row: "
+                   f"{type(e).__name__}: {first}", details)  # fmt: skip
 
 
 class RolloutWorker:
@@ -116,7 +139,7 @@ class RolloutWorker:
             with self.deadline.armed():
                 self._start_episodes(fresh.generate_state(self.num_envs).tolist())
         except Exception as e:
-            raise EnvFailure(e) from e
+            raise EnvFailure(e, "reset") from e
         self.policy.episodes_ended(np.ones(self.num_envs, dtype=bool))
 
     def _make_envs(self) -> Any:
@@ -182,9 +205,10 @@ class RolloutWorker:
                 failures += 1
                 self.env_errors += 1
                 if failures > MAX_CONSECUTIVE_ENV_ERRORS:
-                    raise failure.original from None
-                log.warning("worker %d: env raised %r; recreating it", self.worker_index,
-                            failure.original)  # fmt: skip
+                    raise EnvBroken.of(self.env_id, failure, failures) from None
+                if failures == 1:  # the rest of a streak is counted (worker/env_errors) only
+                    log.warning("worker %d: env raised in %s: %r; recreating it",
+                                self.worker_index, failure.call, failure.original)  # fmt: skip
                 continue
             self.env_errors = 0  # reported with this fragment
             return rollout

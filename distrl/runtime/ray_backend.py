@@ -12,6 +12,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,7 @@ import ray
 
 from distrl.agents import registry
 from distrl.agents.registry import Algorithm, Learner
-from distrl.config import AlgorithmSections, Config
+from distrl.config import AlgorithmSections, Config, ConfigError
 from distrl.envs import EnvSpec
 from distrl.runtime.backend import spawn_seeds, worker_class
 from distrl.runtime.code import runtime_env
@@ -125,6 +126,43 @@ class LearnerHost:
         return result, self._handle
 
 
+@dataclass(frozen=True)
+class StartFailed:
+    """What ``ready()`` returns from an actor whose construction found bad input."""
+
+    message: str
+
+
+def start_guarded(cls: type) -> type:
+    """``cls`` for a Ray actor whose bad input found while it starts (a ConfigError in
+    ``__init__``: an env that cannot be made, a model builder with the wrong outputs) reaches
+    the driver as that one line: ``ready()`` returns :class:`StartFailed` instead of the actor
+    dying with a traceback on the console. The driver raises it (:func:`started`)."""
+
+    class Guarded(cls):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._start_error: str | None = None
+            try:
+                super().__init__(*args, **kwargs)
+            except ConfigError as e:
+                self._start_error = str(e)
+
+        def ready(self) -> Any:
+            if self._start_error is not None:
+                return StartFailed(self._start_error)
+            return super().ready()
+
+    Guarded.__name__ = Guarded.__qualname__ = cls.__name__  # Ray names the actor by it
+    return Guarded
+
+
+def started(value: Any) -> Any:
+    """An actor's ``ready()`` value, or the ConfigError its construction found."""
+    if isinstance(value, StartFailed):
+        raise ConfigError(value.message)
+    return value
+
+
 def learner_gpus(config: Config) -> float:
     """``--learner-gpus`` if given, else 1 when the cluster has a GPU, else 0."""
     if config.resources.learner_gpus is not None:
@@ -186,7 +224,7 @@ class RayBackend:
         # Spread over the cluster's nodes; inside a placement group (a Tune trial) stay in it.
         in_group = ray.util.get_current_placement_group() is not None
         spread = {} if in_group else {"scheduling_strategy": "SPREAD"}
-        self._remote_worker: Any = ray.remote(worker_class(config)).options(
+        self._remote_worker: Any = ray.remote(start_guarded(worker_class(config))).options(
             num_cpus=config.resources.worker_cpus, runtime_env=self._code, **spread
         )
         self.workers: list[Any] = [self._new_worker(i, seed) for i, seed in enumerate(worker_seeds)]
@@ -198,13 +236,18 @@ class RayBackend:
         self._version = 0
         self.num_workers = len(self.workers)
         self.gradients = config.async_unit == "gradients"
-        self.learner_device = ray.get(self.learner.ready.remote())
+        self.replay: ShardedReplay | None = None  # replay shards (Ape-X), if the section asks
+        try:  # bad input that only an actor can find: one line, and no actor left behind
+            self.learner_device = started(ray.get(self.learner.ready.remote()))
+            for ready in ray.get([w.ready.remote() for w in self.workers]):
+                started(ready)
+        except ConfigError:
+            self.shutdown()
+            raise
         self._weights: WeightsHandle = ray.get(self.learner.weights.remote())
-        ray.get([w.ready.remote() for w in self.workers])
         nodes = ray.get([node_of(w) for w in self.workers])
         self.worker_nodes = len(set(nodes))
         own = config.algorithm_sections().own
-        self.replay: ShardedReplay | None = None  # replay shards (Ape-X), if the section asks
         if getattr(own, "replay_shards", 0):
             self.replay = ShardedReplay(own, spec, learner_seed, self._code, spread)
             shard_nodes = ray.get([node_of(s) for s in self.replay.shards])
@@ -214,7 +257,7 @@ class RayBackend:
 
     def _new_learner(self) -> Any:
         gpus = learner_gpus(self._config)
-        remote_learner: Any = ray.remote(LearnerHost)
+        remote_learner: Any = ray.remote(start_guarded(LearnerHost))
         options = {"num_cpus": self._config.resources.learner_cpus, "num_gpus": gpus}
         return remote_learner.options(**options, runtime_env=self._code).remote(
             algorithm=registry.get(self._config.algo),  # pickled: registering in the driver
@@ -365,7 +408,7 @@ class RayBackend:
         log.warning("the learner died; restarting it (restart %d)", self.learner_restarts)
         ray.kill(self.learner)
         self.learner = self._new_learner()
-        self.learner_device = ray.get(self.learner.ready.remote())
+        self.learner_device = started(ray.get(self.learner.ready.remote()))
         saved = self._restore() if self._restore is not None else None
         if saved is None:
             log.warning("no checkpoint to restore the learner from: it starts untrained")
@@ -409,10 +452,11 @@ class RayBackend:
         ray.kill(self.workers[index])  # no-op if gone; frees its resources otherwise
         (seed,) = self._worker_seeds[index].spawn(1)  # a fresh stream for the new process
         worker = self._new_worker(index, seed)
-        started, _ = ray.wait(
+        ready, _ = ray.wait(
             [worker.ready.remote()], timeout=self._config.faults.worker_start_timeout
         )
-        if started:
+        if ready:
+            started(ray.get(ready[0]))
             self.workers[index] = worker
             return
         ray.kill(worker)  # e.g. its node is gone and no other has room: go on without it

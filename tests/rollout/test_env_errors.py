@@ -1,5 +1,6 @@
 """An env that raises: the worker recreates it, discards the partial fragment and counts it."""
 
+import pickle
 import time
 
 import gymnasium as gym
@@ -9,6 +10,7 @@ import pytest
 from distrl.config import make_config
 from distrl.envs import env_spec
 from distrl.ops.tracking import StopRule, TrainingProgress
+from distrl.rollout.worker import EnvBroken
 from distrl.runtime import LocalBackend, run_sync
 from tests.parts import learner_of, worker_of
 
@@ -74,8 +76,13 @@ def test_training_completes_with_env_errors_reported():
 def test_an_env_that_always_fails_is_an_error_not_a_loop():
     config, spec = make(BROKEN_ENV)
     worker = worker_of(config, spec=spec, seed=0)
-    with pytest.raises(RuntimeError, match="simulator crashed"):
+    with pytest.raises(EnvBroken) as caught:
         worker.sample(learner_of(config, spec=spec, seed=0).weights())
+    assert str(caught.value) == (f"env {BROKEN_ENV} raised in step 11 times in a row: "
+                                 "RuntimeError: simulator crashed")  # fmt: skip
+    assert "Traceback" in caught.value.details and "simulator crashed" in caught.value.details
+    again = pickle.loads(pickle.dumps(caught.value))  # as Ray carries it to the driver
+    assert (str(again), again.details) == (str(caught.value), caught.value.details)
 
 
 def test_a_hung_env_step_times_out_and_counts_as_an_env_error():
