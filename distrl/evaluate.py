@@ -7,8 +7,9 @@ The env is the plain gymnasium env of the run (no exploration noise, no training
 returns are raw full-episode returns. It acts with the algorithm's own acting policy: A2C and
 REINFORCE sample from it unless ``--deterministic`` (then the most likely action); DDPG's actor
 acts without noise either way. Prints one
-line per episode and then the mean and standard deviation. Exit status 2 for a missing or
-damaged checkpoint.
+line per episode and then the mean and standard deviation. Exit status 2, with one line, for a
+missing or damaged checkpoint (``policy.keras`` included), an env that cannot be made here, or
+an output folder that cannot be used.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import Any
 import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from distrl.config import build_config
+from distrl.config import ConfigError, build_config
 from distrl.envs.custom import EnvOptions
-from distrl.ops.checkpoint import CheckpointError, read_checkpoint
+from distrl.ops.checkpoint import check_policy_file, read_checkpoint
 from distrl.policy import Policy
 
 
@@ -73,22 +74,21 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--episodes must be >= 1; got {args.episodes}")
     try:
         checkpoint = read_checkpoint(args.checkpoint)
-        policy_file = checkpoint.path / "policy.keras"
-        if not policy_file.is_file():
-            raise CheckpointError(f"{policy_file}: missing")
-    except CheckpointError as e:
+        check_policy_file(checkpoint.path / "policy.keras")
+        if args.video is not None:
+            try:
+                Path(args.video).mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise ConfigError(f"--video {args.video!r}: {e.strerror}") from None
+        if args.json and not Path(args.json).absolute().parent.is_dir():
+            raise ConfigError(f"--json {args.json}: its folder does not exist")
+        config = build_config(checkpoint.config, flag_names=True)  # how to make its env
+        # The algorithm's own acting policy, as the workers and the service act with it.
+        policy = Policy.from_checkpoint(checkpoint.path, seed=args.seed)
+    except ConfigError as e:  # CheckpointError included; an env package that cannot be imported
         print(f"distrl.evaluate: error: {e}", file=sys.stderr)
         return 2
-    if args.video is not None:
-        try:
-            Path(args.video).mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            print(f"distrl.evaluate: error: --video {args.video!r}: {e.strerror}", file=sys.stderr)
-            return 2
-    config = build_config(checkpoint.config, flag_names=True)  # how to make its env
     env_id = config.env
-    # The algorithm's own acting policy, as the workers and the service act with it.
-    policy = Policy.from_checkpoint(checkpoint.path, seed=args.seed)
     # A deterministic actor (DDPG) is evaluated without its exploration noise either way.
     deterministic = args.deterministic or not policy.algorithm.stochastic
 
@@ -97,11 +97,15 @@ def main(argv: list[str] | None = None) -> int:
 
     from distrl.ops.evaluation import evaluate
 
-    with EpisodeProgress(args.episodes) as show:
-        returns = evaluate(
-            act, env_id, episodes=args.episodes, seed=args.seed, video_dir=args.video,
-            on_episode=show, atari=config.atari, options=EnvOptions.of(config),
-        )  # fmt: skip
+    try:
+        with EpisodeProgress(args.episodes) as show:
+            returns = evaluate(
+                act, env_id, episodes=args.episodes, seed=args.seed, video_dir=args.video,
+                on_episode=show, atari=config.atari, options=EnvOptions.of(config),
+            )  # fmt: skip
+    except ConfigError as e:  # the env cannot be made here (e.g. its package is not installed)
+        print(f"distrl.evaluate: error: {e}", file=sys.stderr)
+        return 2
     print(
         f"{env_id}, {checkpoint.path.name}: mean return {returns.mean():.1f} "
         f"± {returns.std():.1f} over {args.episodes} episodes"

@@ -6,7 +6,8 @@
 The ``.keras`` file uses standard Keras layers only: ``keras.models.load_model`` opens it in a
 process without distrl. A2C's model maps observations to ``[logits, value]``; DDPG's actor maps
 them to actions in the env's units. The SavedModel serves the same function as ``serve``.
-Exit status 2 for a missing or damaged checkpoint, or an output that exists already.
+Exit status 2, with one line, for a missing or damaged checkpoint (its ``meta.json``,
+``arrays.npz`` or ``policy.keras``), an output that exists already or whose folder does not.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from distrl.ops.checkpoint import CheckpointError, resolve
+from distrl.ops.checkpoint import CheckpointError, check_policy_file, read_checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,23 +29,24 @@ def main(argv: list[str] | None = None) -> int:
     if not args.keras and not args.savedmodel:
         parser.error("give --keras FILE and/or --savedmodel DIR")
     try:
-        source = resolve(args.checkpoint) / "policy.keras"
-        if not source.is_file():
-            raise CheckpointError(f"{source}: missing")
-        for out in (args.keras, args.savedmodel):
+        source = read_checkpoint(args.checkpoint).path / "policy.keras"  # the whole one checked
+        check_policy_file(source)
+        for flag, out in (("--keras", args.keras), ("--savedmodel", args.savedmodel)):
             if out and Path(out).exists():
                 raise CheckpointError(f"{out} exists already; not overwriting it")
-    except CheckpointError as e:
+            if out and not Path(out).absolute().parent.is_dir():
+                raise CheckpointError(f"{flag} {out}: its folder does not exist")
+        if args.keras:
+            shutil.copyfile(source, args.keras)
+            print(f"wrote {args.keras}")
+        if args.savedmodel:
+            from distrl.agents.variables import write_savedmodel
+
+            write_savedmodel(source, args.savedmodel)
+            print(f"wrote {args.savedmodel}")
+    except (CheckpointError, OSError) as e:
         print(f"distrl.export: error: {e}", file=sys.stderr)
         return 2
-    if args.keras:
-        shutil.copyfile(source, args.keras)
-        print(f"wrote {args.keras}")
-    if args.savedmodel:
-        from distrl.agents.variables import write_savedmodel
-
-        write_savedmodel(source, args.savedmodel)
-        print(f"wrote {args.savedmodel}")
     return 0
 
 

@@ -131,6 +131,20 @@ def read_meta(path: str | Path) -> tuple[Path, dict[str, Any]]:
     return p, meta
 
 
+def check_policy_file(path: Path) -> None:
+    """A ``.keras`` policy file that exists and is a whole archive (a ``.keras`` file is a zip:
+    a truncated or overwritten one fails its directory or a member's CRC); else one line."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as e:
+        raise CheckpointError(f"{path}: damaged, not a complete .keras file ({e})") from None
+    if bad is not None:
+        raise CheckpointError(f"{path}: damaged, member {bad!r} fails its checksum")
+
+
 def checkpoint_config(path: str | Path) -> dict[str, Any]:
     """The config of the run that wrote the checkpoint at ``path`` (or the newest inside it)."""
     return read_meta(path)[1]["config"]

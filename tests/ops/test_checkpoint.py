@@ -323,11 +323,53 @@ def test_evaluate_command_with_a_damaged_checkpoint_exits_2(tmp_path):
     )  # fmt: skip
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "meta.json: not valid JSON" in out.stderr
-    good = tiny(tmp_path, 2)
-    (good / "policy.keras").write_bytes(b"not opened: the --video check comes first")
-    out = subprocess.run(
-        [sys.executable, "-m", "distrl.evaluate", "--checkpoint", str(good),
-         "--video", "/proc/no/videos"],
-        capture_output=True, text=True, timeout=120,
+
+
+def policy_checkpoint(root, config=None):
+    """A real A2C checkpoint (policy.keras included) of ``config``."""
+    config = config or small("a2c")
+    backend = LocalBackend(config, env_spec(config.env))
+    arrays, scalars = backend.learner_checkpoint(False)
+    return write_checkpoint(
+        root, updates=0, arrays=arrays, scalars=scalars, counters={},
+        config=config.to_dict(), policy=backend.policy_bytes(),
     )  # fmt: skip
-    assert out.returncode == 2 and out.stderr.startswith("distrl.evaluate: error: --video")
+
+
+def one_line_error(argv, prog):
+    """Run ``python -m prog argv``: exit 2 and its one stderr line (no traceback)."""
+    out = subprocess.run([sys.executable, "-m", prog, *argv], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert out.returncode == 2, out.stderr[-2000:]
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith(f"{prog}: error: ")
+    return line
+
+
+@pytest.mark.slow
+def test_evaluate_and_export_refuse_bad_input_in_one_line(tmp_path):
+    good = policy_checkpoint(tmp_path / "good")
+    truncated = policy_checkpoint(tmp_path / "truncated")
+    keras_file = truncated / "policy.keras"
+    keras_file.write_bytes(keras_file.read_bytes()[:-200])  # a copy cut short
+    for prog in ("distrl.evaluate", "distrl.export"):
+        extra = ["--keras", str(tmp_path / f"{prog}.keras")] if prog == "distrl.export" else []
+        line = one_line_error(["--checkpoint", str(truncated), *extra], prog)
+        assert f"{keras_file}: damaged" in line
+    assert not (tmp_path / "distrl.export.keras").exists()  # nothing copied
+    line = one_line_error(["--checkpoint", str(good), "--keras", "no/such/dir/p.keras"],
+                          "distrl.export")  # fmt: skip
+    assert line.endswith("--keras no/such/dir/p.keras: its folder does not exist")
+    line = one_line_error(["--checkpoint", str(good), "--video", "/proc/no/videos"],
+                          "distrl.evaluate")  # fmt: skip
+    assert "--video '/proc/no/videos'" in line
+    line = one_line_error(["--checkpoint", str(good), "--json", "no/such/dir/r.json"],
+                          "distrl.evaluate")  # fmt: skip
+    assert line.endswith("--json no/such/dir/r.json: its folder does not exist")
+    # A checkpoint whose env package is not importable here: one line, not a traceback.
+    elsewhere = policy_checkpoint(tmp_path / "elsewhere")
+    meta = json.loads((elsewhere / "meta.json").read_text())
+    meta["config"]["env"] = "notinstalled_pkg:Corridor-v0"
+    (elsewhere / "meta.json").write_text(json.dumps(meta))
+    line = one_line_error(["--checkpoint", str(elsewhere), "--episodes", "1"], "distrl.evaluate")
+    assert "notinstalled_pkg" in line
