@@ -207,6 +207,7 @@ class Trainer:
         startup_s: float | None = None
         parts: RunParts | None = None
         stop_reason, failure = "error", None  # type: tuple[str, BaseException | None]
+        bad_input = False
         try:
             if config.workers > 0:
                 start_ray(config)
@@ -240,6 +241,7 @@ class Trainer:
         except NonFiniteUpdates as e:  # on Ray it arrives as a RayTaskError that is also one
             stop_reason, failure = "nonfinite", e
         except ConfigError:
+            bad_input = True
             raise  # bad input found late (e.g. a user's model builder): after the cleanup below
         except Exception as e:
             stop_reason, failure = "error", e
@@ -248,7 +250,7 @@ class Trainer:
             for callback in self.callbacks:
                 callback.on_stopping(self)
             self._shut_down(parts, stop_ray)
-            if startup_s is None:
+            if startup_s is None and bad_input:  # other failures keep it for error.txt
                 self._discard_unstarted_run_dir()
         summary = self._summarize(stop_reason, startup_s, wall_s)
         for callback in self.callbacks:
