@@ -492,6 +492,15 @@ class RayBackend:
         if self.replay is not None:
             shards = {k.removeprefix(SHARDS): v for k, v in arrays.items() if k.startswith(SHARDS)}
             self.replay.restore(shards, scalars)
+            if "replay" in scalars:  # the learner's own buffer cannot hold it (one slot)
+                log.warning("the checkpoint's replay was the learner's own; this run keeps it "
+                            "in replay shards, which start empty")  # fmt: skip
+                arrays = {k: v for k, v in arrays.items() if not k.startswith("replay/")}
+                scalars = {k: v for k, v in scalars.items() if k != "replay"}
+        elif "replay_shards" in scalars:
+            log.warning("the checkpoint's replay was in %d replay shards; this run has none "
+                        "(replay_shards 0), so its learner starts with an empty replay",
+                        len(scalars["replay_shards"]))  # fmt: skip
         ray.get(self.learner.restore.remote(*without_shards(arrays, scalars)))
         self._refresh_weights()
 
