@@ -127,10 +127,12 @@ class Policy:
         # version 0 means "untrained" to DDPG's acting policy (uniformly random actions):
         # a saved policy is a trained one, whatever version it was saved at.
         weights = WeightsMessage(version=max(version, 1), names=names, weights=arrays)
-        return cls(
-            algorithm=config.algo,
-            sections=config.algorithm_sections(),
-            spec=spec,
-            weights=weights,
-            seed=seed,
-        )
+        try:  # a model for another env or algorithm is refused here, not at its first act()
+            policy = cls(algorithm=config.algo, sections=config.algorithm_sections(), spec=spec,
+                         weights=weights, seed=seed)  # fmt: skip
+            policy.act(np.zeros(spec.observation_shape, spec.observation_dtype), True)
+        except (ValueError, IndexError, KeyError, TypeError) as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise ConfigError(f"{path}: its model does not fit {config.env} with algo "
+                              f"{config.algo}: {first}") from None  # fmt: skip
+        return policy

@@ -528,10 +528,13 @@ class Trainer:
 
     def save_policy(self, path: str | Path) -> Path:
         """The current policy as a ``.keras`` file (``Policy.from_keras`` loads it)."""
+        target = Path(path)
+        if target.suffix != ".keras":  # Keras opens only files named so
+            raise ConfigError(f"save_policy writes a .keras file; {str(path)!r} does not end "
+                              "in .keras")  # fmt: skip
         data = self._policy_bytes()
         if data is None:
             raise RuntimeError(f"algo {self.config.algo} has no Keras policy to save")
-        target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".keras", delete=False) as f:
             f.write(data)

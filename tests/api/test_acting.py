@@ -106,6 +106,16 @@ def test_a_checkpoints_policy_acts_as_the_learners(case, tmp_path):
         np.testing.assert_allclose(loaded.act(obs), live.act(obs), rtol=1e-5)
 
 
+def test_a_keras_policy_for_another_env_is_refused_when_loaded(tmp_path):
+    config = build_config({**CASES["a2c"], "seed": SEED})
+    learner = learner_of(config, spec=env_spec(config.env), seed=0)
+    path = tmp_path / "cartpole.keras"
+    path.write_bytes(learner.policy_bytes())
+    assert distrl.Policy.from_keras(path, env="CartPole-v1").act(np.zeros(4)).shape == ()
+    with pytest.raises(ConfigError, match=r"cartpole.keras: its model does not fit Acrobot-v1"):
+        distrl.Policy.from_keras(path, env="Acrobot-v1")
+
+
 def test_policy_takes_one_observation_and_names_a_wrong_shape():
     config = build_config({"env": "CartPole-v1"})
     spec = env_spec(config.env)
