@@ -63,6 +63,19 @@ class Policy:
         """Actions for a batch ``[B, *obs]`` (or one observation ``[*obs]`` -> one action)."""
         return self.act_with_log_probs(observations, deterministic)[0]
 
+    def predict(
+        self,
+        observation: Any,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = False,
+    ) -> tuple[np.ndarray, Any]:
+        """Stable-Baselines3's call: ``(actions, state)`` for one observation or a batch.
+        distrl's policies keep no recurrent state, so ``state`` comes back as given (None) and
+        ``episode_start`` is accepted and unused; code written against SB3's ``predict`` runs
+        unchanged."""
+        return self.act(observation, deterministic=deterministic), state
+
     def act_with_log_probs(
         self, observations: Any, deterministic: bool = False
     ) -> tuple[np.ndarray, np.ndarray | None]:

@@ -116,6 +116,20 @@ def test_a_keras_policy_for_another_env_is_refused_when_loaded(tmp_path):
         distrl.Policy.from_keras(path, env="Acrobot-v1")
 
 
+def test_predict_answers_as_stable_baselines3s():
+    config = build_config({**CASES["a2c"], "seed": SEED})
+    spec = env_spec(config.env)
+    learner = learner_of(config, spec=spec, seed=0)
+    policy = distrl.Policy(algorithm="a2c", sections=config.algorithm_sections(), spec=spec,
+                           weights=learner.weights(), seed=SEED)  # fmt: skip
+    obs = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    actions, state = policy.predict(obs, state=None, episode_start=np.ones(5), deterministic=True)
+    assert state is None
+    np.testing.assert_array_equal(actions, policy.act(obs, deterministic=True))
+    one, _ = policy.predict(obs[0], deterministic=True)
+    assert one.shape == () and one == actions[0]
+
+
 def test_policy_takes_one_observation_and_names_a_wrong_shape():
     config = build_config({"env": "CartPole-v1"})
     spec = env_spec(config.env)

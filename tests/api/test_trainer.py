@@ -147,7 +147,7 @@ def test_a_second_train_continues_the_same_run(tmp_path):
     assert trainer.progress.episodes == len(steps)
     # the learner went on from its own state: its weights version counts every update
     assert trainer.progress.version == second.learner_updates
-    with pytest.raises(ConfigError, match="does not end in .keras"):
+    with pytest.raises(ConfigError, match=r"does not end in \.keras"):
         trainer.save_policy(tmp_path / "policy")  # Keras could not open it again
     # A budget the run has already spent ends the next call at once; a bad one is refused.
     assert trainer.train().env_steps <= 2048 + 4 * 16
