@@ -1,11 +1,16 @@
-"""A run's own folder, ``<logdir>/<run_name>``: choosing it, writing its ``config.yaml``, and
-checking the checkpoint folder can be written, all before anything starts."""
+"""A run's own folder, ``<logdir>/<run_name>``: choosing it, writing its ``config.yaml``,
+checking the checkpoint folder and the service's options before anything starts; removing it
+again after a start that failed on bad input; ``error.txt`` when a run fails."""
 
 from __future__ import annotations
 
+import logging
+import shutil
 import tempfile
 import time
+import traceback
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -60,3 +65,55 @@ def check_checkpoint_dir(config: Config) -> None:
         raise ConfigError(
             f"checkpoint_dir {config.checkpoint.dir!r} is not writable: {e.strerror}"
         ) from None
+
+
+def discard_unstarted(run_dir: Path) -> bool:
+    """Remove a run folder that holds nothing but its ``config.yaml`` (a start that failed on
+    bad input before training); whether it was removed."""
+    if run_dir.is_dir() and [p.name for p in run_dir.iterdir()] == ["config.yaml"]:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return True
+    return False
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line: its own message if it is a distrl one-liner (``one_line``
+    set: an env that kept raising), else ``Type: first line``."""
+    text = str(error).strip()
+    first = text.splitlines()[0] if text else ""
+    if getattr(error, "one_line", False):
+        return first
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+def write_error(run_dir: Path, failure: BaseException) -> Path:
+    """The failure's full traceback (a remote one included, and the ``details`` of what it
+    wraps, e.g. an env's own traceback) in ``<run>/error.txt``."""
+    path = run_dir / "error.txt"
+    cause = getattr(failure, "cause", None) or failure
+    details = getattr(cause, "details", "")
+    text = "".join(traceback.format_exception(failure))
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + (f"\nThe original error:\n{details}" if details else ""))
+    except OSError as e:
+        logging.getLogger(__name__).warning("could not write %s: %s", path, e)
+    return path
+
+
+def serve_options(config: Config, token: str | None, admin_token: str | None) -> Any:
+    """The service's options if ``serve`` is set, checked (a refusal is a ConfigError)."""
+    if config.service.listen is None:
+        return None
+    from distrl.service.server import ServeOptions, check_options
+
+    options = ServeOptions(
+        listen=config.service.listen,
+        token=token or None,
+        admin_token=admin_token or None,
+        tls_cert=config.service.tls_cert,
+        tls_key=config.service.tls_key,
+        backlog_steps=config.service.backlog,
+    )
+    check_options(options)
+    return options

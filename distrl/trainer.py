@@ -19,54 +19,45 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 import tempfile
 import threading
 import time
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from distrl.agents import make_policy, registry
+from distrl.agents import registry
 from distrl.callbacks import Callback
 from distrl.config import Config, ConfigError, build_config, flatten
 from distrl.envs.custom import EnvOptions
 from distrl.ops.checkpoint import (
     Checkpoint,
-    Checkpointer,
     check_matches,
     check_same_run,
     checkpoints,
     read_checkpoint,
     write_checkpoint,
 )
-from distrl.ops.console import ProgressReporter
-from distrl.ops.evaluation import PeriodicEvaluator
-from distrl.ops.metrics import MetricsLogger
-from distrl.ops.plot import plot_learning_curve
 from distrl.ops.summary import RunSummary, write_summary
 from distrl.ops.tracking import StopRequested, StopRule, TrainingProgress
 from distrl.policy import Policy
-from distrl.run_folder import check_checkpoint_dir, prepare_run_dir, run_dir_of
+from distrl.run_folder import (
+    check_checkpoint_dir,
+    discard_unstarted,
+    one_line,
+    prepare_run_dir,
+    run_dir_of,
+    serve_options,
+    write_error,
+)
+from distrl.run_parts import RunParts, close_parts, start_parts
 from distrl.types import EnvSpec, WeightsMessage
 
 log = logging.getLogger("distrl.trainer")
 
 # Stop reasons that end a run normally (exit status 0 for the command line).
 CLEAN_STOPS = ("solved", "max_steps", "max_seconds", "stopped")
-
-
-@dataclass
-class RunParts:
-    """What a run starts beside its loop; each optional part is None unless the config asks."""
-
-    reporter: ProgressReporter
-    metrics: MetricsLogger
-    checkpointer: Checkpointer | None = None
-    evaluator: PeriodicEvaluator | None = None
-    service: Any = None  # a ServiceHost (distrl.service, imported only when the run serves)
 
 
 @dataclass(frozen=True)
@@ -77,16 +68,6 @@ class FinalLearner:
     checkpoint: tuple[dict, dict]  # arrays and scalars, as learner.checkpoint() gives them
     policy: bytes | None  # the .keras file
     weights: WeightsMessage
-
-
-def one_line(error: BaseException) -> str:
-    """An exception as one line: its own message if it is a distrl one-liner (an env that kept
-    raising), else ``Type: first line``."""
-    text = str(error).strip()
-    first = text.splitlines()[0] if text else ""
-    if getattr(error, "one_line", False):
-        return first
-    return f"{type(error).__name__}: {first}" if first else type(error).__name__
 
 
 class TrainingFailed(RuntimeError):
@@ -165,7 +146,7 @@ class Trainer:
                                                interval=logs.progress_interval))  # fmt: skip
         self._new_run_dir = not self.run_dir.exists()  # removed again if training never starts
         prepare_run_dir(config, self.run_dir)
-        self.serve_options = _serve_options(config, self.token, self.admin_token)
+        self.serve_options = serve_options(config, self.token, self.admin_token)
         self._prepared = True
 
     # --- the run ------------------------------------------------------------------------------
@@ -250,8 +231,8 @@ class Trainer:
             for callback in self.callbacks:
                 callback.on_stopping(self)
             self._shut_down(parts, stop_ray)
-            if startup_s is None and bad_input:  # other failures keep it for error.txt
-                self._discard_unstarted_run_dir()
+            if startup_s is None and bad_input and self._new_run_dir:  # others: error.txt
+                self._prepared = not discard_unstarted(self.run_dir)  # a new train() prepares
         summary = self._summarize(stop_reason, startup_s, wall_s)
         for callback in self.callbacks:
             callback.on_end(self, summary)
@@ -259,21 +240,9 @@ class Trainer:
             cause = getattr(failure, "cause", None) or failure  # what a remote task raised
             message = str(cause)
             if stop_reason == "error":  # one line; the whole story goes to a file
-                message = f"{one_line(cause)} (traceback: {self._write_error(failure, cause)})"
+                message = f"{one_line(cause)} (traceback: {write_error(self.run_dir, failure)})"
             raise TrainingFailed(message, summary) from failure
         return summary
-
-    def _write_error(self, failure: BaseException, cause: BaseException) -> Path:
-        """The failure's full traceback (a remote one included) in ``<run>/error.txt``."""
-        path = self.run_dir / "error.txt"
-        text = "".join(traceback.format_exception(failure))
-        details = getattr(cause, "details", "")  # e.g. EnvBroken: the env's own traceback
-        try:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(text + (f"\nThe original error:\n{details}" if details else ""))
-        except OSError as e:
-            log.warning("could not write %s: %s", path, e)
-        return path
 
     def stop(self) -> None:
         """Ask the run to end after the current update (from a callback or any thread)."""
@@ -286,58 +255,10 @@ class Trainer:
         return None if service is None else int(service.port)
 
     def _start_parts(self) -> RunParts:
-        config, backend, spec = self.config, self._backend, self.spec
-        assert spec is not None  # prepare() ran
-        parts = RunParts(
-            reporter=ProgressReporter(
-                interval=config.logging.progress_interval,
-                log_path=self.run_dir / "progress.jsonl",
-                total_steps=config.max_steps,
-            ),
-            metrics=MetricsLogger(self.run_dir, interval=config.logging.progress_interval),
-        )
-        if config.checkpoint.dir is not None:
-            parts.checkpointer = Checkpointer(
-                root=config.checkpoint.dir,
-                backend=backend,
-                config=config.to_dict(),
-                every_s=config.checkpoint.every,
-                every_updates=config.checkpoint.every_updates,
-                keep=config.checkpoint.keep,
-                include_replay=config.checkpoint.replay,
-            )
-        if config.evaluation.every is not None:
-            parts.evaluator = PeriodicEvaluator(
-                env_id=config.env,
-                every=config.evaluation.every,
-                episodes=config.evaluation.episodes,
-                policy=make_policy(
-                    algorithm=config.algo,
-                    sections=config.algorithm_sections(),
-                    spec=spec,
-                    tf_threads=None,
-                ),
-                weights=lambda: backend.fetch(backend.weights()),
-                seed=config.seed,
-                atari=config.atari,
-                options=EnvOptions.of(config),
-            )
-        if self.serve_options is not None:
-            from distrl.service.host import ServiceHost
-            from distrl.service.server import ServedRun
-
-            checkpointer = parts.checkpointer
-            save = None if checkpointer is None else (lambda s: str(checkpointer.save(s)))
-            run = ServedRun(
-                registry.get(config.algo), config.algorithm_sections(), config.rollout_len,
-                config.seed,
-            )  # fmt: skip
-            parts.service = ServiceHost(
-                run=run, spec=spec, backend=backend, options=self.serve_options,
-                checkpoint=save, state=self.progress,
-            )  # fmt: skip
-        self._parts = parts
-        return parts
+        assert self.spec is not None  # prepare() ran
+        self._parts = start_parts(self.config, self.run_dir, self._backend, self.spec,
+                                  self.progress, self.serve_options)  # fmt: skip
+        return self._parts
 
     def _on_update(self, state: TrainingProgress) -> None:
         parts = self._parts
@@ -373,7 +294,7 @@ class Trainer:
         the service, progress and metrics files, the final checkpoint, then the processes."""
         state = self.progress
         if parts is not None:
-            self._close_parts(parts, state)
+            close_parts(parts, state, self.run_dir)
         backend, self._backend = self._backend, None
         if backend is not None:
             if self.keep_final:
@@ -387,30 +308,6 @@ class Trainer:
                     log.warning("could not keep the final learner state: %s", e)
             backend.shutdown()
         stop_ray()
-
-    def _discard_unstarted_run_dir(self) -> None:
-        """A start that failed before training leaves no run folder behind: the one this
-        trainer made is removed while it holds nothing but its ``config.yaml``."""
-        if not (self._new_run_dir and self.run_dir.is_dir()):
-            return
-        if [p.name for p in self.run_dir.iterdir()] == ["config.yaml"]:
-            shutil.rmtree(self.run_dir, ignore_errors=True)
-            self._new_run_dir, self._prepared = False, False  # a new train() prepares again
-
-    def _close_parts(self, parts: RunParts, state: TrainingProgress) -> None:
-        if parts.service is not None:
-            parts.service.close()
-        parts.reporter.close(state)
-        parts.metrics.close(state)
-        try:  # the learning curve, drawn from the metrics files
-            plot_learning_curve(self.run_dir)
-        except (FileNotFoundError, ValueError) as e:
-            log.info("no learning curve: %s", e)
-        if parts.checkpointer is not None:
-            try:  # always a last checkpoint: at the end, on Ctrl-C and on SIGTERM
-                log.info("checkpoint written: %s", parts.checkpointer.save(state))
-            except Exception as e:  # e.g. the learner is gone; the earlier ones stay usable
-                log.warning("final checkpoint failed: %s", e)
 
     def _summarize(self, stop_reason: str, startup_s: float | None, wall_s: float) -> RunSummary:
         config, state = self.config, self.progress
@@ -565,21 +462,3 @@ class Trainer:
             checkpoint.config, flatten(overrides), {"resume": str(path)}, flag_names=True
         )
         return cls(config, callbacks=callbacks)
-
-
-def _serve_options(config: Config, token: str | None, admin_token: str | None) -> Any:
-    """The service's options if ``serve`` is set, checked (a refusal is a ConfigError)."""
-    if config.service.listen is None:
-        return None
-    from distrl.service.server import ServeOptions, check_options
-
-    options = ServeOptions(
-        listen=config.service.listen,
-        token=token or None,
-        admin_token=admin_token or None,
-        tls_cert=config.service.tls_cert,
-        tls_key=config.service.tls_key,
-        backlog_steps=config.service.backlog,
-    )
-    check_options(options)
-    return options

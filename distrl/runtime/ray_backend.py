@@ -12,7 +12,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,8 @@ from distrl.config import AlgorithmSections, Config, ConfigError
 from distrl.envs import EnvSpec
 from distrl.runtime.backend import spawn_seeds, worker_class
 from distrl.runtime.code import runtime_env
-from distrl.runtime.replay_shards import ShardedReplay
+from distrl.runtime.replay_shards import SHARDS, ShardedReplay, without_shards
+from distrl.runtime.starting import start_guarded, started
 from distrl.types import Gradients, Rollout, UpdateResult, WeightsHandle, WeightsMessage
 
 log = logging.getLogger(__name__)
@@ -126,43 +126,6 @@ class LearnerHost:
         return result, self._handle
 
 
-@dataclass(frozen=True)
-class StartFailed:
-    """What ``ready()`` returns from an actor whose construction found bad input."""
-
-    message: str
-
-
-def start_guarded(cls: type) -> type:
-    """``cls`` for a Ray actor whose bad input found while it starts (a ConfigError in
-    ``__init__``: an env that cannot be made, a model builder with the wrong outputs) reaches
-    the driver as that one line: ``ready()`` returns :class:`StartFailed` instead of the actor
-    dying with a traceback on the console. The driver raises it (:func:`started`)."""
-
-    class Guarded(cls):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            self._start_error: str | None = None
-            try:
-                super().__init__(*args, **kwargs)
-            except ConfigError as e:
-                self._start_error = str(e)
-
-        def ready(self) -> Any:
-            if self._start_error is not None:
-                return StartFailed(self._start_error)
-            return super().ready()
-
-    Guarded.__name__ = Guarded.__qualname__ = cls.__name__  # Ray names the actor by it
-    return Guarded
-
-
-def started(value: Any) -> Any:
-    """An actor's ``ready()`` value, or the ConfigError its construction found."""
-    if isinstance(value, StartFailed):
-        raise ConfigError(value.message)
-    return value
-
-
 def learner_gpus(config: Config) -> float:
     """``--learner-gpus`` if given, else 1 when the cluster has a GPU, else 0."""
     if config.resources.learner_gpus is not None:
@@ -173,15 +136,6 @@ def learner_gpus(config: Config) -> float:
 def node_of(actor: Any) -> ray.ObjectRef:
     """The Ray node id an actor runs on (resolves to a hex string)."""
     return actor.__ray_call__.remote(lambda self: ray.get_runtime_context().get_node_id())
-
-
-SHARDS = "replay_shards/"  # the prefix of the shards' arrays in a checkpoint
-
-
-def without_shards(arrays: dict, scalars: dict) -> tuple[dict, dict]:
-    """A checkpoint's learner part: the replay shards' arrays and counters left out."""
-    arrays = {k: v for k, v in arrays.items() if not k.startswith(SHARDS)}
-    return arrays, {k: v for k, v in scalars.items() if k != "replay_shards"}
 
 
 class WorkerFailuresExceeded(RuntimeError):

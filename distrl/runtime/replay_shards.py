@@ -98,6 +98,15 @@ class ReplayShard:
         self.replay.load(arrays, counters)
 
 
+SHARDS = "replay_shards/"  # the prefix of the shards' arrays in a checkpoint
+
+
+def without_shards(arrays: dict, scalars: dict) -> tuple[dict, dict]:
+    """A checkpoint's learner part: the replay shards' arrays and counters left out."""
+    arrays = {k: v for k, v in arrays.items() if not k.startswith(SHARDS)}
+    return arrays, {k: v for k, v in scalars.items() if k != "replay_shards"}
+
+
 def split_batch(totals: np.ndarray, batch_size: int, rng: np.random.Generator) -> np.ndarray:
     """How many of ``batch_size`` transitions each shard draws: multinomial in its total."""
     return rng.multinomial(batch_size, totals / totals.sum())

@@ -22,6 +22,12 @@ def dense_units(model):
     return [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
 
+def one_output(spec, config):
+    """A builder with the wrong outputs (no value head): refused when the learner builds it."""
+    obs = keras.Input(spec.observation_shape)
+    return keras.Model(obs, keras.layers.Dense(spec.num_actions)(obs))
+
+
 @pytest.mark.parametrize(
     ("config", "units"),
     [
@@ -33,12 +39,6 @@ def dense_units(model):
         (ModelConfig(name="tests.models.test_builders:tiny_builder"), [5, 2, 1]),
     ],
 )
-def one_output(spec, config):
-    """A builder with the wrong outputs (no value head): refused when the learner builds it."""
-    obs = keras.Input(spec.observation_shape)
-    return keras.Model(obs, keras.layers.Dense(spec.num_actions)(obs))
-
-
 def test_builders_output_logits_and_value(config, units):
     model = build_model(SPEC, config)
     assert sorted(dense_units(model)) == sorted(units)
