@@ -83,7 +83,13 @@ class ReplayShard:
             return (batch, priorities), slots
         return (self.replay.sample(shape, self.rng), np.ones(shape)), None
 
-    def update_priorities(self, slots: np.ndarray | None, td_errors: np.ndarray) -> None:
+    def update_priorities(self, slots: np.ndarray | None, boxed: list[Any]) -> None:
+        """``boxed``: the learner's TD errors by reference, in a list so that Ray hands the
+        reference over instead of resolving it; an update that failed changes nothing here."""
+        try:
+            td_errors = ray.get(boxed[0])
+        except ray.exceptions.RayError:
+            return  # the driver restarts the learner or drops the update
         if slots is not None:
             assert isinstance(self.replay, PrioritizedReplayBuffer)
             self.replay.update_priorities(slots, td_errors)
@@ -183,7 +189,7 @@ class ShardedReplay:
     def reprioritize(self, slots: list[tuple[int, Any]], td_errors: list[Any]) -> None:
         """Step 4's return: each shard's TD errors by reference (not waited for)."""
         for (k, slot), errors in zip(slots, td_errors, strict=True):
-            self.shards[k].update_priorities.remote(slot, errors)
+            self.shards[k].update_priorities.remote(slot, [errors])
 
     def inserts(self) -> tuple[int, float]:
         """Transitions ever added and seconds spent storing them, over all shards."""

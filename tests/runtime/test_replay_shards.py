@@ -103,6 +103,15 @@ def test_on_ray_every_transition_lands_in_the_shards_and_a_checkpoint_round_trip
         assert result.metrics["learner/replay_size"] == 0  # none in the learner
         assert result.metrics["learner/gradient_steps"] > 0 and result.version > 0
         sizes = [ray.get(s.stats.remote()).size for s in backend.replay.shards]
+        # TD errors travel by reference; those of a failed learner call change nothing.
+        shard = backend.replay.shards[0]
+        _, slot = shard.sample.options(num_returns=2).remote((1, 4))
+        before = ray.get(shard.stats.remote()).total
+        failed = ray.remote(lambda: 1 / 0).remote()
+        ray.get(shard.update_priorities.remote(slot, [failed]))
+        assert ray.get(shard.stats.remote()).total == before
+        ray.get(shard.update_priorities.remote(slot, [ray.put(np.full((1, 4), 50.0))]))
+        assert ray.get(shard.stats.remote()).total > before
         assert sum(sizes) == stored and min(sizes) > 0  # each worker's own shard
         arrays, scalars = backend.learner_checkpoint(include_replay=True)
         version = backend.weights().version
