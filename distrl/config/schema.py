@@ -239,6 +239,8 @@ class Config:
         plain data."""
         entry = catalog.get(self.algo)
         own = self.sections[entry.section_name] if entry.section_name else None
+        if hasattr(own, "for_budget"):  # keys that default to a share of the step budget
+            own = own.for_budget(self.max_steps)
         lag = dataclasses.replace(self.lag, correction="vtrace" if self.uses_vtrace else "none")
         return AlgorithmSections(own, self.model, self.acting, lag, self.nonfinite)
 

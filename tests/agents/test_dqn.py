@@ -190,3 +190,17 @@ def test_ape_x_workers_send_initial_priorities_that_the_replay_keeps():
     learner.update([replace(r, priorities=priorities)])
     stored = learner.replay.tree.values(np.arange(12))
     np.testing.assert_allclose(stored, (want.reshape(12) + 1e-6) ** 0.5, rtol=1e-4)
+
+
+def test_exploration_defaults_to_a_tenth_of_the_step_budget_as_in_sb3():
+    from distrl.agents.dqn.config import NO_BUDGET_EXPLORATION
+
+    def steps(max_steps=None, **dqn):
+        c = build_config({"algo": "dqn", "env": "CartPole-v1", "max_steps": max_steps,
+                          "dqn": dqn})  # fmt: skip
+        return c.algorithm_sections().own.exploration_steps
+
+    assert steps(50_000) == 5_000
+    assert steps(50_000, exploration_fraction=0.25) == 12_500
+    assert steps(50_000, exploration_steps=700) == 700  # set: kept
+    assert steps() == NO_BUDGET_EXPLORATION  # no budget to take a share of

@@ -33,7 +33,7 @@ DQN = register(
             "apex_epsilon, apex_alpha, replay_shards)",
             "defaults: Stable-Baselines3's DQN (lr 1e-4, buffer 1e6, learning_starts 100, batch "
             "32, train_freq 4, target_update_interval 10000, epsilon 1 -> 0.05, Huber loss, "
-            "max_grad_norm 10); exploration_steps stands for SB3's fraction 0.1 of a 1e5 budget",
+            "max_grad_norm 10, epsilon over exploration_fraction 0.1 of the step budget)",
             "presets: rl-zoo's CartPole-v1 DQN (cartpole-dqn), the same in Ape-X mode with 4 "
             "workers and 2 replay shards (cartpole-apex), rl-zoo's Atari DQN in Ape-X mode "
             "(pong-dqn)",

@@ -4,10 +4,14 @@ prioritized replay) are switches, off by default as in SB3."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from distrl.config.fields import check, check_at_least, setting
 from distrl.replay.settings import PriorityKeys
+
+
+# Epsilon's schedule when the run has no step budget to take a fraction of (SB3's 0.1 of 1e5).
+NO_BUDGET_EXPLORATION = 10_000
 
 
 @dataclass(frozen=True)
@@ -31,10 +35,13 @@ class DQNConfig(PriorityKeys):
     )
     exploration_initial_eps: float = setting(1.0, "epsilon at the start (SB3: 1.0)")
     exploration_final_eps: float = setting(0.05, "epsilon after the schedule (SB3: 0.05)")
-    exploration_steps: int = setting(
-        10_000,
-        "env steps over which epsilon falls linearly to its final value (SB3: "
-        "exploration_fraction 0.1 of the budget)",
+    exploration_fraction: float = setting(
+        0.1, "with exploration_steps null: the share of max_steps epsilon falls over (SB3: 0.1)"
+    )
+    exploration_steps: int | None = setting(
+        None,
+        "env steps over which epsilon falls linearly to its final value (null: "
+        f"exploration_fraction of max_steps, or {NO_BUDGET_EXPLORATION:,} without max_steps)",
     )
     max_grad_norm: float | None = setting(10.0, "global-norm gradient clip (SB3: 10)")
     loss: str = setting("huber", "TD loss: huber (SB3's smooth L1) or mse")
@@ -69,11 +76,22 @@ class DQNConfig(PriorityKeys):
             value = getattr(self, key)
             check(0.0 <= value <= 1.0, f"dqn.{key} must be in [0, 1]; got {value}")
         check_at_least("dqn.exploration_steps", self.exploration_steps, 0)
+        check(0.0 <= self.exploration_fraction <= 1.0,
+              f"dqn.exploration_fraction must be in [0, 1]; got {self.exploration_fraction}")  # fmt: skip
         check_at_least("dqn.max_grad_norm", self.max_grad_norm, 0, strict=True)
         check(self.loss in ("huber", "mse"), f"dqn.loss must be huber or mse; got {self.loss!r}")
         check_at_least("dqn.n_step", self.n_step, 1)
         self.check_priorities("dqn")
         check_at_least("dqn.apex_alpha", self.apex_alpha, 0)
+
+
+    def for_budget(self, max_steps: int | None) -> DQNConfig:
+        """This section with ``exploration_steps`` resolved for a run of ``max_steps``."""
+        if self.exploration_steps is not None:
+            return self
+        steps = (NO_BUDGET_EXPLORATION if max_steps is None
+                 else round(self.exploration_fraction * max_steps))  # fmt: skip
+        return replace(self, exploration_steps=steps)
 
 
 def apex_epsilon(config: DQNConfig, index: int, workers: int) -> float:
