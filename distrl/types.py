@@ -19,12 +19,46 @@ class EnvSpec:
     env_id: str
     observation_shape: tuple[int, ...]
     observation_dtype: str  # numpy dtype name, e.g. "float32", "uint8"
-    action_kind: str  # "discrete" or "continuous"
-    num_actions: int  # discrete: number of actions; continuous: action dimensions
+    action_kind: str  # "discrete", "continuous", "multi_discrete" or "multi_binary"
+    num_actions: int  # discrete: number of actions; continuous: action dimensions; multi: logits
     reward_threshold: float | None  # the env's "solved" return, if it registers one
     max_episode_steps: int | None
     action_low: tuple[float, ...] = ()  # continuous: per-dimension bounds (flattened)
     action_high: tuple[float, ...] = ()
+    # multi_discrete: choices per part (num_actions is their sum: the logits' width);
+    # multi_binary: one 2 per bit (num_actions is the number of bits).
+    action_nvec: tuple[int, ...] = ()
+    # Masked actions: the flattened observation holds the env's ``action_mask`` (1 = legal)
+    # at ``[mask_offset, mask_offset + num_actions)``; mask_offset -1: no mask.
+    mask_offset: int = -1
+
+    @property
+    def action_shape(self) -> tuple[int, ...]:
+        """One action's shape: ``()`` for an index, ``(A,)`` for a vector or a multi-part
+        action."""
+        if self.action_kind == "discrete":
+            return ()
+        if self.action_kind == "continuous":
+            return (self.num_actions,)
+        return (len(self.action_nvec),)
+
+    @property
+    def action_dtype(self) -> type:
+        return np.float32 if self.action_kind == "continuous" else np.int64
+
+    @property
+    def masked(self) -> bool:
+        return self.mask_offset >= 0
+
+    @property
+    def mask_parts(self) -> tuple[int, ...]:
+        """The choices of each part the mask covers (one part for Discrete actions)."""
+        return self.action_nvec if self.action_kind == "multi_discrete" else (self.num_actions,)
+
+    def action_masks(self, obs: np.ndarray) -> np.ndarray:
+        """The action masks ``[B, num_actions]`` inside flattened observations ``[B, F]``."""
+        start = self.mask_offset
+        return np.asarray(obs).reshape(len(obs), -1)[:, start : start + self.num_actions]
 
     def action_scale(self) -> tuple[np.ndarray, np.ndarray]:
         """Continuous actions: ``(half-width, centre)`` of the action box, float32, so that

@@ -51,7 +51,8 @@ class StochasticPolicy:
         self.forward.set_weights(message.names, message.weights)
 
     def act(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``obs`` [B, *obs] -> ``(actions [B] int64 or [B, A] float32, log-probs [B] float32)``."""
+        """``obs`` [B, *obs] -> ``(actions [B] int64, [B, A] float32 or [B, K] int64 (multi-part),
+        log-probs [B] float32)``."""
         params = self.forward.params(obs).astype(np.float64)  # [B, A] or [B, 2A]
         actions = self.distribution.sample(params, rng)
         logp = self.distribution.log_prob(params, actions)
@@ -93,7 +94,8 @@ def model_forward(spec: EnvSpec, sections: AlgorithmSections, tf_threads: int | 
     continuous = spec.action_kind == "continuous"
     forward = None
     if acting.backend != "tensorflow":
-        forward = numpy_forward_for(model, continuous=continuous)
+        mask = (spec.mask_offset, spec.mask_offset + spec.num_actions) if spec.masked else None
+        forward = numpy_forward_for(model, continuous=continuous, mask=mask)
     if forward is not None:
         return forward
     from distrl.tfsetup import configure_tensorflow

@@ -7,16 +7,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from distrl.types import Rollout
+from distrl.types import EnvSpec, Rollout
 
 
-def flat_actions_of(actions: np.ndarray, continuous: bool) -> np.ndarray:
-    """``[T, B, ...]`` fragment actions as batch rows: ``[T*B]`` int64 indices, or ``[T*B, A]``
-    float32 vectors (``distributions.tensorflow_forms.action_signature``)."""
+def flat_actions_of(actions: np.ndarray, spec: EnvSpec) -> np.ndarray:
+    """``[T, B, ...]`` fragment actions as batch rows: ``[T*B]`` int64 indices, ``[T*B, A]``
+    float32 vectors or ``[T*B, K]`` int64 parts
+    (``distributions.tensorflow_forms.action_signature``)."""
     T, B = actions.shape[:2]
-    if continuous:
-        return actions.reshape(T * B, -1).astype(np.float32)
-    return actions.reshape(T * B).astype(np.int64)
+    return actions.reshape(T * B, *spec.action_shape).astype(spec.action_dtype)
 
 
 def explained_variance(values: np.ndarray, targets: np.ndarray) -> float | None:

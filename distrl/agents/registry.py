@@ -43,7 +43,7 @@ BUILTIN = (
     "distrl.agents.dqn",
     "distrl.agents.sac",
 )
-ACTION_KINDS = ("discrete", "continuous")
+ACTION_KINDS = ("discrete", "continuous", "multi_discrete", "multi_binary")
 SAMPLING_KEYS = ("rollout_len", "envs_per_worker", "samples_per_update")
 
 
@@ -132,6 +132,9 @@ class Algorithm:
     replay_capacity_key: str | None = None
     # Builds its networks from the ``model`` section (model.name, model.hidden, ...).
     uses_model: bool = True
+    # Acts on action masks (an ``action_mask`` entry of a Dict observation): its policy and
+    # losses read the model's masked logits.
+    action_masks: bool = False
     # Where the algorithm and its defaults come from (papers, seed tutorials, reference code),
     # one line each, for its page in docs/algorithms/.
     references: tuple[str, ...] = ()
@@ -159,6 +162,11 @@ class Algorithm:
             raise ConfigError(
                 f"algo {self.name} needs a {' or '.join(self.action_kinds)} action space; "
                 f"{spec.env_id} has a {spec.action_kind} one"
+            )
+        if spec.masked and not self.action_masks:
+            raise ConfigError(
+                f"algo {self.name} does not act on action masks; {spec.env_id}'s observations "
+                "hold an action_mask (algos that do: a2c, ppo, pg)"
             )
 
 

@@ -3,16 +3,19 @@
 Each distribution is a small stateless class over the policy head's parameters (``params``: the
 model's first output) in two forms with the same method names:
 
-- NumPy (this package's ``categorical.py``, ``gaussian.py`` and ``squashed.py``, SAC's
-  tanh-squashed Gaussian): for acting in rollout workers
+- NumPy (this package's ``categorical.py``, ``gaussian.py``, ``multi.py`` (multi-part
+  discrete actions) and ``squashed.py``, SAC's tanh-squashed Gaussian): for acting in rollout workers
   without TensorFlow, and for the float64 log-probs V-trace compares;
 - TensorFlow (``tensorflow_forms.py``): for the losses inside compiled train steps.
+
+Action masks are not a distribution of their own: the model sets the logits of illegal actions
+to ``MASKED_LOGIT`` (``mask_logits``), which gives them probability 0 in every form.
 
 Both offer ``log_prob(params, actions)``, ``entropy(params)`` and ``mode(params)``; the NumPy
 form also ``sample(params, rng)``. :func:`for_spec` picks the one an env's action space needs::
 
-    dist = for_spec(spec)                  # Categorical or DiagGaussian
-    actions = dist.sample(params, rng)     # [B] int64 or [B, A] float64
+    dist = for_spec(spec)                  # Categorical, DiagGaussian, MultiCategorical, Bernoulli
+    actions = dist.sample(params, rng)     # [B] int64, [B, A] float64 or [B, K] int64
     logp = dist.log_prob(params, actions)  # [B] float64
 """
 
@@ -22,18 +25,30 @@ from typing import Protocol
 
 import numpy as np
 
-from distrl.distributions.categorical import Categorical, log_softmax
+from distrl.distributions.categorical import (
+    MASKED_LOGIT,
+    Categorical,
+    empty_mask_rows,
+    log_softmax,
+    mask_logits,
+)
 from distrl.distributions.gaussian import DiagGaussian
+from distrl.distributions.multi import Bernoulli, MultiCategorical
 from distrl.distributions.squashed import SquashedGaussian
 from distrl.types import EnvSpec
 
 __all__ = [
+    "MASKED_LOGIT",
+    "Bernoulli",
     "Categorical",
     "DiagGaussian",
     "Distribution",
+    "empty_mask_rows",
+    "MultiCategorical",
     "SquashedGaussian",
     "for_spec",
     "log_softmax",
+    "mask_logits",
 ]
 
 
@@ -53,6 +68,12 @@ class Distribution(Protocol):
     def mode(params: np.ndarray) -> np.ndarray: ...
 
 
-def for_spec(spec: EnvSpec) -> type[Distribution]:
-    """The distribution over ``spec``'s actions: categorical (discrete) or diagonal Gaussian."""
+def for_spec(spec: EnvSpec) -> Distribution | type[Distribution]:
+    """The distribution over ``spec``'s actions: categorical (discrete), diagonal Gaussian
+    (continuous), one categorical per part (multi_discrete) or one Bernoulli per bit
+    (multi_binary)."""
+    if spec.action_kind == "multi_discrete":
+        return MultiCategorical(spec.action_nvec)
+    if spec.action_kind == "multi_binary":
+        return Bernoulli
     return DiagGaussian if spec.action_kind == "continuous" else Categorical

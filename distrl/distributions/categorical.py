@@ -6,6 +6,23 @@ from __future__ import annotations
 import numpy as np
 
 
+# The logit of an action its mask forbids: its probability underflows to exactly 0 in float32,
+# and 0 * MASKED_LOGIT keeps entropies finite (where -inf would give NaN).
+MASKED_LOGIT = -1e9
+
+
+def mask_logits(logits: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``logits`` where ``mask`` is 1 (legal), ``MASKED_LOGIT`` where it is 0."""
+    return np.where(np.asarray(mask) > 0.5, logits, np.float32(MASKED_LOGIT)).astype(logits.dtype)
+
+
+def empty_mask_rows(mask: np.ndarray, parts: tuple[int, ...]) -> np.ndarray:
+    """Rows of ``mask`` ``[B, sum(parts)]`` where some part (``parts``: the choices of each)
+    has no legal action: no action can be taken there."""
+    blocks = np.split(np.asarray(mask) > 0.5, np.cumsum(parts)[:-1], axis=-1)
+    return np.flatnonzero(~np.all([b.any(axis=-1) for b in blocks], axis=0))
+
+
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """``log softmax`` over the last axis, shifted by the maximum for stability."""
     shifted = logits - logits.max(axis=-1, keepdims=True)

@@ -1,10 +1,12 @@
 """The distributions' TensorFlow forms, for losses inside compiled train steps.
 
-Same names and meanings as the NumPy forms (``categorical.py``, ``gaussian.py``); only learners
+Same names and meanings as the NumPy forms (``categorical.py``, ``gaussian.py``, ``multi.py``); only learners
 import this module, so workers that act in NumPy never load TensorFlow.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import tensorflow as tf
 
@@ -72,13 +74,56 @@ class SquashedGaussian:
         return tf.tanh(_split(params)[0])
 
 
-def for_spec(spec: EnvSpec) -> type[Categorical] | type[DiagGaussian]:
+class MultiCategorical:
+    """One categorical per part of a ``MultiDiscrete(nvec)``: logits ``[N, sum(nvec)]``;
+    actions: int indices ``[N, len(nvec)]``; log-probs and entropies summed over the parts."""
+
+    def __init__(self, nvec: tuple[int, ...]) -> None:
+        self.nvec = [int(k) for k in nvec]
+
+    def log_prob(self, params: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
+        parts = tf.split(params, self.nvec, axis=-1)
+        return tf.add_n([Categorical.log_prob(p, actions[:, i]) for i, p in enumerate(parts)])
+
+    def entropy(self, params: tf.Tensor) -> tf.Tensor:
+        return tf.add_n([Categorical.entropy(p) for p in tf.split(params, self.nvec, axis=-1)])
+
+    def mode(self, params: tf.Tensor) -> tf.Tensor:
+        parts = tf.split(params, self.nvec, axis=-1)
+        return tf.stack([Categorical.mode(p) for p in parts], axis=-1)
+
+
+class Bernoulli:
+    """One bit per logit of a ``MultiBinary(n)``: logits ``[N, n]``; actions: 0/1 ``[N, n]``."""
+
+    @staticmethod
+    def log_prob(params: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
+        bits = tf.cast(actions, params.dtype)
+        return tf.reduce_sum(bits * params - tf.nn.softplus(params), axis=-1)
+
+    @staticmethod
+    def entropy(params: tf.Tensor) -> tf.Tensor:
+        return tf.reduce_sum(tf.nn.softplus(params) - tf.sigmoid(params) * params, axis=-1)
+
+    @staticmethod
+    def mode(params: tf.Tensor) -> tf.Tensor:
+        return tf.cast(params > 0, tf.int64)
+
+
+def for_spec(spec: EnvSpec) -> Any:
     """The TensorFlow form of :func:`distrl.distributions.for_spec`'s choice."""
+    if spec.action_kind == "multi_discrete":
+        return MultiCategorical(spec.action_nvec)
+    if spec.action_kind == "multi_binary":
+        return Bernoulli
     return DiagGaussian if spec.action_kind == "continuous" else Categorical
 
 
 def action_signature(spec: EnvSpec) -> tf.TensorSpec:
-    """Actions in a training batch: ``[N]`` int64 indices, or ``[N, A]`` float32 vectors."""
+    """Actions in a training batch: ``[N]`` int64 indices, ``[N, A]`` float32 vectors, or
+    ``[N, K]`` int64 parts (multi-discrete, multi-binary)."""
     if spec.action_kind == "continuous":
         return tf.TensorSpec([None, spec.num_actions], tf.float32)
+    if spec.action_shape:
+        return tf.TensorSpec([None, *spec.action_shape], tf.int64)
     return tf.TensorSpec([None], tf.int64)

@@ -36,6 +36,8 @@ def env_spec(
         env = make_env(env_id, options)
     try:
         obs_space, act_space = env.observation_space, env.action_space
+        unflattened = env.env.observation_space if isinstance(
+            env, gym.wrappers.FlattenObservation) else None  # fmt: skip
     finally:
         env.close()
     if not isinstance(obs_space, gym.spaces.Box):
@@ -44,8 +46,22 @@ def env_spec(
             "(vectors, images HxWxC or CxHxW), and Dict or Tuple of Box (flattened)"
         )
     bounds: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())
+    nvec: tuple[int, ...] = ()
     if isinstance(act_space, gym.spaces.Discrete):
+        if int(act_space.start) != 0:
+            raise ConfigError(f"env {env_id!r}: Discrete actions must start at 0")
         kind, n = "discrete", int(act_space.n)
+    elif isinstance(act_space, gym.spaces.MultiDiscrete):
+        if act_space.nvec.ndim != 1 or np.any(act_space.start != 0):
+            raise ConfigError(
+                f"env {env_id!r}: MultiDiscrete actions must be one-dimensional and start at 0")
+        nvec = tuple(int(k) for k in act_space.nvec)
+        kind, n = "multi_discrete", sum(nvec)
+    elif isinstance(act_space, gym.spaces.MultiBinary):
+        if len(act_space.shape) != 1:
+            raise ConfigError(f"env {env_id!r}: MultiBinary actions must be one-dimensional")
+        nvec = (2,) * int(act_space.shape[0])
+        kind, n = "multi_binary", len(nvec)
     elif isinstance(act_space, gym.spaces.Box):
         kind, n = "continuous", int(np.prod(act_space.shape))
         low, high = act_space.low.reshape(-1), act_space.high.reshape(-1)
@@ -54,9 +70,10 @@ def env_spec(
         bounds = (tuple(float(x) for x in low), tuple(float(x) for x in high))
     else:
         raise ConfigError(
-            f"env {env_id!r}: action space {act_space} is not supported; supported: Discrete "
-            "and Box (continuous, finite bounds)"
+            f"env {env_id!r}: action space {act_space} is not supported; supported: Discrete, "
+            "Box (continuous, finite bounds), MultiDiscrete and MultiBinary"
         )
+    mask_offset = _mask_offset(env_id, unflattened, kind, n)
     return EnvSpec(
         env_id=env_id,
         observation_shape=tuple(obs_space.shape),
@@ -67,7 +84,35 @@ def env_spec(
         max_episode_steps=registered.max_episode_steps,
         action_low=bounds[0],
         action_high=bounds[1],
+        action_nvec=nvec,
+        mask_offset=mask_offset,
     )
+
+
+MASK_KEY = "action_mask"  # RLlib's and PettingZoo's name for it in a Dict observation
+
+
+def _mask_offset(env_id: str, space: gym.Space | None, kind: str, n: int) -> int:
+    """Where a Dict observation's ``action_mask`` starts in the flattened observation (-1:
+    none). The mask is a MultiBinary or a 0/1 Box with one entry per logit: per action of a
+    Discrete, per choice of each part of a MultiDiscrete (the parts one after another)."""
+    if not isinstance(space, gym.spaces.Dict) or MASK_KEY not in space.spaces:
+        return -1
+    mask = space.spaces[MASK_KEY]
+    if kind not in ("discrete", "multi_discrete"):
+        raise ConfigError(
+            f"env {env_id!r}: an action_mask needs Discrete or MultiDiscrete actions; got {kind}")
+    if not isinstance(mask, gym.spaces.MultiBinary | gym.spaces.Box) or mask.shape != (n,):
+        raise ConfigError(
+            f"env {env_id!r}: action_mask must be a MultiBinary({n}) or a Box of shape ({n},) "
+            f"(one entry per action); got {mask}"
+        )
+    offset = 0
+    for key, sub in space.spaces.items():  # FlattenObservation's order
+        if key == MASK_KEY:
+            return offset
+        offset += gym.spaces.flatdim(sub)
+    raise AssertionError("unreachable")
 
 
 class StepDelay(gym.vector.VectorWrapper):

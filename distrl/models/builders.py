@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable
 
 import keras
 
 from distrl.config import ConfigError, ModelConfig
+from distrl.distributions import MASKED_LOGIT
 from distrl.envs import EnvSpec
 from distrl.models.cnn import CNN_BUILDERS
 from distrl.models.layers import heads, observation_input, tower
@@ -52,4 +54,17 @@ def build_model(spec: EnvSpec, config: ModelConfig) -> keras.Model:
         raise ConfigError(
             f"model builder {config.name!r} must return a keras.Model with outputs [logits, value]"
         )
-    return model
+    return with_action_mask(model, spec) if spec.masked else model
+
+
+def with_action_mask(model: keras.Model, spec: EnvSpec) -> keras.Model:
+    """``model`` with the logits of the actions the observation's ``action_mask`` forbids set
+    to ``MASKED_LOGIT``: every user of the model (acting, losses, exports) sees legal actions
+    only. The mask is read from the flattened observation, the model's only input."""
+    obs = model.inputs[0]
+    logits, value = model.outputs
+    start = spec.mask_offset
+    flat = keras.ops.reshape(keras.ops.cast(obs, "float32"), (-1, math.prod(spec.observation_shape)))
+    mask = flat[:, start : start + spec.num_actions]
+    masked = keras.ops.where(mask > 0.5, logits, MASKED_LOGIT)
+    return keras.Model(obs, [masked, value], name=model.name)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from distrl.config import ModelConfig
+from distrl.distributions import mask_logits
 from distrl.models.plan import NUMPY_ACTIVATIONS, dense_plan
 
 
@@ -33,8 +34,11 @@ class NumpyForward:
     """The output of a chain of Dense layers, ``[(layer name, activation), ...]`` from the
     observation on, from weights given by Keras variable path (``"<layer>/kernel"``)."""
 
-    def __init__(self, layers: Sequence[tuple[str, str]]) -> None:
+    def __init__(
+        self, layers: Sequence[tuple[str, str]], mask: tuple[int, int] | None = None
+    ) -> None:
         self.layers = list(layers)
+        self.mask = mask  # where the action mask lies in the flattened observation
         self._params: list[tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]] = []
 
     def set_weights(self, names: Sequence[str], weights: Sequence[np.ndarray]) -> None:
@@ -47,8 +51,11 @@ class NumpyForward:
     def params(self, obs: np.ndarray) -> np.ndarray:
         """``obs`` [B, *obs] -> logits [B, A] (float32)."""
         x = obs.reshape(obs.shape[0], -1).astype(np.float32)  # [B, features]
+        flat = x
         for kernel, bias, activation in self._params:
             x = activation(x @ kernel + bias)
+        if self.mask is not None:
+            x = mask_logits(x, flat[:, self.mask[0] : self.mask[1]])
         return x
 
 
@@ -65,10 +72,15 @@ class GaussianNumpyForward(NumpyForward):
         return np.concatenate([mean, np.broadcast_to(self._log_std, mean.shape)], axis=-1)
 
 
-def numpy_forward_for(config: ModelConfig, *, continuous: bool = False) -> NumpyForward | None:
+def numpy_forward_for(
+    config: ModelConfig, *, continuous: bool = False, mask: tuple[int, int] | None = None
+) -> NumpyForward | None:
     """A NumPy forward pass for ``config`` if it is a built-in model with a supported activation
-    (``continuous``: of the Gaussian head)."""
+    (``continuous``: of the Gaussian head; ``mask``: where the action mask lies in the
+    flattened observation, as :func:`distrl.models.builders.with_action_mask`)."""
     plan = dense_plan(config)
     if plan is None or plan.activation not in NUMPY_ACTIVATIONS:
         return None
-    return (GaussianNumpyForward if continuous else NumpyForward)(plan.policy_layers())
+    if continuous:
+        return GaussianNumpyForward(plan.policy_layers())
+    return NumpyForward(plan.policy_layers(), mask)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from distrl import distributions
 from distrl.config import RolloutSettings
 from distrl.envs import EnvOptions, EnvSpec, make_vector_env
 from distrl.envs.atari import is_atari
@@ -96,8 +97,9 @@ class RolloutWorker:
         if place is not None:
             place(worker_index, settings.workers, settings.mode)
         continuous = spec.action_kind == "continuous"
-        self.action_shape = (spec.num_actions,) if continuous else ()
-        self.action_dtype = np.float32 if continuous else np.int64
+        self.action_shape = spec.action_shape
+        self.action_dtype = spec.action_dtype
+        self.spec = spec
         # Continuous actions go to the env clipped to its box; the fragment keeps what the
         # policy sampled (a Gaussian's log-prob is of the unclipped sample).
         self.action_box = (spec.action_low, spec.action_high) if continuous else None
@@ -213,6 +215,15 @@ class RolloutWorker:
             self.env_errors = 0  # reported with this fragment
             return rollout
 
+    def _check_masks(self) -> None:
+        """An observation whose action_mask allows no action is the env's error: one line."""
+        empty = distributions.empty_mask_rows(self.spec.action_masks(self._obs),
+                                              self.spec.mask_parts)  # fmt: skip
+        if len(empty):
+            b = int(empty[0])
+            raise EnvBroken(f"env {self.env_id}: the action_mask of env copy {b} allows no "
+                            f"action at step {int(self._episode_length[b])} of its episode")  # fmt: skip
+
     def _sample_fragment(self) -> Rollout:
         T, B = self.rollout_len, self.num_envs
         obs_buf = np.empty((T, B, *self._obs.shape[1:]), dtype=self._obs.dtype)
@@ -226,6 +237,8 @@ class RolloutWorker:
         ep_lengths: list[int] = []
         for t in range(T):
             obs_buf[t] = self._obs
+            if self.spec.masked:
+                self._check_masks()
             acting = time.process_time()
             actions[t], logp[t] = self.policy.act(self._obs, self.rng)
             stepping = time.process_time()

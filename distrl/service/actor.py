@@ -108,9 +108,9 @@ def run_actor(
     config = build_config({"env": env, "algo": spec_remote.algo, "envs_per_worker": envs,
                            "rollout_len": spec_remote.rollout_len, **(env_keys or {})})  # fmt: skip
     spec = env_spec(env, None, EnvOptions.of(config))
-    if spec.observation_shape != spec_remote.observation_shape or (
-        spec.action_kind != spec_remote.action_kind
-    ):
+    if (spec.observation_shape != spec_remote.observation_shape
+            or spec.action_kind != spec_remote.action_kind
+            or spec.action_nvec != spec_remote.action_nvec):  # fmt: skip
         raise ConfigError(f"env {env!r} does not match the service's {spec_remote.env_id!r}")
     worker = RolloutWorker(settings=config.rollout_settings(), algorithm=config.algo, spec=spec,
                            worker_index=-1, seed=np.random.SeedSequence(seed))  # fmt: skip

@@ -22,6 +22,11 @@ DTYPES: dict[int, np.dtype] = {
     pb.BOOL: np.dtype("?"),
 }
 ENUMS: dict[str, int] = {dtype.name: enum for enum, dtype in DTYPES.items()}
+# EnvSpec.action_kind <-> the Spec message's enum
+ACTION_KINDS: dict[str, int] = {"discrete": pb.DISCRETE, "continuous": pb.CONTINUOUS,
+                                "multi_discrete": pb.MULTI_DISCRETE,
+                                "multi_binary": pb.MULTI_BINARY}  # fmt: skip
+ACTION_KIND_NAMES: dict[int, str] = {enum: name for name, enum in ACTION_KINDS.items()}
 
 
 class BadArray(ValueError):

@@ -24,7 +24,7 @@ from typing import Any
 import grpc
 import numpy as np
 
-from distrl.service.arrays import DTYPES, to_proto
+from distrl.service.arrays import ACTION_KIND_NAMES, DTYPES, to_proto
 from distrl.service.v1 import distrl_pb2 as pb
 from distrl.service.v1 import distrl_pb2_grpc as pb_grpc
 from distrl.types import Rollout, WeightsMessage
@@ -36,7 +36,7 @@ class ServiceSpec:
     algo: str
     observation_shape: tuple[int, ...]
     observation_dtype: str
-    action_kind: str  # "discrete" or "continuous"
+    action_kind: str  # "discrete", "continuous", "multi_discrete" or "multi_binary"
     num_actions: int
     action_low: tuple[float, ...]
     action_high: tuple[float, ...]
@@ -44,6 +44,8 @@ class ServiceSpec:
     weights_version: int
     training: bool
     max_batch: int
+    action_nvec: tuple[int, ...] = ()  # multi_*: choices per part
+    action_mask: bool = False  # observations hold an action_mask
 
 
 def read_array(message: pb.Array) -> np.ndarray:
@@ -86,7 +88,7 @@ class Client:
             algo=s.algo,
             observation_shape=tuple(s.observation_shape),
             observation_dtype=DTYPES[s.observation_dtype].name,
-            action_kind="discrete" if s.action_kind == pb.DISCRETE else "continuous",
+            action_kind=ACTION_KIND_NAMES[s.action_kind],
             num_actions=s.num_actions,
             action_low=tuple(s.action_low),
             action_high=tuple(s.action_high),
@@ -94,6 +96,8 @@ class Client:
             weights_version=s.weights_version,
             training=s.training,
             max_batch=s.max_batch,
+            action_nvec=tuple(s.action_nvec),
+            action_mask=s.action_mask,
         )
 
     def act(

@@ -46,7 +46,6 @@ class RequestDecoder:
         self.spec, self.board = spec, board
         self.max_elements = max_elements
         self.obs_shape = tuple(spec.observation_shape)
-        self.discrete = spec.action_kind == "discrete"
         self.raw_scores = is_atari(spec.env_id)  # episode numbers the service cannot check
         self.ledger = EpisodeLedger()
 
@@ -74,13 +73,17 @@ class RequestDecoder:
             )
 
     def _actions(self, context: grpc.ServicerContext, message: pb.Array, lead: tuple) -> np.ndarray:
-        if self.discrete:
-            actions = self.array(context, message, "actions", "int64", lead)
-            if actions.size and (actions.min() < 0 or actions.max() >= self.spec.num_actions):
+        spec = self.spec
+        if spec.action_kind != "continuous":  # indices, or one index (bit) per part
+            actions = self.array(context, message, "actions", "int64",
+                                 (*lead, *spec.action_shape))  # fmt: skip
+            choices = np.asarray(spec.action_nvec or (spec.num_actions,))
+            if actions.size and ((actions < 0) | (actions >= choices)).any():
                 abort(
                     context,
                     grpc.StatusCode.INVALID_ARGUMENT,
-                    f"actions: outside 0..{self.spec.num_actions - 1}",
+                    f"actions: outside 0..{spec.num_actions - 1}" if not spec.action_nvec
+                    else f"actions: outside 0..n-1 of each part (n: {list(spec.action_nvec)})",
                 )
             return actions
         actions = self.array(context, message, "actions", "float32",

@@ -30,7 +30,7 @@ from distrl.agents.registry import Algorithm
 from distrl.config import AlgorithmSections, ConfigError
 from distrl.envs import EnvSpec
 from distrl.policy import Policy
-from distrl.service.arrays import dtype_enum, to_proto
+from distrl.service.arrays import ACTION_KINDS, dtype_enum, to_proto
 from distrl.service.decoding import MAX_BATCH, RequestDecoder, abort
 from distrl.service.exchange import Inbox, RunControl, WeightsBoard
 from distrl.service.options import ServeOptions, check_options, split_listen
@@ -99,7 +99,6 @@ class DistrlService(pb_grpc.DistrlServicer):
         self.run, self.spec, self.board, self.options = run, spec, board, options
         self.inbox, self.control = inbox, control
         self.policy = NewestWeightsPolicy(run, spec, board)
-        self.discrete = spec.action_kind == "discrete"
         # bytes bound elements from above
         self.decode = RequestDecoder(
             algorithm=run.algorithm, rollout_len=run.rollout_len, spec=spec,
@@ -138,8 +137,10 @@ class DistrlService(pb_grpc.DistrlServicer):
             algo=self.run.algorithm.name,
             observation_shape=list(s.observation_shape),
             observation_dtype=dtype_enum(s.observation_dtype),  # type: ignore[arg-type]
-            action_kind=pb.DISCRETE if self.discrete else pb.CONTINUOUS,
+            action_kind=ACTION_KINDS[s.action_kind],  # type: ignore[arg-type]
             num_actions=s.num_actions,
+            action_nvec=list(s.action_nvec),
+            action_mask=s.masked,
             action_low=list(s.action_low),
             action_high=list(s.action_high),
             rollout_len=self.run.rollout_len,

@@ -154,8 +154,8 @@ def test_broken_envs_and_options_are_one_line_exit_2(userenvs, args, message, tm
 
 
 def test_unsupported_spaces_name_themselves_and_what_is_supported():
-    with pytest.raises(ConfigError, match=r"action space MultiDiscrete.*supported: Discrete"):
-        env_spec("MultiDiscreteDemo-v0", options=EnvOptions(imports=("tests.envs.spaces",)))
+    with pytest.raises(ConfigError, match=r"action space Tuple.*supported: Discrete"):
+        env_spec("TupleActionsDemo-v0", options=EnvOptions(imports=("tests.envs.spaces",)))
 
 
 @pytest.mark.slow

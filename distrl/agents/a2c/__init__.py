@@ -28,8 +28,11 @@ def _worker_loss(*, spec: Any, sections: Any, tf_threads: int | None = 1) -> Any
 A2C = register(
     Algorithm(
         name="a2c",
-        summary="advantage actor-critic (A3C with mode async); discrete or continuous actions",
-        action_kinds=("discrete", "continuous"),  # continuous: a diagonal Gaussian policy
+        summary="advantage actor-critic (A3C with mode async); discrete, continuous, "
+        "multi-discrete or multi-binary actions, masks",
+        # continuous: a diagonal Gaussian policy; multi_*: one categorical or Bernoulli per part
+        action_kinds=("discrete", "continuous", "multi_discrete", "multi_binary"),
+        action_masks=True,
         make_learner=lazy("distrl.agents.a2c.learning:A2CLearner"),
         make_policy=stochastic_policy,
         config=A2CConfig,

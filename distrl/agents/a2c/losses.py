@@ -59,7 +59,7 @@ class A2CLoss:
         self.config = config
         self.device = device
         obs_spec = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
-        self.continuous = spec.action_kind == "continuous"  # actions are vectors
+        self.spec = spec
         self.distribution = distributions.for_spec(spec)  # NumPy: V-trace's log-probs
         self.tf_distribution = tensorflow_forms.for_spec(spec)  # the loss's
         self.batch_signature = [
@@ -95,7 +95,7 @@ class A2CLoss:
         final_obs = np.concatenate([r.final_observations for r in rollouts], axis=0)  # [K, *obs]
 
         flat_obs = obs.reshape(T * B, *obs.shape[2:])  # [T*B, *obs]
-        flat_actions = flat_actions_of(actions, self.continuous)
+        flat_actions = flat_actions_of(actions, self.spec)
         if not use_vtrace and c.advantage == "nstep":
             # Only the bootstrap rows: V(after the last step) and V(true final observation)
             # where an episode ended. The step subtracts its own V(s_t) (module docstring).

@@ -13,8 +13,10 @@ from distrl.agents.registry import Algorithm, lazy, register
 PG = register(
     Algorithm(
         name="pg",
-        summary="REINFORCE on complete episodes; discrete actions",
-        action_kinds=("discrete",),
+        summary="REINFORCE on complete episodes; discrete, multi-discrete or multi-binary "
+        "actions, masks",
+        action_kinds=("discrete", "multi_discrete", "multi_binary"),
+        action_masks=True,
         make_learner=lazy("distrl.agents.pg.learning:PGLearner"),
         make_policy=stochastic_policy,
         config=PGConfig,

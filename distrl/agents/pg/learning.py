@@ -31,6 +31,8 @@ from distrl.agents.learner import LearnerBase
 from distrl.agents.pg.config import PGConfig
 from distrl.agents.pg.returns import discounted_returns, normalize_returns
 from distrl.config import AlgorithmSections
+from distrl.distributions.tensorflow_forms import action_signature
+from distrl.distributions.tensorflow_forms import for_spec as tf_distribution_for
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
 from distrl.types import Rollout, UpdateResult
@@ -62,6 +64,7 @@ class PGLearner(LearnerBase):
         self.guard = NonFiniteGuard.of_section(
             sections.nonfinite, self._variables, [self.optimizer]
         )
+        self.distribution = tf_distribution_for(spec)  # categorical, or one per action part
         self._partial: dict[tuple[int, int], list[Segment]] = {}  # unfinished episodes
         self._complete: list[Segment] = []  # finished, waiting for the next gradient step
         obs = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
@@ -70,7 +73,7 @@ class PGLearner(LearnerBase):
             self._chunk_grads_impl,
             input_signature=[
                 obs,
-                tf.TensorSpec([None], tf.int64),
+                action_signature(spec),
                 tf.TensorSpec([None], tf.float32),
                 scalar,
             ],
@@ -95,11 +98,10 @@ class PGLearner(LearnerBase):
         with tf.GradientTape() as tape:
             logits, value = self.model(obs, training=True)
             value = tf.squeeze(value, -1)
-            logp_all = tf.nn.log_softmax(logits)
-            logp = tf.gather(logp_all, actions, batch_dims=1)
+            logp = self.distribution.log_prob(logits, actions)
             advantages = targets - tf.stop_gradient(value) if c.baseline else targets
             policy_loss = -tf.reduce_sum(advantages * logp) / total
-            entropy = -tf.reduce_sum(tf.exp(logp_all) * logp_all, -1)
+            entropy = self.distribution.entropy(logits)
             loss = policy_loss - c.entropy_coef * tf.reduce_sum(entropy) / total
             value_loss = tf.reduce_sum(tf.square(targets - value)) / total
             if c.baseline:
@@ -177,7 +179,7 @@ class PGLearner(LearnerBase):
         )
         targets = normalize_returns(returns, c.normalize).astype(np.float32)
         obs = np.concatenate([o for o, _, _ in episodes])
-        actions = np.concatenate([a for _, a, _ in episodes]).astype(np.int64)
+        actions = np.concatenate([a for _, a, _ in episodes]).astype(np.int64)  # [N] or [N, K]
         total = tf.constant(float(len(targets)))
         summed: list[tf.Tensor] | None = None
         stats: dict[str, float] = {}

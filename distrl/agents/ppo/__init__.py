@@ -12,9 +12,11 @@ from distrl.agents.registry import Algorithm, lazy, register
 PPO = register(
     Algorithm(
         name="ppo",
-        summary="proximal policy optimisation (APPO-style with mode async); discrete or "
-        "continuous actions",
-        action_kinds=("discrete", "continuous"),  # continuous: a diagonal Gaussian policy
+        summary="proximal policy optimisation (APPO-style with mode async); discrete, "
+        "continuous, multi-discrete or multi-binary actions, masks",
+        # continuous: a diagonal Gaussian policy; multi_*: one categorical or Bernoulli per part
+        action_kinds=("discrete", "continuous", "multi_discrete", "multi_binary"),
+        action_masks=True,
         make_learner=lazy("distrl.agents.ppo.learning:PPOLearner"),
         make_policy=stochastic_policy,
         config=PPOConfig,

@@ -67,7 +67,6 @@ class PPOLearner(LearnerBase):
         )
         obs = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
         rows = tf.TensorSpec([None], tf.float32)
-        self.continuous = spec.action_kind == "continuous"  # actions are vectors
         self.distribution = distributions.for_spec(spec)  # NumPy, for V-trace's log-probs
         self.tf_distribution = tf_distribution_for(spec)  # the loss's
         order = tf.TensorSpec([None, None], tf.int32)  # [epochs, N]: each epoch's shuffle
@@ -169,8 +168,7 @@ class PPOLearner(LearnerBase):
         rewards = np.concatenate([r.rewards for r in rollouts], axis=1)
         terminated = np.concatenate([r.terminated for r in rollouts], axis=1)
         truncated = np.concatenate([r.truncated for r in rollouts], axis=1)
-        actions = flat_actions_of(np.concatenate([r.actions for r in rollouts], axis=1),
-                                  self.continuous)  # fmt: skip
+        actions = flat_actions_of(np.concatenate([r.actions for r in rollouts], axis=1), self.spec)
         behaviour = np.concatenate([r.behaviour_logp for r in rollouts], axis=1)  # [T, B]
         last_obs = np.concatenate([r.last_observations for r in rollouts], axis=0)
         final_obs = np.concatenate([r.final_observations for r in rollouts], axis=0)

@@ -22,6 +22,8 @@ class ActionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTION_KIND_UNSPECIFIED: _ClassVar[ActionKind]
     DISCRETE: _ClassVar[ActionKind]
     CONTINUOUS: _ClassVar[ActionKind]
+    MULTI_DISCRETE: _ClassVar[ActionKind]
+    MULTI_BINARY: _ClassVar[ActionKind]
 DTYPE_UNSPECIFIED: DType
 FLOAT32: DType
 FLOAT64: DType
@@ -32,6 +34,8 @@ BOOL: DType
 ACTION_KIND_UNSPECIFIED: ActionKind
 DISCRETE: ActionKind
 CONTINUOUS: ActionKind
+MULTI_DISCRETE: ActionKind
+MULTI_BINARY: ActionKind
 
 class Array(_message.Message):
     __slots__ = ("dtype", "shape", "data")
@@ -48,7 +52,7 @@ class GetSpecRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Spec(_message.Message):
-    __slots__ = ("env_id", "algo", "observation_shape", "observation_dtype", "action_kind", "num_actions", "action_low", "action_high", "rollout_len", "weights_version", "training", "max_batch")
+    __slots__ = ("env_id", "algo", "observation_shape", "observation_dtype", "action_kind", "num_actions", "action_low", "action_high", "rollout_len", "weights_version", "training", "max_batch", "action_nvec", "action_mask")
     ENV_ID_FIELD_NUMBER: _ClassVar[int]
     ALGO_FIELD_NUMBER: _ClassVar[int]
     OBSERVATION_SHAPE_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +65,8 @@ class Spec(_message.Message):
     WEIGHTS_VERSION_FIELD_NUMBER: _ClassVar[int]
     TRAINING_FIELD_NUMBER: _ClassVar[int]
     MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
+    ACTION_NVEC_FIELD_NUMBER: _ClassVar[int]
+    ACTION_MASK_FIELD_NUMBER: _ClassVar[int]
     env_id: str
     algo: str
     observation_shape: _containers.RepeatedScalarFieldContainer[int]
@@ -73,7 +79,9 @@ class Spec(_message.Message):
     weights_version: int
     training: bool
     max_batch: int
-    def __init__(self, env_id: _Optional[str] = ..., algo: _Optional[str] = ..., observation_shape: _Optional[_Iterable[int]] = ..., observation_dtype: _Optional[_Union[DType, str]] = ..., action_kind: _Optional[_Union[ActionKind, str]] = ..., num_actions: _Optional[int] = ..., action_low: _Optional[_Iterable[float]] = ..., action_high: _Optional[_Iterable[float]] = ..., rollout_len: _Optional[int] = ..., weights_version: _Optional[int] = ..., training: _Optional[bool] = ..., max_batch: _Optional[int] = ...) -> None: ...
+    action_nvec: _containers.RepeatedScalarFieldContainer[int]
+    action_mask: bool
+    def __init__(self, env_id: _Optional[str] = ..., algo: _Optional[str] = ..., observation_shape: _Optional[_Iterable[int]] = ..., observation_dtype: _Optional[_Union[DType, str]] = ..., action_kind: _Optional[_Union[ActionKind, str]] = ..., num_actions: _Optional[int] = ..., action_low: _Optional[_Iterable[float]] = ..., action_high: _Optional[_Iterable[float]] = ..., rollout_len: _Optional[int] = ..., weights_version: _Optional[int] = ..., training: _Optional[bool] = ..., max_batch: _Optional[int] = ..., action_nvec: _Optional[_Iterable[int]] = ..., action_mask: _Optional[bool] = ...) -> None: ...
 
 class GetWeightsRequest(_message.Message):
     __slots__ = ("min_version", "timeout_s")
