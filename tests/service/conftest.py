@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from distrl.config import build_config
-from distrl.envs import env_spec
+from distrl.envs import EnvOptions, env_spec
 from distrl.service.client import Client
 from distrl.service.exchange import Inbox, RunControl, WeightsBoard
 from distrl.service.server import DistrlService, ServeOptions, start_server
@@ -27,7 +27,7 @@ class Served:
 
 
 def serve(config, *, training=True, **options):
-    spec = env_spec(config.env)
+    spec = env_spec(config.env, config.atari, EnvOptions.of(config))
     learner = learner_of(config, spec=spec, seed=0)
     board = WeightsBoard()
     weights = learner.weights()
