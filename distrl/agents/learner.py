@@ -75,6 +75,9 @@ class LearnerBase:
             **{name: getattr(self, name) for name in self.COUNTERS},
             **self.guard.state(),
         }
+        schedules = getattr(self, "schedules", None)  # agents/scheduling.py, where used
+        if schedules is not None:
+            scalars["schedule_steps"] = schedules.steps
         return variables_to_arrays(self._variables()), scalars
 
     def restore(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
@@ -84,6 +87,9 @@ class LearnerBase:
         for name in self.COUNTERS:
             setattr(self, name, int(scalars.get(name, 0)))
         self.guard.load_state(scalars)
+        schedules = getattr(self, "schedules", None)
+        if schedules is not None:
+            schedules.restore(int(scalars.get("schedule_steps", 0)))
 
     def _admit(self, rollouts: Sequence[Rollout], lag: Any) -> tuple[list[int], list, bool]:
         """For learners that bound policy lag: count the fragments' env errors, and return their

@@ -53,3 +53,9 @@ def check_at_least(key: str, value: float | None, low: float, *, strict: bool = 
         return
     ok = value > low if strict else value >= low
     check(ok, f"{key} must be {'>' if strict else '>='} {low:g}; got {value}")
+
+
+def factory_name(factory: Any) -> str:
+    """The name a run made from an env factory goes by (its ``env``, in its folder's name)."""
+    name = getattr(factory, "__name__", type(factory).__name__)
+    return "lambda" if name == "<lambda>" else name

@@ -20,8 +20,9 @@ from typing import Any
 import yaml
 
 import distrl.config.catalog as catalog
-from distrl.config.fields import ConfigError
+from distrl.config.fields import ConfigError, factory_name
 from distrl.config.schema import RUN_SECTIONS, Config
+from distrl.schedules import Schedule, parse_schedule
 
 
 def preset_names() -> list[str]:
@@ -106,6 +107,15 @@ def build_config(*layers: Mapping[str, Any], flag_names: bool = False) -> Config
     as in ``make_config``'s keywords and in checkpoints written before the sections existed.
     """
     merged = merge_layers([keys_of_flags(la) if flag_names else la for la in layers])
+    factory = None
+    if "env" in merged and not isinstance(merged["env"], str):  # the API's class or callable
+        factory = merged["env"]
+        if not callable(factory):
+            raise ConfigError(
+                "env must be an env id (a string), a gymnasium.Env subclass or a callable "
+                f"returning an env; got {factory!r}"
+            )
+        merged["env"] = factory_name(factory)
     merged = algorithm_defaults(merged) | merged
     classes = section_classes()
     values: dict[str, dict[str, Any]] = {name: {} for name in ("", *classes)}
@@ -121,7 +131,7 @@ def build_config(*layers: Mapping[str, Any], flag_names: bool = False) -> Config
     top = values.pop("")
     built = {name: cls(**values[name]) for name, cls in classes.items()}
     top.update({name: built.pop(name) for name in RUN_SECTIONS})
-    return Config(**top, sections=built)
+    return Config(**top, sections=built, env_factory=factory)
 
 
 # One layer's fragment length displaces a lower layer's batch and the other way round.
@@ -159,7 +169,7 @@ def algorithm_defaults(merged: Mapping[str, Any]) -> dict[str, Any]:
 
 _DEFAULT_ALGO = Config.__dataclass_fields__["algo"].default
 # Top-level fields that are sections, not keys (they are written ``section.key``).
-_HIDDEN = frozenset([*RUN_SECTIONS, "sections"])
+_HIDDEN = frozenset([*RUN_SECTIONS, "sections", "env_factory"])
 
 
 def flag_keys() -> dict[str, str]:
@@ -236,6 +246,8 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
     if origin in (typing.Union, types.UnionType):
         if value is None and type(None) in args:
             return None
+        if Schedule in args:  # a constant or a schedule over the step budget
+            return parse_schedule(value, key)
         inner = [a for a in args if a is not type(None)]
         return coerce(value, inner[0], key)
     if origin is tuple:

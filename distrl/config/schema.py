@@ -27,6 +27,7 @@ from distrl.config.sections import (
     ResourcesConfig,
     ServiceConfig,
 )
+from distrl.schedules import Schedule
 
 __all__ = ["AlgorithmSections", "Config", "ConfigError", "RolloutSettings"]
 
@@ -59,6 +60,7 @@ class AlgorithmSections:
     acting: ActingConfig
     lag: LagConfig
     nonfinite: NonfiniteConfig
+    budget: int | None = None  # the run's max_steps: what schedules run over
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,7 @@ class RolloutSettings:
     straggler_delay: float  # seconds per vector-env step, worker 0 only
     workers: int = 1  # rollout workers in the run (an acting policy may explore by its place)
     mode: str = "sync"
+    env_factory: Any = None  # the API's env class or callable, if the env is one
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,9 @@ class Config:
     env_imports: tuple[str, ...] = setting(
         (), "modules imported in every process before the env is made (they register its id)"
     )
+    # The Python API's env=SomeEnvClass or env=lambda: ...: the factory itself (Ray pickles it
+    # to the workers); ``env`` is then its name. Not a key of files or flags, not saved.
+    env_factory: Any = field(default=None, metadata={"help": "the API's env class or callable"})
     env_kwargs: Mapping[str, Any] | None = setting(
         None, "keyword arguments for gymnasium.make, e.g. {size: 8}"
     )
@@ -208,6 +214,8 @@ class Config:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if f.name == "env_factory":
+                continue  # code, not configuration
             if f.name == "sections":
                 out.update({name: dataclasses.asdict(s) for name, s in value.items()})
             else:
@@ -242,13 +250,15 @@ class Config:
         if hasattr(own, "for_budget"):  # keys that default to a share of the step budget
             own = own.for_budget(self.max_steps)
         lag = dataclasses.replace(self.lag, correction="vtrace" if self.uses_vtrace else "none")
-        return AlgorithmSections(own, self.model, self.acting, lag, self.nonfinite)
+        return AlgorithmSections(own, self.model, self.acting, lag, self.nonfinite,
+                                 budget=self.max_steps)  # fmt: skip
 
     def rollout_settings(self) -> RolloutSettings:
         """What this run's rollout workers read."""
         return RolloutSettings(
             sections=self.algorithm_sections(),
             env_imports=self.env_imports,
+            env_factory=self.env_factory,
             env_kwargs=self.env_kwargs,
             env_wrappers=self.env_wrappers,
             atari=self.atari,
@@ -288,6 +298,19 @@ def _validate(c: Config) -> None:
     _validate_loop(c, algorithm)
     _validate_lag(c, algorithm)
     _validate_services(c)
+    _validate_schedules(c, algorithm)
+
+
+def _validate_schedules(c: Config, algorithm: catalog.AlgorithmTraits) -> None:
+    """A schedule runs over the step budget: the run needs one."""
+    own = c.sections.get(algorithm.section_name) if algorithm.section_name else None
+    if own is None or c.max_steps is not None:
+        return
+    for f in dataclasses.fields(own):
+        check(
+            not isinstance(getattr(own, f.name), Schedule),
+            f"{algorithm.section_name}.{f.name} is a schedule over max_steps: set max_steps",
+        )
 
 
 def _validate_run(c: Config) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from distrl.config.fields import check, check_choice, setting
+from distrl.schedules import SCHEDULABLE, Schedule, check_schedule
 
 ADVANTAGE_ESTIMATORS = ("gae", "nstep")
 VALUE_LOSSES = ("mse", "huber")
@@ -24,7 +25,7 @@ class A2CConfig:
     )
     entropy_coef: float = setting(0.0, "weight of the entropy bonus")
     optimizer: str = setting("adam", "adam or rmsprop")
-    lr: float = setting(3e-3, "learning rate")
+    lr: float | Schedule = setting(3e-3, "learning rate" + SCHEDULABLE)
     optimizer_eps: float = setting(1e-5, "epsilon of the optimizer")
     rmsprop_rho: float = setting(0.99, "RMSprop decay")
     rmsprop_ms_init: float = setting(
@@ -46,7 +47,7 @@ class A2CConfig:
         check_choice("a2c.advantage", self.advantage, ADVANTAGE_ESTIMATORS)
         check_choice("a2c.value_loss", self.value_loss, VALUE_LOSSES)
         check_choice("a2c.optimizer", self.optimizer, OPTIMIZERS)
-        check(self.lr > 0, f"a2c.lr must be > 0; got {self.lr}")
+        check_schedule("a2c.lr", self.lr, 0, strict=True)
         check(self.optimizer_eps > 0, f"a2c.optimizer_eps must be > 0; got {self.optimizer_eps}")
         check(
             0.0 < self.rmsprop_rho < 1.0,

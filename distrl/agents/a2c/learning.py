@@ -22,9 +22,11 @@ from distrl.agents.a2c.config import A2CConfig
 from distrl.agents.a2c.losses import A2CLoss, as_floats
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
+from distrl.agents.scheduling import Schedules
 from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
+from distrl.schedules import value_at
 from distrl.types import FragmentSummary, Gradients, Rollout, UpdateResult
 
 
@@ -53,12 +55,13 @@ class RMSprop(keras.optimizers.RMSprop):
 def make_optimizer(config: A2CConfig) -> keras.optimizers.Optimizer:
     if config.optimizer == "rmsprop":
         return RMSprop(
-            learning_rate=config.lr,
+            learning_rate=value_at(config.lr, 0.0),
             rho=config.rmsprop_rho,
             epsilon=config.optimizer_eps,
             ms_init=config.rmsprop_ms_init,
         )
-    return keras.optimizers.Adam(learning_rate=config.lr, epsilon=config.optimizer_eps)
+    return keras.optimizers.Adam(learning_rate=value_at(config.lr, 0.0),
+                                 epsilon=config.optimizer_eps)  # fmt: skip
 
 
 class A2CLearner(LearnerBase):
@@ -88,6 +91,8 @@ class A2CLearner(LearnerBase):
             self.model = build_model(spec, sections.model)
             self.optimizer = make_optimizer(self.config)
             self.optimizer.build(self.model.trainable_variables)
+        self.schedules = Schedules(sections.budget)
+        self.schedules.track("learning_rate", self.config.lr, self.optimizer.learning_rate)
         self.loss = A2CLoss(self.model, spec, self.config, device)
         # Updates skipped for a NaN/Inf loss or gradient; rollback after too many in a row.
         self.guard = NonFiniteGuard.of_section(
@@ -160,6 +165,7 @@ class A2CLearner(LearnerBase):
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """One gradient step on the concatenation of ``rollouts`` (all of the same length)."""
         start = time.perf_counter()
+        self.schedules.advance(sum(r.env_steps for r in rollouts))
         lags, use, stale = self._admit(rollouts, self.lag)
         metrics: dict[str, float] = {}
         applied = False  # stays so if all was stale and discarded, or the step was not finite
@@ -182,6 +188,7 @@ class A2CLearner(LearnerBase):
     def apply_gradients(self, gradients: Gradients) -> UpdateResult:
         """A3C: one optimizer step with a worker's gradients, unless they are too stale."""
         start = time.perf_counter()
+        self.schedules.advance(gradients.env_steps)
         self.env_errors += gradients.env_errors
         lag = self.version - gradients.policy_version
         applied = not self._is_stale(gradients.policy_version)

@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from distrl.config.fields import check, check_at_least, setting
 from distrl.replay.settings import PriorityKeys
 
-
 # Epsilon's schedule when the run has no step budget to take a fraction of (SB3's 0.1 of 1e5).
 NO_BUDGET_EXPLORATION = 10_000
 
@@ -76,14 +75,13 @@ class DQNConfig(PriorityKeys):
             value = getattr(self, key)
             check(0.0 <= value <= 1.0, f"dqn.{key} must be in [0, 1]; got {value}")
         check_at_least("dqn.exploration_steps", self.exploration_steps, 0)
-        check(0.0 <= self.exploration_fraction <= 1.0,
-              f"dqn.exploration_fraction must be in [0, 1]; got {self.exploration_fraction}")  # fmt: skip
+        fraction = self.exploration_fraction
+        check(0.0 <= fraction <= 1.0, f"dqn.exploration_fraction must be in [0, 1]; got {fraction}")
         check_at_least("dqn.max_grad_norm", self.max_grad_norm, 0, strict=True)
         check(self.loss in ("huber", "mse"), f"dqn.loss must be huber or mse; got {self.loss!r}")
         check_at_least("dqn.n_step", self.n_step, 1)
         self.check_priorities("dqn")
         check_at_least("dqn.apex_alpha", self.apex_alpha, 0)
-
 
     def for_budget(self, max_steps: int | None) -> DQNConfig:
         """This section with ``exploration_steps`` resolved for a run of ``max_steps``."""

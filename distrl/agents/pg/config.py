@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from distrl.config.fields import check, check_choice, setting
+from distrl.schedules import SCHEDULABLE, Schedule, check_schedule
 
 PG_NORMALIZE = ("standardize", "std", "none")
 
@@ -12,7 +13,7 @@ PG_NORMALIZE = ("standardize", "std", "none")
 @dataclass(frozen=True)
 class PGConfig:
     gamma: float = setting(0.99, "discount factor of the Monte Carlo returns")
-    lr: float = setting(1e-3, "learning rate (Adam)")
+    lr: float | Schedule = setting(1e-3, "learning rate (Adam)" + SCHEDULABLE)
     episodes_per_update: int = setting(1, "complete episodes per gradient step")
     normalize: str = setting(
         "standardize",
@@ -30,7 +31,7 @@ class PGConfig:
 
     def __post_init__(self) -> None:
         check(0.0 <= self.gamma <= 1.0, f"pg.gamma must be in [0, 1]; got {self.gamma}")
-        check(self.lr > 0, f"pg.lr must be > 0; got {self.lr}")
+        check_schedule("pg.lr", self.lr, 0, strict=True)
         check(
             self.episodes_per_update >= 1,
             f"pg.episodes_per_update must be >= 1; got {self.episodes_per_update}",

@@ -30,11 +30,13 @@ from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
 from distrl.agents.pg.config import PGConfig
 from distrl.agents.pg.returns import discounted_returns, normalize_returns
+from distrl.agents.scheduling import Schedules
 from distrl.config import AlgorithmSections
 from distrl.distributions.tensorflow_forms import action_signature
 from distrl.distributions.tensorflow_forms import for_spec as tf_distribution_for
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
+from distrl.schedules import value_at
 from distrl.types import Rollout, UpdateResult
 
 Segment = tuple[np.ndarray, np.ndarray, np.ndarray]  # observations, actions, rewards of one run
@@ -59,8 +61,10 @@ class PGLearner(LearnerBase):
         keras.utils.set_random_seed(seed)
         with tf.device(device):
             self.model = build_model(spec, sections.model)
-            self.optimizer = keras.optimizers.Adam(learning_rate=self.config.lr)
+            self.optimizer = keras.optimizers.Adam(learning_rate=value_at(self.config.lr, 0.0))
             self.optimizer.build(self.model.trainable_variables)
+        self.schedules = Schedules(sections.budget)
+        self.schedules.track("learning_rate", self.config.lr, self.optimizer.learning_rate)
         self.guard = NonFiniteGuard.of_section(
             sections.nonfinite, self._variables, [self.optimizer]
         )
@@ -154,6 +158,7 @@ class PGLearner(LearnerBase):
 
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         start = time.perf_counter()
+        self.schedules.advance(sum(r.env_steps for r in rollouts))
         self.env_errors += sum(r.env_errors for r in rollouts)
         lags = [self.version - r.policy_version for r in rollouts]
         for r in rollouts:

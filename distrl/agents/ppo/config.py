@@ -6,13 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from distrl.config.fields import check, setting
+from distrl.schedules import SCHEDULABLE, Schedule, check_schedule
 
 
 @dataclass(frozen=True)
 class PPOConfig:
     gamma: float = setting(0.99, "discount factor (SB3: 0.99)")
     gae_lambda: float = setting(0.95, "GAE lambda (SB3: 0.95)")
-    clip_range: float = setting(0.2, "clip of the probability ratio, epsilon (SB3: 0.2)")
+    clip_range: float | Schedule = setting(
+        0.2, "clip of the probability ratio, epsilon (SB3: 0.2)" + SCHEDULABLE
+    )
     clip_range_vf: float | None = setting(
         None,
         "clip of the value change from the acting values, in reward units, as SB3 (null: no "
@@ -20,9 +23,11 @@ class PPOConfig:
     )
     n_epochs: int = setting(10, "passes over each batch (SB3: 10)")
     minibatch_size: int = setting(64, "samples per gradient step (SB3's batch_size: 64)")
-    lr: float = setting(3e-4, "Adam learning rate (SB3: 3e-4)")
+    lr: float | Schedule = setting(3e-4, "Adam learning rate (SB3: 3e-4)" + SCHEDULABLE)
     optimizer_eps: float = setting(1e-5, "Adam epsilon (SB3 and CleanRL: 1e-5)")
-    entropy_coef: float = setting(0.0, "weight of the entropy bonus (SB3: 0.0)")
+    entropy_coef: float | Schedule = setting(
+        0.0, "weight of the entropy bonus (SB3: 0.0)" + SCHEDULABLE
+    )
     value_coef: float = setting(0.5, "weight of the value loss, a plain MSE (SB3: 0.5)")
     max_grad_norm: float | None = setting(0.5, "global-norm gradient clip (SB3: 0.5)")
     target_kl: float | None = setting(
@@ -42,7 +47,7 @@ class PPOConfig:
             0.0 <= self.gae_lambda <= 1.0,
             f"ppo.gae_lambda must be in [0, 1]; got {self.gae_lambda}",
         )
-        check(self.clip_range > 0, f"ppo.clip_range must be > 0; got {self.clip_range}")
+        check_schedule("ppo.clip_range", self.clip_range, 0, strict=True)
         check(
             self.clip_range_vf is None or self.clip_range_vf > 0,
             f"ppo.clip_range_vf must be > 0 or null; got {self.clip_range_vf}",
@@ -52,9 +57,9 @@ class PPOConfig:
             self.minibatch_size >= 1,
             f"ppo.minibatch_size must be >= 1; got {self.minibatch_size}",
         )
-        check(self.lr > 0, f"ppo.lr must be > 0; got {self.lr}")
+        check_schedule("ppo.lr", self.lr, 0, strict=True)
         check(self.optimizer_eps > 0, f"ppo.optimizer_eps must be > 0; got {self.optimizer_eps}")
-        check(self.entropy_coef >= 0, f"ppo.entropy_coef must be >= 0; got {self.entropy_coef}")
+        check_schedule("ppo.entropy_coef", self.entropy_coef, 0, strict=False)
         check(self.value_coef >= 0, f"ppo.value_coef must be >= 0; got {self.value_coef}")
         check(
             self.max_grad_norm is None or self.max_grad_norm > 0,

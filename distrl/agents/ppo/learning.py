@@ -27,12 +27,14 @@ from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
 from distrl.agents.ppo.config import PPOConfig
 from distrl.agents.ppo.losses import Minibatch, ppo_terms
+from distrl.agents.scheduling import Schedules
 from distrl.config import AlgorithmSections
 from distrl.distributions.tensorflow_forms import action_signature
 from distrl.distributions.tensorflow_forms import for_spec as tf_distribution_for
 from distrl.envs import EnvSpec
 from distrl.models.builders import build_model
 from distrl.returns import gae, vtrace
+from distrl.schedules import value_at
 from distrl.types import Rollout, UpdateResult
 
 EVAL_CHUNK = 4096  # rows per forward pass when computing the targets (bounds memory on images)
@@ -60,8 +62,13 @@ class PPOLearner(LearnerBase):
         self.rng = np.random.default_rng(seed)
         with tf.device(device):
             self.model = build_model(spec, sections.model)
-            self.optimizer = keras.optimizers.Adam(learning_rate=c.lr, epsilon=c.optimizer_eps)
+            self.optimizer = keras.optimizers.Adam(learning_rate=value_at(c.lr, 0.0),
+                                                   epsilon=c.optimizer_eps)  # fmt: skip
             self.optimizer.build(self.model.trainable_variables)
+            self.schedules = Schedules(sections.budget)
+            self.schedules.track("learning_rate", c.lr, self.optimizer.learning_rate)
+            self.clip_range = self.schedules.value("clip_range", c.clip_range)
+            self.entropy_coef = self.schedules.value("entropy_coef", c.entropy_coef)
         self.guard = NonFiniteGuard.of_section(
             sections.nonfinite, self._variables, [self.optimizer]
         )
@@ -92,13 +99,13 @@ class PPOLearner(LearnerBase):
             logits, values = self.model(batch.obs, training=True)
             terms = ppo_terms(
                 logits, tf.squeeze(values, -1), batch,
-                clip=c.clip_range, clip_vf=c.clip_range_vf, normalize=c.normalize_advantages,
+                clip=self.clip_range, clip_vf=c.clip_range_vf, normalize=c.normalize_advantages,
                 distribution=self.tf_distribution,
             )  # fmt: skip
             loss = (
                 terms["policy_loss"]
                 + c.value_coef * terms["value_loss"]
-                - c.entropy_coef * terms["entropy"]
+                - self.entropy_coef * terms["entropy"]
             )
         grads = tape.gradient(loss, variables)
         norm = tf.linalg.global_norm(grads)
@@ -204,6 +211,7 @@ class PPOLearner(LearnerBase):
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """``n_epochs`` passes of shuffled minibatches over the concatenated ``rollouts``."""
         start = time.perf_counter()
+        self.schedules.advance(sum(r.env_steps for r in rollouts))
         lags, use, _ = self._admit(rollouts, self.lag)
         metrics: dict[str, float] = {}
         applied = False
@@ -217,6 +225,7 @@ class PPOLearner(LearnerBase):
         metrics["learner/stale_corrected"] = float(self.stale_corrected)
         metrics["learner/early_stops"] = float(self.early_stops)
         metrics["learner/learning_rate"] = float(np.asarray(self.optimizer.learning_rate))
+        metrics.update(self.schedules.metrics())
         return self._result(start, metrics, lags, applied=applied, sources=rollouts)
 
     def _epochs(self, batch: Minibatch, metrics: dict[str, float]) -> bool:
