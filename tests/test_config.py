@@ -106,7 +106,11 @@ def test_bad_values_raise_config_error_naming_the_key(layer, message):
             ["--max-worker-failures", "1.5"],
             "faults.max_worker_failures must be an integer; got 1.5",
         ),
-        (["--algo", "pg", "--env", "Pendulum-v1"], "algo pg needs a discrete or multi_discrete or multi_binary action space; Pendulum-v1 has a continuous one"),
+        (
+            ["--algo", "pg", "--env", "Pendulum-v1"],
+            "algo pg needs a discrete, multi_discrete or multi_binary action space; "
+            "Pendulum-v1 has a continuous one",
+        ),
         (
             ["--set", "atari.preprocess=deepmind"],
             "atari.preprocess must be one of standard, karpathy",

@@ -18,6 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 from distrl.config import ConfigError
+from distrl.config.fields import factory_name
 
 FLATTENED = (gym.spaces.Dict, gym.spaces.Tuple)  # observation spaces flattened for the models
 
@@ -30,13 +31,33 @@ class EnvOptions:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     # "package.module:Name", or {"name": "package.module:Name", "kwargs": {...}}
     wrappers: tuple[Any, ...] = ()
+    # The API's env given as a gymnasium.Env subclass (made with ``kwargs``) or a zero-argument
+    # callable returning an env, instead of a registered id (see :func:`factory_name`).
+    factory: Any = None
 
     @classmethod
     def of(cls, config: Any) -> EnvOptions:
         """The options in anything with ``env_imports``, ``env_kwargs`` and ``env_wrappers``: a
         run config, or the ``RolloutSettings`` the runtime gives a worker."""
         return cls(tuple(config.env_imports), dict(config.env_kwargs or {}),
-                   tuple(config.env_wrappers))  # fmt: skip
+                   tuple(config.env_wrappers), getattr(config, "env_factory", None))  # fmt: skip
+
+
+def from_factory(factory: Any, kwargs: Mapping[str, Any]) -> gym.Env:
+    """One env from a class (with ``kwargs``) or a zero-argument callable, checked to be one."""
+    label = factory_name(factory)
+    if isinstance(factory, type):
+        try:
+            env = factory(**kwargs)
+        except TypeError as e:
+            raise ConfigError(f"env {label} with env_kwargs {dict(kwargs)}: {e}") from None
+    else:
+        if kwargs:
+            raise ConfigError(f"env {label} is a callable: env_kwargs go to env classes only")
+        env = factory()
+    if not isinstance(env, gym.Env):
+        raise ConfigError(f"env {label} must make a gymnasium.Env; it made {type(env).__name__}")
+    return env
 
 
 def import_modules(options: EnvOptions, env_id: str) -> str:
@@ -89,11 +110,12 @@ def make_env(env_id: str, options: EnvOptions, *, render_mode: str | None = None
     """One copy of a non-Atari env: made with the kwargs, wrapped by the user's wrappers in
     order, then ``Dict``/``Tuple`` observations flattened into one vector for the models."""
     bare = import_modules(options, env_id)
+    kwargs = dict(options.kwargs)
+    if render_mode is not None:  # an env without rendering need not take the keyword
+        kwargs["render_mode"] = render_mode
     try:
-        kwargs = dict(options.kwargs)
-        if render_mode is not None:  # an env without rendering need not take the keyword
-            kwargs["render_mode"] = render_mode
-        env = gym.make(bare, **kwargs)
+        env = (from_factory(options.factory, kwargs) if options.factory is not None
+               else gym.make(bare, **kwargs))  # fmt: skip
     except gym.error.Error as e:
         raise ConfigError(f"unknown env id {env_id!r}: {e}") from None
     except TypeError as e:  # a keyword the env does not take

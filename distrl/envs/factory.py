@@ -24,9 +24,9 @@ def env_spec(
     checker); unknown, broken or unsupported envs raise ConfigError."""
     options = options or EnvOptions()
     bare = import_modules(options, env_id)
-    atari_id = is_atari(bare)  # registers ale-py's ids first
+    atari_id = options.factory is None and is_atari(bare)  # registers ale-py's ids first
     try:
-        registered = gym.spec(bare)
+        registered = gym.spec(bare) if options.factory is None else None
     except gym.error.Error as e:
         raise ConfigError(f"unknown env id {env_id!r}: {e}") from None
     if atari_id:
@@ -34,6 +34,8 @@ def env_spec(
     else:
         check(env_id, options)
         env = make_env(env_id, options)
+    if registered is None:  # a factory's env: its own spec, if gymnasium.make made it
+        registered = env.unwrapped.spec or gym.envs.registration.EnvSpec(env_id)
     try:
         obs_space, act_space = env.observation_space, env.action_space
         unflattened = env.env.observation_space if isinstance(
@@ -54,7 +56,8 @@ def env_spec(
     elif isinstance(act_space, gym.spaces.MultiDiscrete):
         if act_space.nvec.ndim != 1 or np.any(act_space.start != 0):
             raise ConfigError(
-                f"env {env_id!r}: MultiDiscrete actions must be one-dimensional and start at 0")
+                f"env {env_id!r}: MultiDiscrete actions must be one-dimensional and start at 0"
+            )
         nvec = tuple(int(k) for k in act_space.nvec)
         kind, n = "multi_discrete", sum(nvec)
     elif isinstance(act_space, gym.spaces.MultiBinary):
@@ -101,7 +104,8 @@ def _mask_offset(env_id: str, space: gym.Space | None, kind: str, n: int) -> int
     mask = space.spaces[MASK_KEY]
     if kind not in ("discrete", "multi_discrete"):
         raise ConfigError(
-            f"env {env_id!r}: an action_mask needs Discrete or MultiDiscrete actions; got {kind}")
+            f"env {env_id!r}: an action_mask needs Discrete or MultiDiscrete actions; got {kind}"
+        )
     if not isinstance(mask, gym.spaces.MultiBinary | gym.spaces.Box) or mask.shape != (n,):
         raise ConfigError(
             f"env {env_id!r}: action_mask must be a MultiBinary({n}) or a Box of shape ({n},) "
@@ -139,7 +143,7 @@ def make_one(
     the user's kwargs and wrappers (distrl/envs/custom.py)."""
     options = options or EnvOptions()
     bare = import_modules(options, env_id)
-    if is_atari(bare):
+    if options.factory is None and is_atari(bare):
         return make_atari_env(
             bare, atari or AtariConfig(), training=training, render_mode=render_mode
         )
@@ -172,7 +176,7 @@ def make_vector_env(
     envs: gym.vector.VectorEnv
     options = options or EnvOptions()
     bare = import_modules(options, env_id)
-    if is_atari(bare):
+    if options.factory is None and is_atari(bare):
         atari = atari or AtariConfig()
         if uses_ale_vector(atari):
             envs = AleVectorEnv(bare, num_envs, atari, training=training)

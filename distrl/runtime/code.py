@@ -29,6 +29,9 @@ def user_modules(config: Config) -> list[str]:
     names = list(config.env_imports)
     if ":" in config.env:
         names.append(config.env.partition(":")[0])
+    module = getattr(config.env_factory, "__module__", None)  # an env class or function
+    if module and module != "__main__":
+        names.append(module)
     for section in (config.model, *config.sections.values()):
         for value in dataclasses.asdict(section).values():
             if isinstance(value, str) and BUILDER.fullmatch(value):

@@ -172,5 +172,7 @@ def test_make_config_errors_match_the_command_line():
         distrl.make_config("cartpole-a2c", a2c={"lr": -1})
     with pytest.raises(ConfigError, match=r"unknown config key 'a2c\.nope'"):
         distrl.make_config(None, {"a2c.nope": 1})
-    with pytest.raises(ConfigError, match="algo pg needs a discrete action space"):
+    with pytest.raises(
+        ConfigError, match="algo pg needs a discrete, multi_discrete or multi_binary action space"
+    ):
         distrl.Trainer(distrl.make_config(algo="pg", env="Pendulum-v1")).prepare()
