@@ -122,7 +122,8 @@ def test_multi_categorical_sums_the_parts_log_probs_and_entropies():
 
 def test_multi_categorical_samples_each_part_by_its_softmax():
     draws = distributions.MultiCategorical((3, 2)).sample(
-        np.repeat(PARTS[:1], 10_000, axis=0), np.random.default_rng(3))
+        np.repeat(PARTS[:1], 10_000, axis=0), np.random.default_rng(3)
+    )
     assert draws.shape == (10_000, 2) and draws.dtype == np.int64
     for part, (lo, hi) in enumerate([(0, 3), (3, 5)]):
         frequencies = np.bincount(draws[:, part], minlength=hi - lo) / len(draws)

@@ -159,8 +159,10 @@ class Algorithm:
     def check_spec(self, spec: EnvSpec) -> None:
         """The env's action space is one this algorithm acts in; else one line."""
         if spec.action_kind not in self.action_kinds:
+            *most, last = self.action_kinds
+            kinds = f"{', '.join(most)} or {last}" if most else last
             raise ConfigError(
-                f"algo {self.name} needs a {' or '.join(self.action_kinds)} action space; "
+                f"algo {self.name} needs a {kinds} action space; "
                 f"{spec.env_id} has a {spec.action_kind} one"
             )
         if spec.masked and not self.action_masks:

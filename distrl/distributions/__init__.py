@@ -4,8 +4,8 @@ Each distribution is a small stateless class over the policy head's parameters (
 model's first output) in two forms with the same method names:
 
 - NumPy (this package's ``categorical.py``, ``gaussian.py``, ``multi.py`` (multi-part
-  discrete actions) and ``squashed.py``, SAC's tanh-squashed Gaussian): for acting in rollout workers
-  without TensorFlow, and for the float64 log-probs V-trace compares;
+  discrete actions) and ``squashed.py``, SAC's tanh-squashed Gaussian): for acting in rollout
+  workers without TensorFlow, and for the float64 log-probs V-trace compares;
 - TensorFlow (``tensorflow_forms.py``): for the losses inside compiled train steps.
 
 Action masks are not a distribution of their own: the model sets the logits of illegal actions
@@ -43,9 +43,9 @@ __all__ = [
     "Categorical",
     "DiagGaussian",
     "Distribution",
-    "empty_mask_rows",
     "MultiCategorical",
     "SquashedGaussian",
+    "empty_mask_rows",
     "for_spec",
     "log_softmax",
     "mask_logits",

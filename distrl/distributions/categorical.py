@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 # The logit of an action its mask forbids: its probability underflows to exactly 0 in float32,
 # and 0 * MASKED_LOGIT keeps entropies finite (where -inf would give NaN).
 MASKED_LOGIT = -1e9

@@ -54,7 +54,8 @@ class Bernoulli:
 
     @staticmethod
     def log_prob(params: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        """``sum_i a_i l_i - softplus(l_i)``: ``log sigma(l)`` for a 1, ``log sigma(-l)`` for a 0."""
+        """``sum_i a_i l_i - softplus(l_i)``: ``log sigma(l)`` for a 1, ``log sigma(-l)`` for
+        a 0."""
         logits = np.asarray(params, dtype=np.float64)
         bits = np.asarray(actions, dtype=np.float64).reshape(logits.shape)
         return np.sum(bits * logits - _softplus(logits), axis=-1)

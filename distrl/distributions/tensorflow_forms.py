@@ -1,7 +1,7 @@
 """The distributions' TensorFlow forms, for losses inside compiled train steps.
 
-Same names and meanings as the NumPy forms (``categorical.py``, ``gaussian.py``, ``multi.py``); only learners
-import this module, so workers that act in NumPy never load TensorFlow.
+Same names and meanings as the NumPy forms (``categorical.py``, ``gaussian.py``,
+``multi.py``); only learners import this module, so workers that act in NumPy never load TensorFlow.
 """
 
 from __future__ import annotations

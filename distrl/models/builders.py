@@ -64,7 +64,8 @@ def with_action_mask(model: keras.Model, spec: EnvSpec) -> keras.Model:
     obs = model.inputs[0]
     logits, value = model.outputs
     start = spec.mask_offset
-    flat = keras.ops.reshape(keras.ops.cast(obs, "float32"), (-1, math.prod(spec.observation_shape)))
+    features = math.prod(spec.observation_shape)
+    flat = keras.ops.reshape(keras.ops.cast(obs, "float32"), (-1, features))
     mask = flat[:, start : start + spec.num_actions]
     masked = keras.ops.where(mask > 0.5, logits, MASKED_LOGIT)
     return keras.Model(obs, [masked, value], name=model.name)

@@ -221,8 +221,9 @@ class RolloutWorker:
                                               self.spec.mask_parts)  # fmt: skip
         if len(empty):
             b = int(empty[0])
+            step = int(self._episode_length[b])
             raise EnvBroken(f"env {self.env_id}: the action_mask of env copy {b} allows no "
-                            f"action at step {int(self._episode_length[b])} of its episode")  # fmt: skip
+                            f"action at step {step} of its episode")  # fmt: skip
 
     def _sample_fragment(self) -> Rollout:
         T, B = self.rollout_len, self.num_envs

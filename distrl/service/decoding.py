@@ -82,7 +82,8 @@ class RequestDecoder:
                 abort(
                     context,
                     grpc.StatusCode.INVALID_ARGUMENT,
-                    f"actions: outside 0..{spec.num_actions - 1}" if not spec.action_nvec
+                    f"actions: outside 0..{spec.num_actions - 1}"
+                    if not spec.action_nvec
                     else f"actions: outside 0..n-1 of each part (n: {list(spec.action_nvec)})",
                 )
             return actions
