@@ -32,6 +32,7 @@ from distrl.config import (
 )
 from distrl.config.provenance import annotated_yaml, sources
 from distrl.ops.checkpoint import checkpoint_config
+from distrl.ops.console import configure_cli_logging
 from distrl.trainer import CLEAN_STOPS, Trainer, TrainingFailed
 
 log = logging.getLogger("distrl.launch")
@@ -146,7 +147,7 @@ class _Signals(Callback):
 def main(argv: list[str] | None = None, *, restore_signals: bool = True) -> int:
     """The command line; ``restore_signals``: put the default handlers back on return (for
     callers in the same process; the program itself keeps noting signals until it exits)."""
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    configure_cli_logging()
     args = build_parser().parse_args(argv)
     if args.list_presets or args.help_keys:
         print("\n".join(preset_names()) if args.list_presets else key_reference())

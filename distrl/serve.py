@@ -10,7 +10,6 @@ address without a token, unreadable TLS files), 0 after Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import signal
 import sys
@@ -19,6 +18,7 @@ from types import FrameType
 
 from distrl.config import ConfigError, build_config
 from distrl.ops.checkpoint import read_checkpoint
+from distrl.ops.console import configure_cli_logging
 from distrl.policy import Policy
 
 
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    configure_cli_logging()
     args = build_parser().parse_args(argv)
     from distrl.service.server import ServeOptions, check_options
 

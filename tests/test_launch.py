@@ -72,7 +72,7 @@ def test_launch_writes_a_valid_summary(tmp_path):
     evals = events.Scalars("eval/mean_return")
     assert [e.step for e in evals] == [20 * 64, 40 * 64]
     assert all(8 <= e.value <= 500 for e in evals)
-    assert proc.stderr.count("eval at ") == 2
+    assert proc.stdout.count("eval at ") == 2
     # ... and in progress.jsonl, as rows of their own
     logged = [r for r in rows if "eval/mean_return" in r]
     assert [(r["env_steps"], r["eval/episodes"]) for r in logged] == [(1280, 2), (2560, 2)]
@@ -114,7 +114,7 @@ def test_launch_async_gradients_writes_a_valid_summary(tmp_path):
     )  # fmt: skip
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "async (gradients) a2c" in proc.stderr
+    assert "async (gradients) a2c" in proc.stdout
     data = json.loads(summary.read_text())
     assert (data["mode"], data["stop_reason"]) == ("async", "max_steps")
     # One 64-step request per update: the first multiple of 64 at or past 2000.
@@ -254,31 +254,3 @@ def test_two_runs_in_one_logdir_get_a_folder_each(tmp_path):
          "--run-name", folders[0].name], capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 2 and "exists already" in proc.stderr
-
-
-@pytest.mark.parametrize("workers", ["0", "2"])
-def test_failures_are_one_line_whatever_the_worker_count(tmp_path, workers):
-    """Bad input found only where the model is built (here a builder with the wrong outputs)
-    and an env that keeps raising in ``step``: the same last line with and without Ray
-    workers, no traceback on the console; the env's failure leaves its traceback in the run
-    folder, the summary and exit 1."""
-    bad_model = "model.name=tests.models.test_builders:one_output"
-    cmd, env, _ = launch("--workers", workers, "--set", bad_model, tmp_path=tmp_path / "model")
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines()[-1] == (
-        "distrl.launch: error: model builder 'tests.models.test_builders:one_output' must "
-        "return a keras.Model with outputs [logits, value]"
-    )
-    assert not (tmp_path / "model" / "run" / "r").exists()  # a failed start leaves no folder
-    broken = "tests.rollout.test_env_errors:distrl-test/BrokenCartPole-v0"
-    cmd, env, summary = launch("--workers", workers, "--env", broken, tmp_path=tmp_path)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    error_file = tmp_path / "run" / "r" / "error.txt"
-    assert proc.stderr.strip().splitlines()[-1] == (
-        f"distrl.launch: error: env {broken} raised in step 11 times in a row: RuntimeError: "
-        f"simulator crashed (traceback: {error_file})"
-    )
-    assert "simulator crashed" in error_file.read_text()
-    assert json.loads(summary.read_text())["stop_reason"] == "error"

@@ -21,8 +21,8 @@ import yaml
 
 import distrl.config.catalog as catalog
 from distrl.config.fields import ConfigError, factory_name
+from distrl.config.schedule import Schedule, parse_schedule
 from distrl.config.schema import RUN_SECTIONS, Config
-from distrl.schedules import Schedule, parse_schedule
 
 
 def preset_names() -> list[str]:

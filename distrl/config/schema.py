@@ -16,6 +16,7 @@ from typing import Any
 import distrl.config.catalog as catalog
 from distrl.config.fields import ConfigError, check, check_at_least, check_choice, setting
 from distrl.config.model import AtariConfig, ModelConfig
+from distrl.config.schedule import Schedule
 from distrl.config.sections import (
     ActingConfig,
     CheckpointConfig,
@@ -27,7 +28,6 @@ from distrl.config.sections import (
     ResourcesConfig,
     ServiceConfig,
 )
-from distrl.schedules import Schedule
 
 __all__ = ["AlgorithmSections", "Config", "ConfigError", "RolloutSettings"]
 
@@ -247,7 +247,9 @@ class Config:
         plain data."""
         entry = catalog.get(self.algo)
         own = self.sections[entry.section_name] if entry.section_name else None
-        if hasattr(own, "for_budget"):  # keys that default to a share of the step budget
+        if own is not None and hasattr(
+            own, "for_budget"
+        ):  # keys that default to a share of the step budget
             own = own.for_budget(self.max_steps)
         lag = dataclasses.replace(self.lag, correction="vtrace" if self.uses_vtrace else "none")
         return AlgorithmSections(own, self.model, self.acting, lag, self.nonfinite,

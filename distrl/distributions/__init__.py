@@ -53,22 +53,19 @@ __all__ = [
 
 
 class Distribution(Protocol):
-    """The NumPy side of one family of action distributions."""
+    """The NumPy side of one family of action distributions (a class of static methods, or an
+    instance for the families with a shape, such as :class:`MultiCategorical`)."""
 
-    @staticmethod
-    def sample(params: np.ndarray, rng: np.random.Generator) -> np.ndarray: ...
+    def sample(self, params: np.ndarray, rng: np.random.Generator) -> np.ndarray: ...
 
-    @staticmethod
-    def log_prob(params: np.ndarray, actions: np.ndarray) -> np.ndarray: ...
+    def log_prob(self, params: np.ndarray, actions: np.ndarray) -> np.ndarray: ...
 
-    @staticmethod
-    def entropy(params: np.ndarray) -> np.ndarray: ...
+    def entropy(self, params: np.ndarray) -> np.ndarray: ...
 
-    @staticmethod
-    def mode(params: np.ndarray) -> np.ndarray: ...
+    def mode(self, params: np.ndarray) -> np.ndarray: ...
 
 
-def for_spec(spec: EnvSpec) -> Distribution | type[Distribution]:
+def for_spec(spec: EnvSpec) -> Distribution:
     """The distribution over ``spec``'s actions: categorical (discrete), diagonal Gaussian
     (continuous), one categorical per part (multi_discrete) or one Bernoulli per bit
     (multi_binary)."""

@@ -31,10 +31,11 @@ class MultiCategorical:
 
     def log_prob(self, params: np.ndarray, actions: np.ndarray) -> np.ndarray:
         actions = np.asarray(actions).reshape(-1, len(self.nvec))
-        return sum(Categorical.log_prob(p, actions[:, i]) for i, p in enumerate(self.parts(params)))
+        parts = self.parts(params)
+        return np.sum([Categorical.log_prob(p, actions[:, i]) for i, p in enumerate(parts)], axis=0)
 
     def entropy(self, params: np.ndarray) -> np.ndarray:
-        return sum(Categorical.entropy(p) for p in self.parts(params))
+        return np.sum([Categorical.entropy(p) for p in self.parts(params)], axis=0)
 
     def mode(self, params: np.ndarray) -> np.ndarray:
         return np.stack([Categorical.mode(p) for p in self.parts(params)], axis=-1)

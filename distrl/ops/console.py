@@ -107,3 +107,19 @@ class ProgressReporter:
         if self.log is not None:
             self.log.close()
             self.log = None
+
+
+def configure_cli_logging() -> None:
+    """The commands' logging: informational lines (the header, where the run lives, the final
+    summary) go to stdout with the progress lines; warnings and errors to stderr, so that a
+    failed run's stderr is its warnings and one error line."""
+    import logging
+    import sys
+
+    info = logging.StreamHandler(sys.stdout)
+    info.addFilter(lambda record: record.levelno < logging.WARNING)
+    problems = logging.StreamHandler(sys.stderr)
+    problems.setLevel(logging.WARNING)
+    for handler in (info, problems):
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[info, problems])

@@ -118,10 +118,14 @@ class RolloutWorker:
         self.atari = settings.atari
         self.env_options = EnvOptions.of(settings)  # the user's imports, kwargs and wrappers
         self.envs = self._make_envs()
+        self._failed_start: EnvFailure | None = None  # a first reset that raised
         # Atari envs report the raw full-game score at a game's real end (their training
         # episodes may end at each lost life, with clipped rewards): log that, not our sums.
         self.raw_scores = is_atari(self.env_id)
-        self._start_episodes(self.env_seed.generate_state(self.num_envs).tolist())
+        try:
+            self._start_episodes(self.env_seed.generate_state(self.num_envs).tolist())
+        except Exception as e:  # recovered (or reported) by the first sample, as any reset
+            self._failed_start = EnvFailure(e, "reset")
 
     def _start_episodes(self, env_seeds: Any) -> None:
         self._obs, _ = self.envs.reset(seed=env_seeds)
@@ -200,6 +204,9 @@ class RolloutWorker:
         failures = 0  # in a row
         while True:
             try:
+                if self._failed_start is not None:
+                    failure, self._failed_start = self._failed_start, None
+                    raise failure
                 if failures:
                     self._recreate_envs()
                 rollout = self._sample_fragment()
@@ -228,7 +235,7 @@ class RolloutWorker:
     def _sample_fragment(self) -> Rollout:
         T, B = self.rollout_len, self.num_envs
         obs_buf = np.empty((T, B, *self._obs.shape[1:]), dtype=self._obs.dtype)
-        actions = np.empty((T, B, *self.action_shape), dtype=self.action_dtype)
+        actions: np.ndarray = np.empty((T, B, *self.action_shape), dtype=self.action_dtype)
         logp = np.empty((T, B), dtype=np.float32)
         rewards = np.empty((T, B), dtype=np.float32)
         terminated = np.empty((T, B), dtype=bool)

@@ -101,6 +101,33 @@ class NoLegalMove(IllegalMoves):
         return obs
 
 
+class ResetCrash(gym.Env):
+    """Raises in every ``reset``: a simulator that cannot start."""
+
+    observation_space = spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        raise RuntimeError("simulator cannot start")
+
+    def step(self, action):
+        return np.zeros(2, np.float32), 0.0, True, False, {}
+
+
+class SmallImage(gym.Env):
+    """48x48 RGB observations: too small for the Atari CNN (nature_cnn wants 84x84)."""
+
+    observation_space = spaces.Box(0, 255, (48, 48, 3), np.uint8)
+    action_space = spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros((48, 48, 3), np.uint8), {}
+
+    def step(self, action):
+        return np.zeros((48, 48, 3), np.uint8), 0.0, True, False, {}
+
+
 for name, entry, kwargs in [
     ("TupleActionsDemo-v0", TupleActionsDemo, {}),
     ("MatchTargetParts-v0", MatchTarget, {"kind": "multi_discrete"}),
@@ -108,6 +135,8 @@ for name, entry, kwargs in [
     ("IllegalMoves-v0", IllegalMoves, {}),
     ("IllegalMovesUnmasked-v0", IllegalMoves, {"mask_key": "legal"}),
     ("NoLegalMove-v0", NoLegalMove, {}),
+    ("ResetCrash-v0", ResetCrash, {}),
+    ("SmallImage-v0", SmallImage, {}),
 ]:
     if name not in gym.registry:
         register(id=name, entry_point=entry, kwargs=kwargs)

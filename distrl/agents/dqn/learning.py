@@ -105,8 +105,9 @@ class DQNLearner(ReplayLearner):
     @property
     def epsilon(self) -> float:
         c = self.config
-        return linear(c.exploration_initial_eps, c.exploration_final_eps, c.exploration_steps,
-                      self.env_steps)  # fmt: skip
+        steps = c.for_budget(None).exploration_steps  # resolved already in a run's sections
+        assert steps is not None
+        return linear(c.exploration_initial_eps, c.exploration_final_eps, steps, self.env_steps)
 
     def weights(self) -> WeightsMessage:
         """The Q network's weights and, under ``exploration/epsilon``, the exploration rate."""
