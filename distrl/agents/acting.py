@@ -95,7 +95,9 @@ def model_forward(spec: EnvSpec, sections: AlgorithmSections, tf_threads: int | 
     forward = None
     if acting.backend != "tensorflow":
         mask = (spec.mask_offset, spec.mask_offset + spec.num_actions) if spec.masked else None
-        forward = numpy_forward_for(model, continuous=continuous, mask=mask)
+        norm = sections.normalize
+        clip = norm.clip if norm.observations else None
+        forward = numpy_forward_for(model, continuous=continuous, mask=mask, normalize_clip=clip)
     if forward is not None:
         return forward
     from distrl.tfsetup import configure_tensorflow
@@ -104,4 +106,4 @@ def model_forward(spec: EnvSpec, sections: AlgorithmSections, tf_threads: int | 
     from distrl.models.builders import build_model
     from distrl.models.keras_forward import KerasForward
 
-    return KerasForward(build_model(spec, model), spec, jit=acting.jit)
+    return KerasForward(build_model(spec, model, sections.normalize), spec, jit=acting.jit)

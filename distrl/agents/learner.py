@@ -78,7 +78,13 @@ class LearnerBase:
         schedules = getattr(self, "schedules", None)  # agents/scheduling.py, where used
         if schedules is not None:
             scalars["schedule_steps"] = schedules.steps
-        return variables_to_arrays(self._variables()), scalars
+        arrays = variables_to_arrays(self._variables())
+        normalizer = getattr(self, "normalizer", None)  # agents/normalizing.py, where used
+        if normalizer is not None:
+            extra_arrays, extra_scalars = normalizer.state()
+            arrays.update(extra_arrays)
+            scalars.update(extra_scalars)
+        return arrays, scalars
 
     def restore(self, arrays: dict[str, np.ndarray], scalars: dict) -> None:
         assign_arrays(self._variables(), arrays)
@@ -90,6 +96,9 @@ class LearnerBase:
         schedules = getattr(self, "schedules", None)
         if schedules is not None:
             schedules.restore(int(scalars.get("schedule_steps", 0)))
+        normalizer = getattr(self, "normalizer", None)
+        if normalizer is not None:
+            normalizer.load(arrays, scalars)
 
     def _admit(self, rollouts: Sequence[Rollout], lag: Any) -> tuple[list[int], list, bool]:
         """For learners that bound policy lag: count the fragments' env errors, and return their

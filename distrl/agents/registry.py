@@ -135,6 +135,9 @@ class Algorithm:
     # Acts on action masks (an ``action_mask`` entry of a Dict observation): its policy and
     # losses read the model's masked logits.
     action_masks: bool = False
+    # Supports the ``normalize`` section: builds its model with ``normalize`` and keeps the
+    # statistics (``distrl.agents.normalizing``).
+    normalizes: bool = False
     # Where the algorithm and its defaults come from (papers, seed tutorials, reference code),
     # one line each, for its page in docs/algorithms/.
     references: tuple[str, ...] = ()

@@ -41,6 +41,7 @@ from distrl.config.sections import (
     LagConfig,
     LoggingConfig,
     NonfiniteConfig,
+    NormalizeConfig,
     ResourcesConfig,
     ServiceConfig,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "LoggingConfig",
     "ModelConfig",
     "NonfiniteConfig",
+    "NormalizeConfig",
     "ResourcesConfig",
     "RolloutSettings",
     "ServiceConfig",

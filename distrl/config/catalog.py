@@ -44,6 +44,10 @@ class AlgorithmTraits(Protocol):
     def section_name(self) -> str | None: ...
 
     @property
+    def normalizes(self) -> bool:
+        """Supports the ``normalize`` section (observation and reward normalization)."""
+
+    @property
     def defaults(self) -> Mapping[str, Any]:
         """Its defaults for the run's sampling keys, under every layer."""
 

@@ -25,6 +25,7 @@ from distrl.config.sections import (
     LagConfig,
     LoggingConfig,
     NonfiniteConfig,
+    NormalizeConfig,
     ResourcesConfig,
     ServiceConfig,
 )
@@ -40,6 +41,7 @@ RUN_SECTIONS: dict[str, type] = {
     "acting": ActingConfig,
     "lag": LagConfig,
     "nonfinite": NonfiniteConfig,
+    "normalize": NormalizeConfig,
     "resources": ResourcesConfig,
     "service": ServiceConfig,
     "checkpoint": CheckpointConfig,
@@ -61,6 +63,7 @@ class AlgorithmSections:
     lag: LagConfig
     nonfinite: NonfiniteConfig
     budget: int | None = None  # the run's max_steps: what schedules run over
+    normalize: NormalizeConfig = field(default_factory=NormalizeConfig)
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,9 @@ class Config:
     nonfinite: NonfiniteConfig = field(
         default_factory=NonfiniteConfig, metadata={"help": "updates with NaN or Inf"}
     )
+    normalize: NormalizeConfig = field(
+        default_factory=NormalizeConfig, metadata={"help": "observation and reward normalization"}
+    )
     resources: ResourcesConfig = field(
         default_factory=ResourcesConfig, metadata={"help": "Ray cluster, CPUs, GPUs, threads"}
     )
@@ -253,7 +259,7 @@ class Config:
             own = own.for_budget(self.max_steps)
         lag = dataclasses.replace(self.lag, correction="vtrace" if self.uses_vtrace else "none")
         return AlgorithmSections(own, self.model, self.acting, lag, self.nonfinite,
-                                 budget=self.max_steps)  # fmt: skip
+                                 budget=self.max_steps, normalize=self.normalize)  # fmt: skip
 
     def rollout_settings(self) -> RolloutSettings:
         """What this run's rollout workers read."""
@@ -301,6 +307,16 @@ def _validate(c: Config) -> None:
     _validate_lag(c, algorithm)
     _validate_services(c)
     _validate_schedules(c, algorithm)
+    check(
+        not c.normalize.any or algorithm.normalizes,
+        f"normalize.observations/rewards: algo {c.algo} does not normalize (algos that do: "
+        "a2c, ppo, pg)",
+    )
+    check(
+        not c.normalize.any or c.async_unit == "trajectories",
+        "normalize needs trajectories: with async_unit gradients the learner sees no "
+        "observations or rewards",
+    )
 
 
 def _validate_schedules(c: Config, algorithm: catalog.AlgorithmTraits) -> None:

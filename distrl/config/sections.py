@@ -91,6 +91,33 @@ class NonfiniteConfig:
 
 
 @dataclass(frozen=True)
+class NormalizeConfig:
+    """Running normalization of observations and rewards, owned by distrl (as Stable-Baselines3's
+    ``VecNormalize``): one set of statistics for the whole run, kept by the learner."""
+
+    observations: bool = setting(
+        False,
+        "standardise vector observations by their running mean and variance (inside the model: "
+        "workers, evaluation, the service and exports see the same statistics)",
+    )
+    rewards: bool = setting(
+        False, "scale rewards by the running std of the discounted return (training only)"
+    )
+    clip: float = setting(10.0, "normalized observations and rewards are clipped to +-clip")
+    epsilon: float = setting(1e-8, "added to the variances (VecNormalize's epsilon)")
+    gamma: float = setting(0.99, "discount of the return whose std scales the rewards")
+
+    def __post_init__(self) -> None:
+        check_at_least("normalize.clip", self.clip, 0, strict=True)
+        check_at_least("normalize.epsilon", self.epsilon, 0, strict=True)
+        check(0.0 <= self.gamma <= 1.0, f"normalize.gamma must be in [0, 1]; got {self.gamma}")
+
+    @property
+    def any(self) -> bool:
+        return self.observations or self.rewards
+
+
+@dataclass(frozen=True)
 class ResourcesConfig:
     """Where the run's processes go and what they reserve."""
 

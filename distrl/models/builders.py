@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import keras
 
-from distrl.config import ConfigError, ModelConfig
+from distrl.config import ConfigError, ModelConfig, NormalizeConfig
 from distrl.distributions import MASKED_LOGIT
 from distrl.envs import EnvSpec
 from distrl.models.cnn import CNN_BUILDERS
@@ -41,8 +41,11 @@ def resolve_builder(name: str, key: str = "model.name") -> Callable[..., keras.M
     return fn
 
 
-def build_model(spec: EnvSpec, config: ModelConfig) -> keras.Model:
-    """The Keras model for ``config``: outputs ``[logits [N, A], value [N, 1]]``."""
+def build_model(
+    spec: EnvSpec, config: ModelConfig, normalize: NormalizeConfig | None = None
+) -> keras.Model:
+    """The Keras model for ``config``: outputs ``[logits [N, A], value [N, 1]]``; with
+    ``normalize.observations``, standardising its input first (:func:`with_normalization`)."""
     plan = dense_plan(config)
     if plan is not None:
         model = build_from_plan(spec, plan)
@@ -54,7 +57,31 @@ def build_model(spec: EnvSpec, config: ModelConfig) -> keras.Model:
         raise ConfigError(
             f"model builder {config.name!r} must return a keras.Model with outputs [logits, value]"
         )
+    if normalize is not None and normalize.observations:
+        model = with_normalization(model, spec, normalize.clip)
     return with_action_mask(model, spec) if spec.masked else model
+
+
+NORMALIZATION = "obs_norm"  # the layer's name; distrl.agents.normalizing sets its weights
+
+
+def with_normalization(model: keras.Model, spec: EnvSpec, clip: float) -> keras.Model:
+    """``model`` on standardised observations: a frozen Dense layer computes
+    ``(obs - mean) / sqrt(var + eps)`` (kernel ``diag(1 / std)``, bias ``-mean / std``, set
+    by the learner from its running statistics; the identity until then), clipped to
+    ``+-clip``. Standard layers only: a saved model normalizes without distrl."""
+    if len(spec.observation_shape) != 1:
+        raise ConfigError(
+            f"normalize.observations standardises vector observations; {spec.env_id} has shape "
+            f"{list(spec.observation_shape)}"
+        )
+    features = spec.observation_shape[0]
+    obs = keras.Input(shape=(features,), dtype=spec.observation_dtype, name="obs")
+    standardise = keras.layers.Dense(features, kernel_initializer="identity", trainable=False,
+                                     bias_initializer="zeros", name=NORMALIZATION)  # fmt: skip
+    x = standardise(keras.ops.cast(obs, "float32"))
+    x = keras.ops.clip(x, -clip, clip)
+    return keras.Model(obs, model(x), name=model.name)
 
 
 def with_action_mask(model: keras.Model, spec: EnvSpec) -> keras.Model:

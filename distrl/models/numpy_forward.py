@@ -35,10 +35,15 @@ class NumpyForward:
     observation on, from weights given by Keras variable path (``"<layer>/kernel"``)."""
 
     def __init__(
-        self, layers: Sequence[tuple[str, str]], mask: tuple[int, int] | None = None
+        self,
+        layers: Sequence[tuple[str, str]],
+        mask: tuple[int, int] | None = None,
+        normalize_clip: float | None = None,
     ) -> None:
         self.layers = list(layers)
         self.mask = mask  # where the action mask lies in the flattened observation
+        # The model standardises its input first (models.builders.with_normalization).
+        self.normalize_clip = normalize_clip
         self._params: list[tuple[np.ndarray, np.ndarray, Callable[[np.ndarray], np.ndarray]]] = []
 
     def set_weights(self, names: Sequence[str], weights: Sequence[np.ndarray]) -> None:
@@ -47,11 +52,16 @@ class NumpyForward:
             (by_name[f"{layer}/kernel"], by_name[f"{layer}/bias"], _ACTIVATIONS[activation])
             for layer, activation in self.layers
         ]
+        if self.normalize_clip is not None:
+            self._norm = (by_name["obs_norm/kernel"], by_name["obs_norm/bias"])
 
     def params(self, obs: np.ndarray) -> np.ndarray:
         """``obs`` [B, *obs] -> logits [B, A] (float32)."""
         x = obs.reshape(obs.shape[0], -1).astype(np.float32)  # [B, features]
         flat = x
+        if self.normalize_clip is not None:
+            kernel, bias = self._norm
+            x = np.clip(x @ kernel + bias, -self.normalize_clip, self.normalize_clip)
         for kernel, bias, activation in self._params:
             x = activation(x @ kernel + bias)
         if self.mask is not None:
@@ -73,7 +83,11 @@ class GaussianNumpyForward(NumpyForward):
 
 
 def numpy_forward_for(
-    config: ModelConfig, *, continuous: bool = False, mask: tuple[int, int] | None = None
+    config: ModelConfig,
+    *,
+    continuous: bool = False,
+    mask: tuple[int, int] | None = None,
+    normalize_clip: float | None = None,
 ) -> NumpyForward | None:
     """A NumPy forward pass for ``config`` if it is a built-in model with a supported activation
     (``continuous``: of the Gaussian head; ``mask``: where the action mask lies in the
@@ -82,5 +96,5 @@ def numpy_forward_for(
     if plan is None or plan.activation not in NUMPY_ACTIVATIONS:
         return None
     if continuous:
-        return GaussianNumpyForward(plan.policy_layers())
-    return NumpyForward(plan.policy_layers(), mask)
+        return GaussianNumpyForward(plan.policy_layers(), normalize_clip=normalize_clip)
+    return NumpyForward(plan.policy_layers(), mask, normalize_clip)

@@ -22,7 +22,7 @@ def _worker_loss(*, spec: Any, sections: Any, tf_threads: int | None = 1) -> Any
     from distrl.agents.a2c.losses import A2CLoss
     from distrl.models.builders import build_model
 
-    return A2CLoss(build_model(spec, sections.model), spec, sections.own)
+    return A2CLoss(build_model(spec, sections.model, sections.normalize), spec, sections.own)
 
 
 A2C = register(
@@ -33,6 +33,7 @@ A2C = register(
         # continuous: a diagonal Gaussian policy; multi_*: one categorical or Bernoulli per part
         action_kinds=("discrete", "continuous", "multi_discrete", "multi_binary"),
         action_masks=True,
+        normalizes=True,
         make_learner=lazy("distrl.agents.a2c.learning:A2CLearner"),
         make_policy=stochastic_policy,
         config=A2CConfig,

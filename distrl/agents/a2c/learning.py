@@ -22,6 +22,7 @@ from distrl.agents.a2c.config import A2CConfig
 from distrl.agents.a2c.losses import A2CLoss, as_floats
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
+from distrl.agents.normalizing import Normalizer
 from distrl.agents.scheduling import Schedules
 from distrl.config import AlgorithmSections
 from distrl.envs import EnvSpec
@@ -88,9 +89,10 @@ class A2CLearner(LearnerBase):
         self.env_errors = 0  # env exceptions the workers recovered from (reported with data)
         keras.utils.set_random_seed(seed)
         with tf.device(device):
-            self.model = build_model(spec, sections.model)
+            self.model = build_model(spec, sections.model, sections.normalize)
             self.optimizer = make_optimizer(self.config)
             self.optimizer.build(self.model.trainable_variables)
+        self.normalizer = Normalizer(sections.normalize, self.model)
         self.schedules = Schedules(sections.budget)
         self.schedules.track("learning_rate", self.config.lr, self.optimizer.learning_rate)
         self.loss = A2CLoss(self.model, spec, self.config, device)
@@ -167,6 +169,7 @@ class A2CLearner(LearnerBase):
         start = time.perf_counter()
         self.schedules.advance(sum(r.env_steps for r in rollouts))
         lags, use, stale = self._admit(rollouts, self.lag)
+        use = self.normalizer.scaled_rewards(use)
         metrics: dict[str, float] = {}
         applied = False  # stays so if all was stale and discarded, or the step was not finite
         if use:
@@ -182,6 +185,8 @@ class A2CLearner(LearnerBase):
             metrics["timing/targets_cpu_s"] = targets_cpu - cpu
             metrics["timing/train_step_cpu_s"] = time.process_time() - targets_cpu
             applied = self._stepped(metrics["learner/grad_norm"])
+        self.normalizer.observe(use)  # after the step: it trained with what acted
+        metrics.update(self.normalizer.metrics())
         self.version += int(applied)
         return self._result(start, metrics, lags, applied=applied, sources=rollouts)
 

@@ -17,6 +17,7 @@ PG = register(
         "actions, masks",
         action_kinds=("discrete", "multi_discrete", "multi_binary"),
         action_masks=True,
+        normalizes=True,
         make_learner=lazy("distrl.agents.pg.learning:PGLearner"),
         make_policy=stochastic_policy,
         config=PGConfig,

@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
+from distrl.agents.normalizing import Normalizer
 from distrl.agents.pg.config import PGConfig
 from distrl.agents.pg.returns import discounted_returns, normalize_returns
 from distrl.agents.scheduling import Schedules
@@ -60,9 +61,10 @@ class PGLearner(LearnerBase):
         self.episodes_trained = 0
         keras.utils.set_random_seed(seed)
         with tf.device(device):
-            self.model = build_model(spec, sections.model)
+            self.model = build_model(spec, sections.model, sections.normalize)
             self.optimizer = keras.optimizers.Adam(learning_rate=value_at(self.config.lr, 0.0))
             self.optimizer.build(self.model.trainable_variables)
+        self.normalizer = Normalizer(sections.normalize, self.model)
         self.schedules = Schedules(sections.budget)
         self.schedules.track("learning_rate", self.config.lr, self.optimizer.learning_rate)
         self.guard = NonFiniteGuard.of_section(
@@ -161,7 +163,7 @@ class PGLearner(LearnerBase):
         self.schedules.advance(sum(r.env_steps for r in rollouts))
         self.env_errors += sum(r.env_errors for r in rollouts)
         lags = [self.version - r.policy_version for r in rollouts]
-        for r in rollouts:
+        for r in self.normalizer.scaled_rewards(rollouts):
             self._collect(r)
         metrics: dict[str, float] = {}
         applied = False
@@ -171,6 +173,8 @@ class PGLearner(LearnerBase):
             self._complete = []
             finite = bool(np.isfinite(metrics["learner/grad_norm"]))
             applied = self.guard.record(finite=finite) or finite
+        self.normalizer.observe(rollouts)
+        metrics.update(self.normalizer.metrics())
         self.version += int(applied)
         metrics["learner/episodes_trained"] = float(self.episodes_trained)
         metrics["learner/learning_rate"] = float(np.asarray(self.optimizer.learning_rate))

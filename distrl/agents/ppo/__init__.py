@@ -17,6 +17,7 @@ PPO = register(
         # continuous: a diagonal Gaussian policy; multi_*: one categorical or Bernoulli per part
         action_kinds=("discrete", "continuous", "multi_discrete", "multi_binary"),
         action_masks=True,
+        normalizes=True,
         make_learner=lazy("distrl.agents.ppo.learning:PPOLearner"),
         make_policy=stochastic_policy,
         config=PPOConfig,

@@ -25,6 +25,7 @@ from distrl import distributions
 from distrl.agents.fragments import done_positions, explained_variance, flat_actions_of
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
+from distrl.agents.normalizing import Normalizer
 from distrl.agents.ppo.config import PPOConfig
 from distrl.agents.ppo.losses import Minibatch, ppo_terms
 from distrl.agents.scheduling import Schedules
@@ -61,10 +62,11 @@ class PPOLearner(LearnerBase):
         keras.utils.set_random_seed(seed)
         self.rng = np.random.default_rng(seed)
         with tf.device(device):
-            self.model = build_model(spec, sections.model)
+            self.model = build_model(spec, sections.model, sections.normalize)
             self.optimizer = keras.optimizers.Adam(learning_rate=value_at(c.lr, 0.0),
                                                    epsilon=c.optimizer_eps)  # fmt: skip
             self.optimizer.build(self.model.trainable_variables)
+            self.normalizer = Normalizer(sections.normalize, self.model)
             self.schedules = Schedules(sections.budget)
             self.schedules.track("learning_rate", c.lr, self.optimizer.learning_rate)
             self.clip_range = self.schedules.value("clip_range", c.clip_range)
@@ -213,6 +215,7 @@ class PPOLearner(LearnerBase):
         start = time.perf_counter()
         self.schedules.advance(sum(r.env_steps for r in rollouts))
         lags, use, _ = self._admit(rollouts, self.lag)
+        use = self.normalizer.scaled_rewards(use)
         metrics: dict[str, float] = {}
         applied = False
         if use:
@@ -220,6 +223,8 @@ class PPOLearner(LearnerBase):
             batch, metrics = self.prepare(use, lagged=lagged)
             applied = self._epochs(batch, metrics)
             metrics["learner/batch_size"] = float(len(batch.actions))
+        self.normalizer.observe(use)  # after the epochs: they trained with what acted
+        metrics.update(self.normalizer.metrics())
         self.version += int(applied)
         metrics["learner/stale_discarded"] = float(self.stale_discarded)
         metrics["learner/stale_corrected"] = float(self.stale_corrected)
