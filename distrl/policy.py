@@ -110,7 +110,10 @@ class Policy:
         if not policy_file.is_file():
             raise CheckpointError(f"{policy_file}: missing")
         config = build_config(checkpoint.config, flag_names=True)
-        return cls._from_file(policy_file, config, seed, int(checkpoint.scalars["version"]))
+        # The spaces saved with the checkpoint: no need to import (or have) the env's package.
+        spec = EnvSpec.from_dict(checkpoint.spec) if checkpoint.spec else None
+        return cls._from_file(policy_file, config, seed, int(checkpoint.scalars["version"]),
+                              spec=spec)  # fmt: skip
 
     @classmethod
     def from_keras(
@@ -130,11 +133,14 @@ class Policy:
         return cls._from_file(Path(path), config, seed, version=0)
 
     @classmethod
-    def _from_file(cls, path: Path, config: Config, seed: int, version: int) -> Policy:
+    def _from_file(
+        cls, path: Path, config: Config, seed: int, version: int, spec: EnvSpec | None = None
+    ) -> Policy:
         from distrl.agents.variables import keras_file_weights
         from distrl.envs import EnvOptions, env_spec
 
-        spec = env_spec(config.env, config.atari, EnvOptions.of(config))
+        if spec is None:
+            spec = env_spec(config.env, config.atari, EnvOptions.of(config))
         registry.get(config.algo).check_spec(spec)
         names, arrays = keras_file_weights(path)
         # version 0 means "untrained" to DDPG's acting policy (uniformly random actions):

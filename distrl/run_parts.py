@@ -55,6 +55,7 @@ def start_parts(
             root=config.checkpoint.dir,
             backend=backend,
             config=config.to_dict(),
+            spec=spec.to_dict(),
             every_s=config.checkpoint.every,
             every_updates=config.checkpoint.every_updates,
             keep=config.checkpoint.keep,

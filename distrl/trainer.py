@@ -421,6 +421,7 @@ class Trainer:
             root, updates=self.progress.updates, arrays=arrays, scalars=scalars,
             counters=self.progress.counters(), config=self.config.to_dict(),
             policy=self._policy_bytes(), keep=self.config.checkpoint.keep,
+            spec=self.spec.to_dict() if self.spec is not None else None,
         )  # fmt: skip
 
     def save_policy(self, path: str | Path) -> Path:

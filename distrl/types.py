@@ -6,7 +6,7 @@ object store (arrays are zero-copy there) and free of framework objects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,18 @@ class EnvSpec:
     # Masked actions: the flattened observation holds the env's ``action_mask`` (1 = legal)
     # at ``[mask_offset, mask_offset + num_actions)``; mask_offset -1: no mask.
     mask_offset: int = -1
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON values (a checkpoint's ``meta.json`` keeps it)."""
+        return {f.name: (list(v) if isinstance(v, tuple) else v)
+                for f in fields(self) for v in [getattr(self, f.name)]}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EnvSpec:
+        known = {f.name for f in fields(cls)}
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in data.items() if k in known}  # fmt: skip
+        return cls(**values)
 
     @property
     def action_shape(self) -> tuple[int, ...]:

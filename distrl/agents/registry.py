@@ -138,6 +138,9 @@ class Algorithm:
     # Supports the ``normalize`` section: builds its model with ``normalize`` and keeps the
     # statistics (``distrl.agents.normalizing``).
     normalizes: bool = False
+    # How exports compute greedy actions from the policy model's first output
+    # (``distrl.agents.serving.GREEDY``): mode, argmax, output or squashed.
+    greedy: str = "mode"
     # Where the algorithm and its defaults come from (papers, seed tutorials, reference code),
     # one line each, for its page in docs/algorithms/.
     references: tuple[str, ...] = ()

@@ -60,14 +60,3 @@ def keras_file_weights(path: str | os.PathLike[str]) -> tuple[tuple[str, ...], l
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         raise ConfigError(f"{str(path)!r} is not a readable .keras policy: {first}") from None
     return tuple(v.path for v in model.weights), [np.asarray(v.numpy()) for v in model.weights]
-
-
-def write_savedmodel(keras_path: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> None:
-    """A ``.keras`` policy as a TensorFlow SavedModel serving the same function."""
-    from distrl.tfsetup import configure_tensorflow
-
-    configure_tensorflow(threads=None, use_gpu=False)
-    import keras
-
-    model = keras.models.load_model(keras_path)
-    model.export(str(out_dir), format="tf_saved_model", verbose=False)

@@ -45,6 +45,9 @@ class Checkpoint:
     scalars: dict[str, Any]  # the learner's counters and RNG state (JSON values)
     counters: dict[str, Any]  # the driver's TrainingProgress counters
     config: dict[str, Any]  # the run's config as written
+    # The env's spaces as the policy sees them (EnvSpec as a dict), so that a checkpoint's
+    # policy acts and exports without the env; None in checkpoints written before.
+    spec: dict[str, Any] | None = None
 
 
 def write_checkpoint(
@@ -57,6 +60,7 @@ def write_checkpoint(
     config: dict[str, Any],
     policy: bytes | None = None,
     keep: int = 3,
+    spec: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``root/ckpt-<updates>`` atomically and delete all but the newest ``keep``."""
     root = Path(root)
@@ -70,6 +74,7 @@ def write_checkpoint(
             "counters": counters,
             "scalars": scalars,
             "arrays": {k: [list(v.shape), v.dtype.str] for k, v in arrays.items()},
+            **({"spec": spec} if spec is not None else {}),
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         if policy is not None:
@@ -171,6 +176,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         scalars=meta["scalars"],
         counters=meta["counters"],
         config=meta["config"],
+        spec=meta.get("spec"),
     )
 
 
@@ -238,8 +244,10 @@ class Checkpointer:
         every_updates: int | None,
         keep: int,
         include_replay: bool,
+        spec: dict[str, Any] | None = None,
     ) -> None:
         self.root, self.backend, self.config = Path(root), backend, config
+        self.spec = spec
         self.every_s, self.every_updates = every_s, every_updates
         self.keep, self.include_replay = keep, include_replay
         self._last_time = time.perf_counter()
@@ -267,6 +275,7 @@ class Checkpointer:
             config=self.config,
             policy=self.backend.policy_bytes(),
             keep=self.keep,
+            spec=self.spec,
         )
         self._last_time, self._last_updates = time.perf_counter(), state.updates
         return path

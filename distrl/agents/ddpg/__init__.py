@@ -16,6 +16,7 @@ SB3_SAMPLING = {"envs_per_worker": 1, "rollout_len": 8}
 DDPG = register(
     Algorithm(
         name="ddpg",
+        greedy="output",
         summary="deep deterministic policy gradient from replay; continuous actions",
         action_kinds=("continuous",),
         make_learner=lazy("distrl.agents.ddpg.learning:DDPGLearner"),
@@ -44,6 +45,7 @@ DDPG = register(
 TD3 = register(
     Algorithm(
         name="td3",
+        greedy="output",
         summary="TD3: DDPG with twin critics, target policy smoothing and delayed actor "
         "updates; continuous actions",
         action_kinds=("continuous",),

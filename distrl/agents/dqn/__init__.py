@@ -11,6 +11,7 @@ from distrl.agents.registry import Algorithm, lazy, register
 DQN = register(
     Algorithm(
         name="dqn",
+        greedy="argmax",
         summary="deep Q-learning (double, dueling, n-step, prioritized replay; Ape-X with mode "
         "async); discrete actions",
         action_kinds=("discrete",),

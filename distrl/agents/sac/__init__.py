@@ -11,6 +11,7 @@ from distrl.agents.sac.config import SACConfig
 SAC = register(
     Algorithm(
         name="sac",
+        greedy="squashed",
         summary="soft actor-critic with a learned entropy coefficient, from replay "
         "(Ape-X-style collection with mode async); continuous actions",
         action_kinds=("continuous",),
