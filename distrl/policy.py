@@ -79,7 +79,10 @@ class Policy:
     def act_with_log_probs(
         self, observations: Any, deterministic: bool = False
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """Actions and, for a stochastic policy that explored, their log-probabilities."""
+        """Actions and, for a stochastic policy that explored, their log-probabilities.
+        ``observations``: flat ones, or the env's own Dict/Tuple observation (one or a batch)."""
+        if isinstance(observations, dict | tuple):
+            observations = self.spec.flatten_observation(observations)
         obs = np.asarray(observations, dtype=self.spec.observation_dtype)
         shape = tuple(self.spec.observation_shape)
         single = obs.shape == shape

@@ -31,17 +31,36 @@ class EnvSpec:
     # Masked actions: the flattened observation holds the env's ``action_mask`` (1 = legal)
     # at ``[mask_offset, mask_offset + num_actions)``; mask_offset -1: no mask.
     mask_offset: int = -1
+    # A Dict (or Tuple) observation of boxes, flattened for the model: each entry's key (or
+    # index) and shape, in the flattening's order, so a policy takes the env's own observation.
+    observation_parts: tuple[tuple[str, tuple[int, ...]], ...] = ()
+
+    def flatten_observation(self, observation: Any) -> np.ndarray:
+        """The env's Dict/Tuple observation (one, or a batch in each entry) as the flat
+        observations ``[*obs]`` or ``[B, *obs]`` the model takes."""
+        if not self.observation_parts:
+            raise ValueError(f"{self.env_id}'s observations are not a Dict or Tuple of boxes")
+        items = observation if isinstance(observation, dict) else dict(enumerate(observation))
+        first_key, first_shape = self.observation_parts[0]
+        first = np.asarray(items[_key(first_key, items)])
+        single = first.shape == first_shape
+        flat = []
+        for key, shape in self.observation_parts:
+            part = np.asarray(items[_key(key, items)])
+            if part.shape[1 if not single else 0 :] != shape:
+                raise ValueError(f"observation entry {key!r} has shape {part.shape}; the env's is "
+                                 f"{shape}")  # fmt: skip
+            flat.append(part.reshape(-1) if single else part.reshape(len(part), -1))
+        return np.concatenate(flat, axis=-1).astype(self.observation_dtype)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON values (a checkpoint's ``meta.json`` keeps it)."""
-        return {f.name: (list(v) if isinstance(v, tuple) else v)
-                for f in fields(self) for v in [getattr(self, f.name)]}  # fmt: skip
+        return {f.name: getattr(self, f.name) for f in fields(self)}  # tuples dump as lists
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EnvSpec:
         known = {f.name for f in fields(cls)}
-        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v
-                                  for k, v in data.items() if k in known}  # fmt: skip
+        values: dict[str, Any] = {k: _tuples(v) for k, v in data.items() if k in known}
         return cls(**values)
 
     @property
@@ -77,6 +96,16 @@ class EnvSpec:
         ``action = x * half_width + centre`` maps ``x`` in [-1, 1] onto it."""
         low, high = np.asarray(self.action_low), np.asarray(self.action_high)
         return ((high - low) / 2).astype(np.float32), ((high + low) / 2).astype(np.float32)
+
+
+def _tuples(value: Any) -> Any:
+    """JSON's lists back to the tuples they were, nested ones included."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def _key(key: str, items: dict) -> Any:
+    """A Tuple observation's entries are keyed by position (saved as strings)."""
+    return int(key) if key not in items and key.isdigit() else key
 
 
 @dataclass(frozen=True)

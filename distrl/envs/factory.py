@@ -77,6 +77,7 @@ def env_spec(
             "Box (continuous, finite bounds), MultiDiscrete and MultiBinary"
         )
     mask_offset = _mask_offset(env_id, unflattened, kind, n)
+    parts = _observation_parts(unflattened)
     return EnvSpec(
         env_id=env_id,
         observation_shape=tuple(obs_space.shape),
@@ -89,7 +90,22 @@ def env_spec(
         action_high=bounds[1],
         action_nvec=nvec,
         mask_offset=mask_offset,
+        observation_parts=parts,
     )
+
+
+def _observation_parts(space: gym.Space | None) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """The entries of a flattened Dict/Tuple observation of boxes (empty for anything else:
+    nested spaces and Discrete entries are flattened by gymnasium but not described here)."""
+    if isinstance(space, gym.spaces.Dict):
+        items = list(space.spaces.items())
+    elif isinstance(space, gym.spaces.Tuple):
+        items = [(str(i), s) for i, s in enumerate(space.spaces)]
+    else:
+        return ()
+    if not all(isinstance(s, gym.spaces.Box | gym.spaces.MultiBinary) for _, s in items):
+        return ()
+    return tuple((str(k), tuple(int(d) for d in s.shape)) for k, s in items)
 
 
 MASK_KEY = "action_mask"  # RLlib's and PettingZoo's name for it in a Dict observation

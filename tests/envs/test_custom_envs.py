@@ -227,3 +227,18 @@ def test_gaussian_policies_learn_a_continuous_env_on_ray(userenvs, ray_cluster, 
                                   deterministic=True)  # fmt: skip
     assert greedy.shape == (2, 1) and greedy[0, 0] > 0 > greedy[1, 0]  # towards the goal
     assert np.abs(greedy).max() <= 1.0  # within the box
+
+
+def test_a_dict_observation_flattens_as_gymnasium_does_one_or_batched():
+    import gymnasium as gym
+
+    spec = env_spec("IllegalMoves-v0", options=EnvOptions(imports=("tests.envs.spaces",)))
+    assert spec.observation_parts == (("action_mask", (6,)), ("observation", (6,)))
+    env = gym.make("IllegalMoves-v0")
+    obs, _ = env.reset(seed=3)
+    expected = gym.spaces.flatten(env.observation_space, obs)
+    np.testing.assert_array_equal(spec.flatten_observation(obs), expected)
+    batch = {key: np.stack([value, value]) for key, value in obs.items()}
+    np.testing.assert_array_equal(spec.flatten_observation(batch), np.stack([expected] * 2))
+    with pytest.raises(ValueError, match="observation entry 'observation' has shape"):
+        spec.flatten_observation({**obs, "observation": np.zeros(5)})
