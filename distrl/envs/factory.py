@@ -105,7 +105,7 @@ def _observation_parts(space: gym.Space | None) -> tuple[tuple[str, tuple[int, .
         return ()
     if not all(isinstance(s, gym.spaces.Box | gym.spaces.MultiBinary) for _, s in items):
         return ()
-    return tuple((str(k), tuple(int(d) for d in s.shape)) for k, s in items)
+    return tuple((str(k), tuple(int(d) for d in s.shape or ())) for k, s in items)
 
 
 MASK_KEY = "action_mask"  # RLlib's and PettingZoo's name for it in a Dict observation
