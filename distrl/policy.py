@@ -123,16 +123,29 @@ class Policy:
         cls,
         path: str | Path,
         *,
-        env: str,
-        algo: str = "a2c",
+        env: str | None = None,
+        algo: str | None = None,
         seed: int = 0,
         overrides: dict[str, Any] | None = None,
     ) -> Policy:
-        """The policy in an exported ``.keras`` file (``distrl.export``, ``Trainer.save_policy``),
-        for ``env`` and ``algo``; ``overrides``: config keys the run had (``model.*``, ...)."""
+        """The policy in a ``.keras`` file. One that distrl wrote (``distrl.export``,
+        ``Trainer.save_policy``, a checkpoint's ``policy.keras``) carries the run's config and
+        the env's spaces: nothing else is needed. For another file, or to act on another env,
+        give ``env`` and ``algo`` (default a2c), and ``overrides``: config keys the run had
+        (``model.*``, ``normalize.*``, ...)."""
+        from distrl.ops.checkpoint import read_policy_info
+
         if not Path(path).is_file():
             raise ConfigError(f"{str(path)!r}: no such .keras file")
-        config = build_config({"env": env, "algo": algo}, overrides or {})
+        info = read_policy_info(path) if env is None else None
+        if info is not None:
+            keys = {**info["config"], **({"algo": algo} if algo else {})}
+            config = build_config(keys, overrides or {}, flag_names=True)
+            spec = EnvSpec.from_dict(info["spec"]) if info.get("spec") else None
+            return cls._from_file(Path(path), config, seed, version=0, spec=spec)
+        if env is None:
+            raise ConfigError(f"{path}: not saved by distrl (no distrl.json): give env= and algo=")
+        config = build_config({"env": env, "algo": algo or "a2c"}, overrides or {})
         return cls._from_file(Path(path), config, seed, version=0)
 
     @classmethod

@@ -37,6 +37,7 @@ from distrl.ops.checkpoint import (
     check_same_run,
     checkpoints,
     read_checkpoint,
+    with_policy_info,
     write_checkpoint,
 )
 from distrl.ops.summary import RunSummary, write_summary
@@ -433,6 +434,8 @@ class Trainer:
         data = self._policy_bytes()
         if data is None:
             raise RuntimeError(f"algo {self.config.algo} has no Keras policy to save")
+        spec = self.spec.to_dict() if self.spec is not None else None
+        data = with_policy_info(data, self.config.to_dict(), spec)
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".keras", delete=False) as f:
             f.write(data)

@@ -13,6 +13,7 @@ after ``kill -9``) sees either the whole checkpoint or none of it.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -50,6 +51,31 @@ class Checkpoint:
     spec: dict[str, Any] | None = None
 
 
+POLICY_INFO = "distrl.json"  # inside a .keras file: what acting needs beside the model
+
+
+def with_policy_info(policy: bytes, config: dict[str, Any], spec: dict[str, Any] | None) -> bytes:
+    """A ``.keras`` file's bytes with ``distrl.json`` added (the run's config and the env's
+    spaces): ``Policy.from_keras`` then needs no env or algo. Keras ignores the extra member."""
+    buffer = io.BytesIO(policy)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        if POLICY_INFO not in archive.namelist():
+            archive.writestr(POLICY_INFO, json.dumps({"config": config, "spec": spec}))
+    return buffer.getvalue()
+
+
+def read_policy_info(path: str | Path) -> dict[str, Any] | None:
+    """The ``distrl.json`` of a ``.keras`` file, or None (a file saved by other code)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if POLICY_INFO not in archive.namelist():
+                return None
+            info = json.loads(archive.read(POLICY_INFO))
+    except (OSError, zipfile.BadZipFile, ValueError) as e:
+        raise CheckpointError(f"{path}: not a readable .keras file ({e})") from None
+    return info if isinstance(info, dict) else None
+
+
 def write_checkpoint(
     root: str | Path,
     *,
@@ -78,7 +104,7 @@ def write_checkpoint(
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         if policy is not None:
-            (tmp / "policy.keras").write_bytes(policy)
+            (tmp / "policy.keras").write_bytes(with_policy_info(policy, config, spec))
         for f in tmp.iterdir():
             _fsync(f)
         _fsync(tmp)

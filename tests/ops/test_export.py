@@ -102,6 +102,9 @@ assert policy.act(obs, deterministic=True) in (1, 4)  # the env's own Dict obser
 batch = {key: np.stack([value] * 3) for key, value in obs.items()}
 actions, state = policy.predict(batch, deterministic=True)
 assert actions.shape == (3,) and set(actions.tolist()) <= {1, 4} and state is None
+# Its policy.keras carries the same: no env or algo to give.
+alone = distrl.Policy.from_keras(sys.argv[1] + "/policy.keras")
+assert (alone.act(batch, deterministic=True) == actions).all()
 assert not any(name == "tests" or name.startswith("tests.") for name in sys.modules)
 try:
     import tests.envs.spaces  # noqa: F401
@@ -113,8 +116,9 @@ else:
 
 
 def test_a_checkpoints_policy_acts_where_the_env_package_cannot_be_imported(tmp_path):
-    """The spaces are saved with the checkpoint: a process that cannot import the env's
-    package (another folder, no PYTHONPATH) loads the policy and acts on Dict observations."""
+    """The spaces are saved with the checkpoint and inside its policy.keras: a process that
+    cannot import the env's package (another folder, no PYTHONPATH) loads the policy from either
+    and acts on Dict observations."""
     path, _ = checkpoint(tmp_path, {"algo": "ppo", "env": "IllegalMoves-v0",
                                     "env_imports": ["tests.envs.spaces"]})  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
