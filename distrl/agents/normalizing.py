@@ -7,7 +7,11 @@ moments are merged into the running ones (Chan et al.'s parallel mean and varian
 statistics live in the model's frozen ``obs_norm`` layer (``models.builders.with_normalization``),
 which travels with every weights version: workers, evaluation, the service's ``Act``, a saved
 ``.keras`` and a SavedModel all standardise alike, and nothing but training changes them. The
-learner trains on a batch with the statistics it was acted with, then merges the batch's.
+learner trains on a batch with the statistics it was acted with, then merges the batch's
+(:meth:`Normalizer.before_step`, :meth:`Normalizer.after_step`); only the very first batch,
+acted on before any statistics existed, sets them before the first step, as VecNormalize
+normalizes from the first observation (training on raw inputs first and standardised ones
+afterwards cost pendulum-ppo its seed 0: BENCHMARKS.md).
 
 Rewards are scaled by the running standard deviation of each env copy's discounted return
 (accumulated per worker and env copy, reset at episode ends) and clipped, for the loss only:
@@ -61,6 +65,7 @@ class Normalizer:
         self.obs = RunningMoments((features,))
         self.returns = RunningMoments(())
         self._discounted: dict[tuple[int, int], np.ndarray] = {}  # (worker, copies) -> [B]
+        self._merged_early = False  # this update's batch was merged before its step
 
     def scaled_rewards(self, rollouts: Sequence[Rollout]) -> list[Rollout]:
         """The fragments with rewards scaled (``normalize.rewards``), in arrival order."""
@@ -82,6 +87,18 @@ class Normalizer:
             rewards = np.clip(r.rewards * scale, -c.clip, c.clip).astype(np.float32)
             out.append(dataclasses.replace(r, rewards=rewards))
         return out
+
+    def before_step(self, rollouts: Sequence[Rollout]) -> None:
+        """The first batch sets the statistics before the first step."""
+        self._merged_early = self.layer is not None and self.obs.count == 0 and bool(rollouts)
+        if self._merged_early:
+            self.observe(rollouts)
+
+    def after_step(self, rollouts: Sequence[Rollout]) -> None:
+        """Every later batch is merged after its step (it trained with what it acted with)."""
+        if not self._merged_early:
+            self.observe(rollouts)
+        self._merged_early = False
 
     def observe(self, rollouts: Sequence[Rollout]) -> None:
         """Merge the fragments' observations and publish the statistics into the model."""

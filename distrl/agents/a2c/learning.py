@@ -170,6 +170,7 @@ class A2CLearner(LearnerBase):
         self.schedules.advance(sum(r.env_steps for r in rollouts))
         lags, use, stale = self._admit(rollouts, self.lag)
         use = self.normalizer.scaled_rewards(use)
+        self.normalizer.before_step(use)
         metrics: dict[str, float] = {}
         applied = False  # stays so if all was stale and discarded, or the step was not finite
         if use:
@@ -185,7 +186,7 @@ class A2CLearner(LearnerBase):
             metrics["timing/targets_cpu_s"] = targets_cpu - cpu
             metrics["timing/train_step_cpu_s"] = time.process_time() - targets_cpu
             applied = self._stepped(metrics["learner/grad_norm"])
-        self.normalizer.observe(use)  # after the step: it trained with what acted
+        self.normalizer.after_step(use)
         metrics.update(self.normalizer.metrics())
         self.version += int(applied)
         return self._result(start, metrics, lags, applied=applied, sources=rollouts)

@@ -163,6 +163,7 @@ class PGLearner(LearnerBase):
         self.schedules.advance(sum(r.env_steps for r in rollouts))
         self.env_errors += sum(r.env_errors for r in rollouts)
         lags = [self.version - r.policy_version for r in rollouts]
+        self.normalizer.before_step(rollouts)
         for r in self.normalizer.scaled_rewards(rollouts):
             self._collect(r)
         metrics: dict[str, float] = {}
@@ -173,7 +174,7 @@ class PGLearner(LearnerBase):
             self._complete = []
             finite = bool(np.isfinite(metrics["learner/grad_norm"]))
             applied = self.guard.record(finite=finite) or finite
-        self.normalizer.observe(rollouts)
+        self.normalizer.after_step(rollouts)
         metrics.update(self.normalizer.metrics())
         self.version += int(applied)
         metrics["learner/episodes_trained"] = float(self.episodes_trained)

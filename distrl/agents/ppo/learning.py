@@ -216,6 +216,7 @@ class PPOLearner(LearnerBase):
         self.schedules.advance(sum(r.env_steps for r in rollouts))
         lags, use, _ = self._admit(rollouts, self.lag)
         use = self.normalizer.scaled_rewards(use)
+        self.normalizer.before_step(use)
         metrics: dict[str, float] = {}
         applied = False
         if use:
@@ -223,7 +224,7 @@ class PPOLearner(LearnerBase):
             batch, metrics = self.prepare(use, lagged=lagged)
             applied = self._epochs(batch, metrics)
             metrics["learner/batch_size"] = float(len(batch.actions))
-        self.normalizer.observe(use)  # after the epochs: they trained with what acted
+        self.normalizer.after_step(use)
         metrics.update(self.normalizer.metrics())
         self.version += int(applied)
         metrics["learner/stale_discarded"] = float(self.stale_discarded)
