@@ -21,6 +21,9 @@ from distrl.types import FragmentSummary, Gradients, Rollout, UpdateResult, Weig
 
 class LearnerBase:
     COUNTERS: tuple[str, ...] = ()  # the subclass's own integer counters, kept in checkpoints
+    # Compiled functions (attribute names, on the learner or its parts) the learner never
+    # calls, so ``warm_up`` does not trace them (A2C's loss object also serves A3C workers).
+    NOT_WARMED: tuple[str, ...] = ()
 
     version: int  # weights versions published; 0 is the initial weights
     env_errors: int  # env exceptions the workers recovered from (reported with their data)
@@ -58,7 +61,9 @@ class LearnerBase:
         # loss object holds the forward pass that computes targets).
         parts = [v for v in vars(self).values() if type(v).__module__.startswith("distrl.agents")]
         for owner in (self, *parts):
-            for value in vars(owner).values():
+            for name, value in vars(owner).items():
+                if name in self.NOT_WARMED:
+                    continue
                 compiled = isinstance(value, tf.types.experimental.PolymorphicFunction)
                 if compiled and getattr(value, "input_signature", None) is not None:
                     value.get_concrete_function()

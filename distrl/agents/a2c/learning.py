@@ -75,6 +75,7 @@ class A2CLearner(LearnerBase):
     """
 
     COUNTERS = ("stale_discarded", "stale_corrected")
+    NOT_WARMED = ("_gradients", "_gradients_own_baseline")  # the A3C workers' (A2CLoss)
 
     def __init__(
         self, *, spec: EnvSpec, sections: AlgorithmSections, seed: int, device: str = "/CPU:0"
