@@ -85,8 +85,8 @@ def _served(checkpoint: Any, source: Path) -> tuple[Any, Any, str]:
     """``(model, spec, greedy)`` of the checkpoint's policy: the spec saved with it (else made
     from its env), the way its algorithm acts greedily."""
     from distrl.agents import registry
+    from distrl.agents.serving import load_policy
     from distrl.config import build_config
-    from distrl.tfsetup import configure_tensorflow
     from distrl.types import EnvSpec
 
     config = build_config(checkpoint.config, flag_names=True)
@@ -96,10 +96,7 @@ def _served(checkpoint: Any, source: Path) -> tuple[Any, Any, str]:
         from distrl.envs import EnvOptions, env_spec
 
         spec = env_spec(config.env, config.atari, EnvOptions.of(config))
-    configure_tensorflow(threads=None, use_gpu=False)
-    import keras
-
-    return keras.models.load_model(source), spec, registry.get(config.algo).greedy
+    return load_policy(str(source)), spec, registry.get(config.algo).greedy
 
 
 if __name__ == "__main__":

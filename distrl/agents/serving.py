@@ -55,6 +55,14 @@ def serving_function(model: keras.Model, spec: EnvSpec, greedy: str) -> Any:
     return tf.function(serve, input_signature=signature)
 
 
+def load_policy(path: str) -> keras.Model:
+    """A ``.keras`` policy file, on the CPU."""
+    from distrl.tfsetup import configure_tensorflow
+
+    configure_tensorflow(threads=None, use_gpu=False)
+    return keras.models.load_model(path)
+
+
 def write_savedmodel(model: keras.Model, spec: EnvSpec, greedy: str, out_dir: str) -> None:
     """A SavedModel whose ``serving_default`` signature is :func:`serving_function`."""
     serve = serving_function(model, spec, greedy)
