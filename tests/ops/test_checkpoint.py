@@ -331,6 +331,16 @@ def test_evaluate_and_export_refuse_bad_input_in_one_line(tmp_path):
         line = one_line_error(["--checkpoint", str(truncated), *extra], prog)
         assert f"{keras_file}: damaged" in line
     assert not (tmp_path / "distrl.export.keras").exists()  # nothing copied
+    # A damaged meta.json or arrays.npz: the same, and no output for any format.
+    for damaged, name in ((policy_checkpoint(tmp_path / "meta"), "meta.json"),
+                          (policy_checkpoint(tmp_path / "arrays"), "arrays.npz")):  # fmt: skip
+        file = damaged / name
+        file.write_bytes(file.read_bytes()[: len(file.read_bytes()) // 2])
+        outs = [tmp_path / f"{name}.keras", tmp_path / f"{name}-sm", tmp_path / f"{name}.onnx"]
+        line = one_line_error(["--checkpoint", str(damaged), "--keras", str(outs[0]),
+                               "--savedmodel", str(outs[1]), "--onnx", str(outs[2])],
+                              "distrl.export")  # fmt: skip
+        assert str(file) in line and not any(out.exists() for out in outs)
     line = one_line_error(["--checkpoint", str(good), "--keras", str(tmp_path / "p.h5")],
                           "distrl.export")  # fmt: skip
     assert line.endswith("the file name must end in .keras")
