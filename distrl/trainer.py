@@ -31,6 +31,7 @@ from distrl.agents import registry
 from distrl.callbacks import Callback
 from distrl.config import Config, ConfigError, build_config, flatten
 from distrl.envs.custom import EnvOptions
+from distrl.models.precision import bfloat16_warning
 from distrl.ops.checkpoint import (
     Checkpoint,
     check_matches,
@@ -134,6 +135,9 @@ class Trainer:
         self.config = config = dataclasses.replace(config, run_name=self.run_dir.name)
         self.spec = env_spec(config.env, config.atari, EnvOptions.of(config))
         registry.get(config.algo).check_spec(self.spec)
+        slow = bfloat16_warning(config.model.precision, config.resources.learner_gpus)
+        if slow:
+            log.warning(slow)
         stop_reward = config.stop_reward
         if stop_reward is None:
             stop_reward = self.spec.reward_threshold

@@ -19,6 +19,7 @@ MODEL_NAMES = (
     "cnn",
 )
 CNN_MODELS = ("nature_cnn", "seed002_cnn", "cnn")
+PRECISIONS = ("float32", "mixed_bfloat16")
 PREPROCESS = ("standard", "karpathy")
 VECTORIZERS = ("auto", "ale", "gymnasium")
 
@@ -39,6 +40,12 @@ class ModelConfig:
         None, "hidden sizes of the value network for mlp (default: same as hidden)"
     )
     activation: str = setting("tanh", "hidden activation (any Keras activation name)")
+    precision: str = setting(
+        "float32",
+        "float32, or mixed_bfloat16: the layers compute in bfloat16 (variables, outputs and "
+        "losses stay float32; weights travel as float32) in the learner and in TensorFlow "
+        "acting; NumPy acting stays float32",
+    )
 
     @property
     def numpy_friendly(self) -> bool:
@@ -50,6 +57,7 @@ class ModelConfig:
         )
 
     def __post_init__(self) -> None:
+        check_choice("model.precision", self.precision, PRECISIONS)
         check(
             self.name in MODEL_NAMES or ":" in self.name,
             f"model.name must be one of {', '.join(MODEL_NAMES)} or package.module:function; "

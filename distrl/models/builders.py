@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import keras
 
@@ -27,6 +28,18 @@ def build_from_plan(spec: EnvSpec, plan: DensePlan) -> keras.Model:
     return keras.Model(obs, [logits, value], name="actor_critic")
 
 
+@contextlib.contextmanager
+def dtype_policy(precision: str) -> Iterator[None]:
+    """Layers made inside take ``precision`` (Keras's mixed policies: float32 variables,
+    computation in the lower precision); the global policy is put back after."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
 def resolve_builder(name: str, key: str = "model.name") -> Callable[..., keras.Model]:
     """A user's builder given as ``package.module:function`` (``key``: the setting, for errors)."""
     module_name, sep, attr = name.partition(":")
@@ -46,17 +59,21 @@ def build_model(
 ) -> keras.Model:
     """The Keras model for ``config``: outputs ``[logits [N, A], value [N, 1]]``; with
     ``normalize.observations``, standardising its input first (:func:`with_normalization`)."""
-    plan = dense_plan(config)
-    if plan is not None:
-        model = build_from_plan(spec, plan)
-    elif config.name in CNN_BUILDERS:
-        model = CNN_BUILDERS[config.name](spec, config)
-    else:
-        model = resolve_builder(config.name)(spec, config)
+    with dtype_policy(config.precision):
+        plan = dense_plan(config)
+        if plan is not None:
+            model = build_from_plan(spec, plan)
+        elif config.name in CNN_BUILDERS:
+            model = CNN_BUILDERS[config.name](spec, config)
+        else:
+            model = resolve_builder(config.name)(spec, config)
     if not isinstance(model, keras.Model) or len(model.outputs) != 2:
         raise ConfigError(
             f"model builder {config.name!r} must return a keras.Model with outputs [logits, value]"
         )
+    if config.precision != "float32":  # the heads' outputs, and so every loss, in float32
+        outputs = [keras.ops.cast(out, "float32") for out in model.outputs]
+        model = keras.Model(model.inputs, outputs, name=model.name)
     if normalize is not None and normalize.observations:
         model = with_normalization(model, spec, normalize.clip)
     return with_action_mask(model, spec) if spec.masked else model

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from distrl.config import ConfigError, ModelConfig
+from distrl.config import ConfigError, ModelConfig, build_config
 from distrl.envs import env_spec
 from distrl.models.builders import build_model
 
@@ -49,3 +49,18 @@ def test_builders_output_logits_and_value(config, units):
 def test_unimportable_user_builder_is_a_config_error():
     with pytest.raises(ConfigError, match="cannot be imported"):
         build_model(SPEC, ModelConfig(name="no_such_pkg.mod:fn"))
+
+
+def test_mixed_bfloat16_computes_in_bfloat16_and_keeps_float32_variables_and_outputs():
+    from distrl.models.precision import bfloat16_warning, cpu_has_fast_bfloat16
+
+    config = build_config({"model": {"precision": "mixed_bfloat16"}})
+    model = build_model(env_spec("CartPole-v1"), config.model)
+    assert all(v.dtype == "float32" for v in model.weights)
+    assert all(out.dtype == "float32" for out in model.outputs)
+    assert any(str(getattr(layer, "compute_dtype", "")) == "bfloat16" for layer in model.layers)
+    plain = build_model(env_spec("CartPole-v1"), build_config({}).model)
+    assert not any(str(getattr(layer, "compute_dtype", "")) == "bfloat16" for layer in plain.layers)
+    assert cpu_has_fast_bfloat16("flags\t: fpu sse avx512f\n") is False
+    assert cpu_has_fast_bfloat16("flags\t: fpu avx512_bf16 sse\n") is True
+    assert bfloat16_warning("float32", 0) is None and bfloat16_warning("mixed_bfloat16", 1) is None
