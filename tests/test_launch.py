@@ -29,6 +29,16 @@ def alive(pid):
         return False
 
 
+def first_progress_line(proc):
+    """Read stdout (the header comes first) until the first progress line: training is under
+    way; the line, or what ended the process."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if "steps/s" in line:
+            return line
+    return proc.stderr.read() if proc.stderr else ""
+
+
 def launch(*args, tmp_path):
     summary = tmp_path / "summary.json"
     cmd = [
@@ -129,9 +139,8 @@ def test_sigint_stops_cleanly_and_still_writes_the_summary(tmp_path):
                                tmp_path=tmp_path)  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()  # the first progress line: training is under way
-        assert "steps" in line, proc.stderr.read() if proc.poll() is not None else line
+        line = first_progress_line(proc)
+        assert "steps/s" in line, line
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=120)
     finally:
@@ -151,7 +160,7 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path):
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     try:
-        assert proc.stdout is not None and "steps" in proc.stdout.readline()
+        assert "steps/s" in first_progress_line(proc)
         time.sleep(0.5)
         proc.terminate()
         proc.wait(timeout=60)
@@ -177,7 +186,7 @@ def test_sigterm_leaves_no_ray_or_distrl_process_behind(tmp_path):
         cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     try:
-        assert proc.stdout is not None and "steps" in proc.stdout.readline()  # training
+        assert "steps/s" in first_progress_line(proc)  # training
         tree = descendants(proc.pid)  # itself, Ray's GCS, raylet, workers, learner, ...
         assert len(tree) >= 6, tree  # the launcher and at least 5 below it
         proc.terminate()
@@ -203,7 +212,7 @@ def test_signals_during_shutdown_lose_neither_checkpoint_nor_summary(tmp_path):
     )  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout is not None and "steps" in proc.stdout.readline()
+        assert "steps/s" in first_progress_line(proc)
         proc.terminate()
         sent = 1
         while proc.poll() is None and sent < 2000:
