@@ -10,9 +10,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # Keras writes ~/.keras/keras.json on first import: keep it (and subprocesses') out of $HOME.
 os.environ.setdefault("KERAS_HOME", tempfile.mkdtemp(prefix="distrl-keras-"))
 # A new local Ray cluster turns token auth on and, without a token, writes one to
-# ~/.ray/auth_token: give this session (and its subprocesses) a token of its own instead.
+# ~/.ray/auth_token: give this session (and its subprocesses) a token file of its own instead.
 if not (os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")):
-    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(16)
+    _token = os.path.join(tempfile.mkdtemp(prefix="distrl-ray-"), "auth_token")
+    with open(_token, "w") as f:
+        f.write(secrets.token_hex(16))
+    os.environ["RAY_AUTH_TOKEN_PATH"] = _token
 
 RAY_CPUS = 4  # 2 workers + learner + 1 spare, whatever the machine's core count
 SYSTEM_TESTS = os.environ.get("DISTRL_SYSTEM_TESTS") == "1"  # .ci/run sets it
