@@ -92,8 +92,16 @@ def main(argv: list[str] | None = None) -> int:
     # A deterministic actor (DDPG) is evaluated without its exploration noise either way.
     deterministic = args.deterministic or not policy.algorithm.stochastic
 
+    carried: dict[str, Any] = {"state": None}  # a recurrent policy's, zeroed at each start
+
     def act(obs: np.ndarray, rng: np.random.Generator) -> Any:
-        return policy.act(obs, deterministic=deterministic)
+        if not policy.recurrent:
+            return policy.act(obs, deterministic=deterministic)
+        actions, carried["state"] = policy.act(obs, deterministic, state=carried["state"])
+        return actions
+
+    def start() -> None:
+        carried["state"] = None
 
     from distrl.ops.evaluation import evaluate
 
@@ -101,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         with EpisodeProgress(args.episodes) as show:
             returns = evaluate(
                 act, env_id, episodes=args.episodes, seed=args.seed, video_dir=args.video,
-                on_episode=show, atari=config.atari, options=EnvOptions.of(config),
+                on_episode=show, atari=config.atari, options=EnvOptions.of(config), on_start=start,
             )  # fmt: skip
     except ConfigError as e:  # the env cannot be made here (e.g. its package is not installed)
         print(f"distrl.evaluate: error: {e}", file=sys.stderr)

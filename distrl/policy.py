@@ -4,6 +4,7 @@
     policy = distrl.Policy.from_checkpoint("runs/ckpt")       # from a checkpoint
     policy = distrl.Policy.from_keras("policy.keras", env="CartPole-v1")   # an exported file
     actions = policy.act(observations, deterministic=True)    # [B, *obs] -> [B, ...]
+    actions, state = policy.act(obs, state=state)             # a recurrent policy (LSTM)
 
 It is the algorithm's own acting policy (the one the rollout workers, the service's ``Act`` and
 evaluation use), so with the same weights, observations, seed and flags all of them choose the
@@ -59,9 +60,32 @@ class Policy:
             self.weights = weights  # what acts now (the service publishes it as it is)
             self.version = weights.version
 
-    def act(self, observations: Any, deterministic: bool = False) -> np.ndarray:
-        """Actions for a batch ``[B, *obs]`` (or one observation ``[*obs]`` -> one action)."""
-        return self.act_with_log_probs(observations, deterministic)[0]
+    @property
+    def recurrent(self) -> bool:
+        """An LSTM policy (``model.lstm_size``): it acts from a state and returns the next."""
+        return getattr(self._acting, "state", None) is not None
+
+    @property
+    def state_size(self) -> int:
+        """Floats in one observation's state (``2 * lstm_size``: h then c); 0 if feed-forward."""
+        state = getattr(self._acting, "state", None)
+        return 0 if state is None else int(state.shape[1])
+
+    def initial_state(self, batch: int | None = None) -> np.ndarray | None:
+        """The state an episode starts from (zeros): ``[batch, S]``, or ``[S]`` for one
+        observation (``batch`` None); None for a feed-forward policy."""
+        if not self.recurrent:
+            return None
+        shape = (self.state_size,) if batch is None else (batch, self.state_size)
+        return np.zeros(shape, np.float32)
+
+    def act(self, observations: Any, deterministic: bool = False, state: Any = None) -> Any:
+        """Actions for a batch ``[B, *obs]`` (or one observation ``[*obs]`` -> one action).
+
+        A recurrent policy returns ``(actions, next_state)``: give it back with the next
+        observations; ``state`` None (or :meth:`initial_state`) starts an episode."""
+        actions, _, next_state = self.act_with_state(observations, deterministic, state)
+        return (actions, next_state) if self.recurrent else actions
 
     def predict(
         self,
@@ -70,17 +94,31 @@ class Policy:
         episode_start: Any = None,
         deterministic: bool = False,
     ) -> tuple[np.ndarray, Any]:
-        """Stable-Baselines3's call: ``(actions, state)`` for one observation or a batch.
-        distrl's policies keep no recurrent state, so ``state`` comes back as given (None) and
-        ``episode_start`` is accepted and unused; code written against SB3's ``predict`` runs
-        unchanged."""
-        return self.act(observation, deterministic=deterministic), state
+        """Stable-Baselines3's call: ``(actions, state)`` for one observation or a batch; code
+        written against SB3's ``predict`` runs unchanged. A feed-forward policy returns
+        ``state`` as given (None); a recurrent one its next state, after zeroing the rows
+        ``episode_start`` marks (SB3's RecurrentPPO convention)."""
+        if self.recurrent and state is not None and episode_start is not None:
+            starts = np.asarray(episode_start, dtype=bool)
+            state = np.where(starts[..., None], 0.0, np.asarray(state, np.float32))
+        actions, _, next_state = self.act_with_state(observation, deterministic, state)
+        return actions, next_state if self.recurrent else state
 
     def act_with_log_probs(
         self, observations: Any, deterministic: bool = False
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Actions and, for a stochastic policy that explored, their log-probabilities.
-        ``observations``: flat ones, or the env's own Dict/Tuple observation (one or a batch)."""
+        ``observations``: flat ones, or the env's own Dict/Tuple observation (one or a batch).
+        A recurrent policy acts from the initial state (:meth:`act_with_state` carries it)."""
+        actions, log_probs, _ = self.act_with_state(observations, deterministic, None)
+        return actions, log_probs
+
+    def act_with_state(
+        self, observations: Any, deterministic: bool = False, state: Any = None
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """``(actions, log-probs or None, next state or None)``: :meth:`act_with_log_probs`
+        with a recurrent policy's state (``[B, S]``, or ``[S]`` for one observation; None:
+        zeros)."""
         if isinstance(observations, dict | tuple):
             observations = self.spec.flatten_observation(observations)
         obs = np.asarray(observations, dtype=self.spec.observation_dtype)
@@ -92,16 +130,37 @@ class Policy:
                 f"observations must be [B, {', '.join(map(str, shape))}] or one observation of "
                 f"shape {shape}; got {obs.shape}"
             )
+        states = self._states(state, len(batch), single)
+        acting: Any = self._acting  # a recurrent one keeps ``state`` (agents/acting.py)
         with self._lock:  # one acting policy: its RNG and noise state advance in order
+            if states is not None:
+                acting.state = states
             if deterministic:
                 actions, log_probs = self._acting.act_greedy(batch), None
             else:
                 actions, log_probs = self._acting.act(batch, self.rng)
                 if not self.algorithm.stochastic:
                     log_probs = None
+            next_state = None if states is None else acting.state.copy()
         if single:
-            return actions[0], None if log_probs is None else log_probs[0]
-        return actions, log_probs
+            return (actions[0], None if log_probs is None else log_probs[0],
+                    None if next_state is None else next_state[0])  # fmt: skip
+        return actions, log_probs, next_state
+
+    def _states(self, state: Any, batch: int, single: bool) -> np.ndarray | None:
+        """A recurrent policy's states as ``[batch, S]`` float32 (zeros for None)."""
+        if not self.recurrent:
+            if state is not None:
+                raise ValueError("this policy is not recurrent: it takes no state")
+            return None
+        if state is None:
+            return np.zeros((batch, self.state_size), np.float32)
+        states = np.asarray(state, np.float32)
+        states = states[None] if single else states
+        if states.shape != (batch, self.state_size):
+            expected = (self.state_size,) if single else (batch, self.state_size)
+            raise ValueError(f"state must have shape {expected}; got {np.shape(state)}")
+        return states.copy()
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, *, seed: int = 0) -> Policy:

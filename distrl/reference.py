@@ -50,7 +50,8 @@ def algorithm_page(name: str) -> str:
         "",
         f"Action spaces: {', '.join(entry.action_kinds)}. "
         f"Learns from: {'single transitions (replay)' if entry.replay else 'fragments'}."
-        + (" Gradient workers (A3C): yes." if entry.make_worker_loss is not None else ""),
+        + (" Gradient workers (A3C): yes." if entry.make_worker_loss is not None else "")
+        + (" Recurrent policies (`model.lstm_size`): yes." if entry.recurrent else ""),
         "",
     ]
     if entry.defaults:
@@ -62,8 +63,9 @@ def algorithm_page(name: str) -> str:
     lines += ["## Keys", "", "| key | default | meaning |", "| --- | --- | --- |"]
     if entry.config is not None and entry.section_name is not None:
         lines += _rows(entry.section_name, entry.config)
-    if entry.uses_model:
-        lines += _rows("model", ModelConfig)
+    if entry.uses_model:  # the LSTM keys only where the algorithm unrolls recurrent policies
+        rows = _rows("model", ModelConfig)
+        lines += [r for r in rows if entry.recurrent or not r.startswith("| `model.lstm_")]
     lines += ["", "The keys every run has (workers, env, checkpoints, ...) are in the",
               "[configuration reference](../configuration.md).", ""]  # fmt: skip
     return "\n".join(lines)

@@ -165,6 +165,9 @@ class Rollout:
     # [T, B] float32: each step's replay priority as the worker computed it with its own copy
     # of the network (Ape-X), or None (the learner stores new steps at its largest priority).
     priorities: np.ndarray | None = None
+    # [B, S] float32: a recurrent policy's state before step 0 of each env copy (the learner
+    # unrolls the fragment from it), or None: a feed-forward policy (or zeros, for a pushed one).
+    initial_state: np.ndarray | None = None
 
     @property
     def env_steps(self) -> int:

@@ -67,7 +67,8 @@ class ActingPolicy(Protocol):
     # Optional: ``place(worker_index, workers, mode)``, called once by each rollout worker, for
     # a policy that explores by its worker's place (DQN's Ape-X rates in mode async); and
     # ``initial_priorities(rollout)`` -> [T, B] or None, the replay priorities of a fragment's
-    # steps from the worker's own network copy (Ape-X).
+    # steps from the worker's own network copy (Ape-X). A recurrent policy keeps ``state``
+    # ([B, S], its env copies' LSTM states) and has ``fragment_state()`` -> a copy of it.
 
 
 class Learner(Protocol):
@@ -138,6 +139,9 @@ class Algorithm:
     # Supports the ``normalize`` section: builds its model with ``normalize`` and keeps the
     # statistics (``distrl.agents.normalizing``).
     normalizes: bool = False
+    # Unrolls recurrent policies (``model.lstm_size``): its workers carry the LSTM state and
+    # its learner unrolls each fragment from the state it began with.
+    recurrent: bool = False
     # How exports compute greedy actions from the policy model's first output
     # (``distrl.agents.serving.GREEDY``): mode, argmax, output or squashed.
     greedy: str = "mode"

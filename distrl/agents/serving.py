@@ -7,6 +7,10 @@ wrappers and distrl's flattening, in its dtype, with a batch dimension) and retu
 the env's units) and ``params`` (the model's first output: logits, a Gaussian's
 ``[mean, log_std]``, Q-values, or the actor's actions). Normalization and action masks are
 inside the model, so nothing else is needed to act.
+
+A recurrent policy (``model.lstm_size``) also takes ``state`` ``[N, 2 * lstm_size]`` (zeros at
+an episode's start) and returns the next one as ``state``: feed it back with the next
+observations.
 """
 
 from __future__ import annotations
@@ -29,15 +33,19 @@ GREEDY = ("mode", "argmax", "output", "squashed")
 
 def serving_function(model: keras.Model, spec: EnvSpec, greedy: str) -> Any:
     """A ``tf.function`` with one input, ``observations`` ``[N, *obs]``, and the outputs
-    ``{"actions", "params"}``."""
+    ``{"actions", "params"}``; a recurrent model's also takes and returns ``state``."""
     signature = [tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype,
                                name="observations")]  # fmt: skip
+    recurrent = len(model.inputs) > 1
+    if recurrent:
+        size = int(model.inputs[1].shape[-1])
+        signature.append(tf.TensorSpec([None, size], tf.float32, name="state"))
     half_width, centre = spec.action_scale() if spec.action_low else (np.ones(1), np.zeros(1))
     low = np.asarray(spec.action_low, np.float32)
     high = np.asarray(spec.action_high, np.float32)
 
-    def serve(observations: tf.Tensor) -> dict[str, tf.Tensor]:
-        out = model(observations, training=False)
+    def serve(observations: tf.Tensor, *state: tf.Tensor) -> dict[str, tf.Tensor]:
+        out = model([observations, *state] if state else observations, training=False)
         params = out[0] if isinstance(out, list | tuple) else out
         if greedy == "output":
             actions = params
@@ -50,6 +58,8 @@ def serving_function(model: keras.Model, spec: EnvSpec, greedy: str) -> Any:
             actions = tensorflow_forms.for_spec(spec).mode(params)
             if spec.action_kind == "continuous":
                 actions = tf.clip_by_value(actions, low, high)
+        if state:
+            return {"actions": actions, "params": params, "state": out[2]}
         return {"actions": actions, "params": params}
 
     return tf.function(serve, input_signature=signature)

@@ -48,6 +48,10 @@ class AlgorithmTraits(Protocol):
         """Supports the ``normalize`` section (observation and reward normalization)."""
 
     @property
+    def recurrent(self) -> bool:
+        """Unrolls recurrent policies (``model.lstm_size``)."""
+
+    @property
     def defaults(self) -> Mapping[str, Any]:
         """Its defaults for the run's sampling keys, under every layer."""
 

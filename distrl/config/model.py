@@ -46,6 +46,16 @@ class ModelConfig:
         "losses stay float32; weights travel as float32) in the learner and in TensorFlow "
         "acting; NumPy acting stays float32",
     )
+    lstm_size: int = setting(
+        0,
+        "units of an LSTM between the torso and the heads (0: none, a feed-forward policy); "
+        "a2c and ppo; workers carry each env copy's state, the learner unrolls fragments",
+    )
+    lstm_burn_in: int = setting(
+        0,
+        "with lstm_size: the first steps of each fragment only warm the LSTM state (no "
+        "gradient, no loss), as R2D2's burn-in; must be below rollout_len",
+    )
 
     @property
     def numpy_friendly(self) -> bool:
@@ -54,9 +64,24 @@ class ModelConfig:
             ":" not in self.name
             and self.name not in CNN_MODELS
             and self.activation in NUMPY_ACTIVATIONS
+            and not self.recurrent
         )
 
+    @property
+    def recurrent(self) -> bool:
+        return self.lstm_size > 0
+
     def __post_init__(self) -> None:
+        check_at_least("model.lstm_size", self.lstm_size, 0)
+        check_at_least("model.lstm_burn_in", self.lstm_burn_in, 0)
+        check(
+            self.lstm_burn_in == 0 or self.recurrent,
+            "model.lstm_burn_in needs model.lstm_size > 0",
+        )
+        check(
+            not self.recurrent or ":" not in self.name,
+            f"model.lstm_size adds an LSTM to the built-in models; {self.name!r} is a user builder",
+        )
         check_choice("model.precision", self.precision, PRECISIONS)
         check(
             self.name in MODEL_NAMES or ":" in self.name,

@@ -317,6 +317,25 @@ def _validate(c: Config) -> None:
         "normalize needs trajectories: with async_unit gradients the learner sees no "
         "observations or rewards",
     )
+    _validate_recurrent(c, algorithm)
+
+
+def _validate_recurrent(c: Config, algorithm: catalog.AlgorithmTraits) -> None:
+    """An LSTM policy: an algorithm that unrolls it, fragments it can be unrolled on."""
+    if not c.model.recurrent:
+        return
+    check(
+        algorithm.recurrent,
+        f"model.lstm_size: algo {c.algo} has no recurrent policies (algos that do: a2c, ppo)",
+    )
+    check(
+        c.async_unit == "trajectories",
+        "model.lstm_size needs async_unit trajectories (the learner unrolls the fragments)",
+    )
+    check(
+        c.model.lstm_burn_in < c.rollout_len,
+        f"model.lstm_burn_in {c.model.lstm_burn_in} must be below rollout_len {c.rollout_len}",
+    )
 
 
 def _validate_schedules(c: Config, algorithm: catalog.AlgorithmTraits) -> None:

@@ -13,19 +13,20 @@ from distrl.config import ConfigError, ModelConfig, NormalizeConfig
 from distrl.distributions import MASKED_LOGIT
 from distrl.envs import EnvSpec
 from distrl.models.cnn import CNN_BUILDERS
-from distrl.models.layers import heads, observation_input, tower
+from distrl.models.layers import actor_critic, observation_input, tower
 from distrl.models.plan import DensePlan, dense_plan
 
 Builder = Callable[[EnvSpec, ModelConfig], keras.Model]
 
 
-def build_from_plan(spec: EnvSpec, plan: DensePlan) -> keras.Model:
-    """A shared trunk with two heads, or separate policy and value towers."""
+def build_from_plan(spec: EnvSpec, plan: DensePlan, lstm_size: int = 0) -> keras.Model:
+    """A shared trunk with two heads, or separate policy and value towers; with ``lstm_size``
+    the policy tower, then the LSTM core feeding both heads (no value tower)."""
     obs, x = observation_input(spec)
     policy_x = tower(x, plan.policy_hidden, plan.activation, plan.tower_name)
-    value_x = policy_x if plan.shared else tower(x, plan.value_hidden, plan.activation, "value")
-    logits, value = heads(policy_x, value_x, spec)
-    return keras.Model(obs, [logits, value], name="actor_critic")
+    separate = not plan.shared and not lstm_size
+    value_x = tower(x, plan.value_hidden, plan.activation, "value") if separate else policy_x
+    return actor_critic(obs, policy_x, value_x, spec, lstm_size, "actor_critic")
 
 
 @contextlib.contextmanager
@@ -58,16 +59,18 @@ def build_model(
     spec: EnvSpec, config: ModelConfig, normalize: NormalizeConfig | None = None
 ) -> keras.Model:
     """The Keras model for ``config``: outputs ``[logits [N, A], value [N, 1]]``; with
-    ``normalize.observations``, standardising its input first (:func:`with_normalization`)."""
+    ``normalize.observations``, standardising its input first (:func:`with_normalization`).
+    With ``model.lstm_size``: inputs ``[obs, state [N, 2 * lstm_size]]`` and outputs
+    ``[logits, value, next state]`` (``distrl.models.layers.lstm_core``)."""
     with dtype_policy(config.precision):
         plan = dense_plan(config)
         if plan is not None:
-            model = build_from_plan(spec, plan)
+            model = build_from_plan(spec, plan, config.lstm_size)
         elif config.name in CNN_BUILDERS:
             model = CNN_BUILDERS[config.name](spec, config)
         else:
             model = resolve_builder(config.name)(spec, config)
-    if not isinstance(model, keras.Model) or len(model.outputs) != 2:
+    if not isinstance(model, keras.Model) or len(model.outputs) != 2 + config.recurrent:
         raise ConfigError(
             f"model builder {config.name!r} must return a keras.Model with outputs [logits, value]"
         )
@@ -98,7 +101,10 @@ def with_normalization(model: keras.Model, spec: EnvSpec, clip: float) -> keras.
                                      bias_initializer="zeros", name=NORMALIZATION)  # fmt: skip
     x = standardise(keras.ops.cast(obs, "float32"))
     x = keras.ops.clip(x, -clip, clip)
-    return keras.Model(obs, model(x), name=model.name)
+    rest = [keras.Input(shape=t.shape[1:], dtype=t.dtype, name=t.name) for t in model.inputs[1:]]
+    if not rest:
+        return keras.Model(obs, model(x), name=model.name)
+    return keras.Model([obs, *rest], model([x, *rest]), name=model.name)  # the LSTM state
 
 
 def with_action_mask(model: keras.Model, spec: EnvSpec) -> keras.Model:
@@ -106,10 +112,11 @@ def with_action_mask(model: keras.Model, spec: EnvSpec) -> keras.Model:
     to ``MASKED_LOGIT``: every user of the model (acting, losses, exports) sees legal actions
     only. The mask is read from the flattened observation, the model's only input."""
     obs = model.inputs[0]
-    logits, value = model.outputs
+    logits, value, *rest = model.outputs  # rest: a recurrent model's next state
     start = spec.mask_offset
     features = math.prod(spec.observation_shape)
     flat = keras.ops.reshape(keras.ops.cast(obs, "float32"), (-1, features))
     mask = flat[:, start : start + spec.num_actions]
     masked = keras.ops.where(mask > 0.5, logits, MASKED_LOGIT)
-    return keras.Model(obs, [masked, value], name=model.name)
+    inputs = model.inputs if len(model.inputs) > 1 else obs
+    return keras.Model(inputs, [masked, value, *rest], name=model.name)

@@ -8,7 +8,8 @@
 
 - ``cnn``: for images of any size and layout (see :func:`cnn`).
 
-All end in the same heads as the Dense models: ``[logits, value]``.
+All end in the same heads as the Dense models: ``[logits, value]`` (with ``model.lstm_size``
+the LSTM core sits between the features and the heads).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 import keras
 
 from distrl.config import ConfigError, ModelConfig
-from distrl.models.layers import heads
+from distrl.models.layers import actor_critic
 from distrl.types import EnvSpec
 
 
@@ -36,8 +37,7 @@ def nature_cnn(spec: EnvSpec, config: ModelConfig) -> keras.Model:
     x = keras.ops.cast(obs, "float32") / 255.0
     x = keras.layers.Permute((2, 3, 1), name="frames_last")(x)  # channels last for Conv2D
     x = _trunk(x, NATURE, "valid")
-    logits, value = heads(x, x, spec)
-    return keras.Model(obs, [logits, value], name="nature_cnn")
+    return actor_critic(obs, x, x, spec, config.lstm_size, "nature_cnn")
 
 
 NATURE = [(32, 8, 4), (64, 4, 2), (64, 3, 1)]  # (filters, kernel, stride) of the Nature trunk
@@ -64,8 +64,7 @@ def seed002_cnn(spec: EnvSpec, config: ModelConfig) -> keras.Model:
     x = keras.layers.Conv2D(16, 9, strides=2, activation="relu",
                             kernel_initializer="he_uniform", name="conv_1")(x)  # fmt: skip
     x = keras.layers.Flatten()(x)
-    logits, value = heads(x, x, spec)
-    return keras.Model(obs, [logits, value], name="seed002_cnn")
+    return actor_critic(obs, x, x, spec, config.lstm_size, "seed002_cnn")
 
 
 def cnn(spec: EnvSpec, config: ModelConfig) -> keras.Model:
@@ -90,8 +89,7 @@ def cnn(spec: EnvSpec, config: ModelConfig) -> keras.Model:
     height, width = (shape[1], shape[2]) if shape[0] <= 4 < shape[-1] else (shape[0], shape[1])
     large = min(height, width) >= 64
     x = _trunk(x, NATURE if large else SMALL, "valid" if large else "same")
-    logits, value = heads(x, x, spec)
-    return keras.Model(obs, [logits, value], name="cnn")
+    return actor_critic(obs, x, x, spec, config.lstm_size, "cnn")
 
 
 def _check_frames(spec: EnvSpec, name: str, frames: int | None, side: int) -> None:

@@ -39,3 +39,30 @@ class KerasForward:
 
     def params(self, obs: np.ndarray) -> np.ndarray:
         return self._params(tf.constant(obs)).numpy()
+
+
+class RecurrentKerasForward(KerasForward):
+    """A recurrent actor-critic's one step: ``(obs, state) -> (params, next state)``
+    (``distrl.models.layers.lstm_core``), one compiled call per batch."""
+
+    def __init__(self, model: keras.Model, spec: EnvSpec, *, jit: bool = True) -> None:
+        self.model = model
+        self.state_size = int(model.inputs[1].shape[-1])
+        signature = [
+            tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype),
+            tf.TensorSpec([None, self.state_size], tf.float32),
+        ]
+
+        def step_fn(obs: tf.Tensor, state: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            params, _, next_state = model([obs, state], training=False)
+            return params, next_state
+
+        compiled = tf.function(step_fn, input_signature=signature, jit_compile=jit)
+        self._step = compiled.get_concrete_function()
+
+    def params(self, obs: np.ndarray) -> np.ndarray:
+        raise TypeError("a recurrent model acts with step(obs, state)")
+
+    def step(self, obs: np.ndarray, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        params, next_state = self._step(tf.constant(obs), tf.constant(state, tf.float32))
+        return params.numpy(), next_state.numpy()

@@ -1,5 +1,5 @@
-"""The pieces every built-in Keras model is made of: the observation input, Dense towers and
-the actor-critic heads (``[logits, value]``)."""
+"""The pieces every built-in Keras model is made of: the observation input, Dense towers, the
+optional LSTM core and the actor-critic heads (``[logits, value]``, and the next LSTM state)."""
 
 from __future__ import annotations
 
@@ -51,3 +51,35 @@ def heads(policy_x, value_x, spec: EnvSpec):
         1, kernel_initializer=keras.initializers.Orthogonal(gain=1.0), name="value"
     )(value_x)
     return logits, value
+
+
+STATE = "state"  # the recurrent models' second input: [N, 2 * lstm_size], h then c
+
+
+def lstm_core(x: keras.KerasTensor, size: int) -> tuple[keras.KerasTensor, ...]:
+    """One LSTM step on features ``x`` [N, F] from the state input ``[h, c]`` [N, 2*size]:
+    ``(h', state input, [h', c'])``. Written with a single Dense layer (``lstm``: kernel
+    [F + size, 4 * size], gates i, f, g, o) and elementwise ops, so the model needs no custom
+    layer to load, exports to SavedModel and ONNX, and the learner can unroll it one step at a
+    time from any state. The forget gate's bias starts at 1 (as Keras's ``unit_forget_bias``)."""
+    state = keras.Input(shape=(2 * size,), dtype="float32", name=STATE)
+    h, c = state[:, :size], state[:, size:]
+    z = keras.layers.Dense(4 * size, name="lstm")(keras.layers.Concatenate()([x, h]))
+    z = keras.ops.cast(z, "float32")  # the cell state stays float32 under mixed precision
+    i, f, g, o = (z[:, k * size : (k + 1) * size] for k in range(4))
+    sigmoid = keras.ops.sigmoid
+    c_next = sigmoid(f + 1.0) * c + sigmoid(i) * keras.ops.tanh(g)
+    h_next = sigmoid(o) * keras.ops.tanh(c_next)
+    return h_next, state, keras.ops.concatenate([h_next, c_next], axis=-1)
+
+
+def actor_critic(
+    obs: keras.KerasTensor, policy_x, value_x, spec: EnvSpec, lstm_size: int, name: str
+) -> keras.Model:
+    """The model from its torso's features: ``obs -> [logits, value]``, or with ``lstm_size``
+    ``[obs, state] -> [logits, value, next state]``, the LSTM's output feeding both heads."""
+    if not lstm_size:
+        return keras.Model(obs, list(heads(policy_x, value_x, spec)), name=name)
+    h, state, next_state = lstm_core(policy_x, lstm_size)
+    logits, value = heads(h, h, spec)
+    return keras.Model([obs, state], [logits, value, next_state], name=name)

@@ -27,11 +27,13 @@ def evaluate(
     on_episode: Callable[[int, float, int], None] | None = None,
     atari: Any = None,
     options: Any = None,
+    on_start: Callable[[], None] | None = None,
 ) -> np.ndarray:
     """Run ``episodes`` episodes of ``env_id`` with ``act``; their returns.
 
     With ``video_dir``, every episode is recorded there as MP4 (gymnasium's RecordVideo).
-    ``on_episode(index, return, length)`` is called after each one (progress display).
+    ``on_episode(index, return, length)`` is called after each one (progress display);
+    ``on_start()`` before each (a recurrent policy zeroes its state there).
     """
     from distrl.envs.factory import make_one
 
@@ -49,6 +51,8 @@ def evaluate(
     try:
         for i in range(episodes):
             obs, _ = env.reset(seed=seeds[i])
+            if on_start is not None:
+                on_start()
             done, total, length = False, 0.0, 0
             while not done:
                 obs, reward, terminated, truncated, _ = env.step(act(obs, rng))
@@ -95,7 +99,10 @@ class PeriodicEvaluator:
         self._next = updates + self.every
         self.policy.set_weights(self.weights())
         return evaluate(self._act, self.env_id, episodes=self.episodes, seed=self.seed + updates,
-                        atari=self.atari, options=self.options)  # fmt: skip
+                        atari=self.atari, options=self.options, on_start=self._start)  # fmt: skip
+
+    def _start(self) -> None:
+        self.policy.episodes_ended(np.ones(1, dtype=bool))  # a recurrent policy's state: zeros
 
     def _act(self, obs: np.ndarray, rng: np.random.Generator) -> Any:
         return self.policy.act_greedy(obs[None])[0]

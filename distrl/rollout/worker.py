@@ -241,6 +241,7 @@ class RolloutWorker:
         terminated = np.empty((T, B), dtype=bool)
         truncated = np.empty((T, B), dtype=bool)
         final_obs: list[np.ndarray] = []
+        initial_state = getattr(self.policy, "fragment_state", lambda: None)()  # recurrent
         ep_returns: list[float] = []
         ep_lengths: list[int] = []
         for t in range(T):
@@ -300,6 +301,7 @@ class RolloutWorker:
             episode_returns=np.asarray(ep_returns, dtype=np.float64),
             episode_lengths=np.asarray(ep_lengths, dtype=np.int64),
             env_errors=self.env_errors,
+            initial_state=initial_state,
         )
 
     def close(self) -> None:

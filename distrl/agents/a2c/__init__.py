@@ -34,6 +34,7 @@ A2C = register(
         action_kinds=("discrete", "continuous", "multi_discrete", "multi_binary"),
         action_masks=True,
         normalizes=True,
+        recurrent=True,
         make_learner=lazy("distrl.agents.a2c.learning:A2CLearner"),
         make_policy=stochastic_policy,
         config=A2CConfig,

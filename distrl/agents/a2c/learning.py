@@ -96,7 +96,8 @@ class A2CLearner(LearnerBase):
         self.normalizer = Normalizer(sections.normalize, self.model)
         self.schedules = Schedules(sections.budget)
         self.schedules.track("learning_rate", self.config.lr, self.optimizer.learning_rate)
-        self.loss = A2CLoss(self.model, spec, self.config, device)
+        self.loss = A2CLoss(self.model, spec, self.config, device,
+                            burn_in=sections.model.lstm_burn_in)  # fmt: skip
         # Updates skipped for a NaN/Inf loss or gradient; rollback after too many in a row.
         self.guard = NonFiniteGuard.of_section(
             sections.nonfinite, self._variables, [self.optimizer]

@@ -19,13 +19,14 @@ identical for models without dropout or batch normalisation.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from distrl import distributions
+from distrl.agents import recurrent
 from distrl.agents.a2c.config import A2CConfig
 from distrl.agents.fragments import done_positions, explained_variance, flat_actions_of
 from distrl.distributions import tensorflow_forms
@@ -37,28 +38,47 @@ from distrl.types import Rollout
 class Batch(NamedTuple):
     """One flattened training batch, ``N = T * B`` rows."""
 
-    obs: np.ndarray  # [N, *obs] env dtype
+    obs: np.ndarray | recurrent.Sequences  # [N, *obs] env dtype; a recurrent model's sequences
     actions: np.ndarray  # [N] int64, or [N, A] float32 for a Gaussian policy
     advantages: np.ndarray | None  # [N] float32; None: targets - V(s_t) in the gradient step
     targets: np.ndarray  # [N] float32: value targets
 
-    def tensors(self) -> tuple[np.ndarray, ...]:
+    def tensors(self) -> tuple[Any, ...]:
         """The arguments of the compiled step: advantages only where they were computed."""
+        obs = tuple(self.obs) if isinstance(self.obs, recurrent.Sequences) else self.obs
         if self.advantages is None:
-            return self.obs, self.actions, self.targets
-        return self.obs, self.actions, self.advantages, self.targets
+            return obs, self.actions, self.targets
+        return obs, self.actions, self.advantages, self.targets
 
 
 class A2CLoss:
     """Policy gradient x advantage, value regression and an entropy bonus on a Keras model."""
 
     def __init__(
-        self, model: keras.Model, spec: EnvSpec, config: A2CConfig, device: str = "/CPU:0"
+        self,
+        model: keras.Model,
+        spec: EnvSpec,
+        config: A2CConfig,
+        device: str = "/CPU:0",
+        *,
+        burn_in: int = 0,
     ) -> None:
         self.model = model
         self.config = config
         self.device = device
-        obs_spec = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
+        self.state_size = recurrent.state_size(model)  # 0: feed-forward
+        self.burn_in = burn_in  # recurrent: steps of each fragment that only warm the state
+        row_spec = tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)
+        obs_spec: tf.TensorSpec | tuple = row_spec
+        if self.state_size:  # obs, resets and initial states of whole fragments
+            obs_spec = recurrent.sequence_signature(spec, self.state_size)
+            state_spec = tf.TensorSpec([None, self.state_size], tf.float32)
+            self._evaluate_rows = tf.function(
+                lambda obs, state: self.model([obs, state], training=False)[1][:, 0],
+                input_signature=[row_spec, state_spec],
+            )
+            # the learner traces this inside its own step; compiled with the unroll (XLA)
+            self.gradients = recurrent.compiled_gradients(self.gradients)  # type: ignore[method-assign]
         self.spec = spec
         self.distribution = distributions.for_spec(spec)  # NumPy: V-trace's log-probs
         self.tf_distribution = tensorflow_forms.for_spec(spec)  # the loss's
@@ -85,6 +105,8 @@ class A2CLoss:
         the behaviour log-probs the workers recorded; else GAE(lambda) or n-step returns.
         """
         c = self.config
+        if self.state_size:
+            return self._prepare_recurrent(rollouts, use_vtrace=use_vtrace)
         obs = np.concatenate([r.observations for r in rollouts], axis=1)  # [T, B, *obs]
         T, B = obs.shape[:2]
         rewards = np.concatenate([r.rewards for r in rollouts], axis=1)  # [T, B]
@@ -118,12 +140,51 @@ class A2CLoss:
         values = v_all[: T * B].reshape(T, B)  # [T, B]
         next_values = np.concatenate([values[1:], v_all[T * B : T * B + B][None]])  # [T, B]
         next_values[done_positions(rollouts)] = v_all[T * B + B :]
+        return self._targets(rollouts, flat_obs, logits.numpy()[: T * B], values, next_values,
+                             use_vtrace=use_vtrace)  # fmt: skip
+
+    def _prepare_recurrent(self, rollouts: Sequence[Rollout], *, use_vtrace: bool) -> tuple:
+        """:meth:`prepare` for a recurrent model: the values come from unrolling each fragment
+        from its initial state; the bootstrap values from the state after the step before."""
+        seq = recurrent.Sequences.of(rollouts, self.state_size)
+        T, B = seq.resets.shape
+        last_obs = np.concatenate([r.last_observations for r in rollouts], axis=0)
+        final_obs = np.concatenate([r.final_observations for r in rollouts], axis=0)
+        with tf.device(self.device):
+            logits, v, after = self._evaluate(seq.tensors())
+            rows, states = recurrent.bootstrap_rows(rollouts, last_obs, final_obs, after.numpy())
+            v_boot = self._evaluate_rows(rows, states).numpy()
+        values = v.numpy().reshape(T, B)
+        next_values = np.concatenate([values[1:], v_boot[:B][None]])
+        next_values[done_positions(rollouts)] = v_boot[B:]
+        return self._targets(rollouts, seq, logits.numpy(), values, next_values,
+                             use_vtrace=use_vtrace)  # fmt: skip
+
+    def _targets(
+        self,
+        rollouts: Sequence[Rollout],
+        obs: np.ndarray | recurrent.Sequences,
+        logits: np.ndarray,
+        values: np.ndarray,
+        next_values: np.ndarray,
+        *,
+        use_vtrace: bool,
+    ) -> tuple[Batch, dict]:
+        """The batch from the values of every step (``values``, ``next_values`` [T, B]) and the
+        policy's parameters of every step (``logits`` [T*B, ...], read by V-trace)."""
+        c = self.config
+        T, B = values.shape
+        rewards = np.concatenate([r.rewards for r in rollouts], axis=1)  # [T, B]
+        terminated = np.concatenate([r.terminated for r in rollouts], axis=1)
+        truncated = np.concatenate([r.truncated for r in rollouts], axis=1)
+        actions = np.concatenate([r.actions for r in rollouts], axis=1)
+        flat_actions = flat_actions_of(actions, self.spec)
         stats: dict[str, float] = {}
 
         pg_weights = None
         if use_vtrace:
             behaviour = np.concatenate([r.behaviour_logp for r in rollouts], axis=1)  # [T, B]
-            target = self.distribution.log_prob(logits.numpy()[: T * B], flat_actions)
+            target = self.distribution.log_prob(logits, flat_actions)
             target = target.reshape(T, B)
             targets, advantages, pg_weights = vtrace(
                 behaviour, target, rewards, values, next_values, terminated, truncated,
@@ -134,18 +195,24 @@ class A2CLoss:
             # The tolerance keeps float rounding of an on-policy rho of 1 from counting.
             stats["learner/vtrace_rho_clipped"] = float((rho > c.vtrace_rho_bar * 1.001).mean())
         else:
+            # n-step returns (a recurrent model's, which take this path) are GAE with lambda 1
+            lam = 1.0 if c.advantage == "nstep" else c.gae_lambda
             advantages, targets = gae(
-                rewards, values, next_values, terminated, truncated, gamma=c.gamma, lam=c.gae_lambda
+                rewards, values, next_values, terminated, truncated, gamma=c.gamma, lam=lam
             )
         if (ev := explained_variance(values, targets)) is not None:
             stats["learner/explained_variance"] = ev
+        K = self.burn_in  # the burn-in steps are not learned from (recurrent models)
+        advantages, targets, flat_actions = advantages[K:], targets[K:], flat_actions[K * B :]
+        if pg_weights is not None:
+            pg_weights = pg_weights[K:]
         advantages = advantages.reshape(-1)  # [T*B]
         if c.normalize_advantages and advantages.size > 1:
             advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
         if pg_weights is not None:
             advantages = pg_weights.reshape(-1) * advantages  # importance weights after scaling
         batch = Batch(
-            obs=flat_obs,
+            obs=obs,
             actions=flat_actions,
             advantages=advantages.astype(np.float32),
             targets=targets.reshape(-1).astype(np.float32),
@@ -154,8 +221,21 @@ class A2CLoss:
 
     # --- TensorFlow side: loss and gradients --------------------------------------------------
 
-    def _evaluate_impl(self, obs: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def _evaluate_impl(self, obs: tf.Tensor | tuple) -> tuple[tf.Tensor, ...]:
+        if self.state_size:  # (obs, resets, state0) -> logits, values and states after
+            return recurrent.unroll(self.model, *obs)
         logits, values = self.model(obs, training=False)
+        return logits, tf.squeeze(values, axis=-1)
+
+    def forward(self, obs: tf.Tensor | tuple, training: bool) -> tuple[tf.Tensor, tf.Tensor]:
+        """``(params [N, ...], values [N])`` of a batch's rows: a feed-forward model's on the
+        observations, a recurrent one's unrolled over the sequences (burn-in rows left out)."""
+        if self.state_size:
+            logits, values, _ = recurrent.unroll(
+                self.model, *obs, burn_in=self.burn_in, training=training
+            )
+            return logits, values
+        logits, values = self.model(obs, training=training)
         return logits, tf.squeeze(values, axis=-1)
 
     def gradients(
@@ -174,8 +254,7 @@ class A2CLoss:
         c = self.config
         stats = {}
         with tf.GradientTape() as tape:
-            logits, values = self.model(obs, training=True)
-            values = tf.squeeze(values, axis=-1)  # [N]
+            logits, values = self.forward(obs, training=True)  # [N, ...], [N]
             if advantages is None:
                 baseline = tf.stop_gradient(values)
                 advantages = targets - baseline

@@ -18,6 +18,7 @@ PPO = register(
         action_kinds=("discrete", "continuous", "multi_discrete", "multi_binary"),
         action_masks=True,
         normalizes=True,
+        recurrent=True,
         make_learner=lazy("distrl.agents.ppo.learning:PPOLearner"),
         make_policy=stochastic_policy,
         config=PPOConfig,

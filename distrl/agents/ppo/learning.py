@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from distrl import distributions
+from distrl.agents import recurrent
 from distrl.agents.fragments import done_positions, explained_variance, flat_actions_of
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
@@ -79,11 +80,32 @@ class PPOLearner(LearnerBase):
         self.distribution = distributions.for_spec(spec)  # NumPy, for V-trace's log-probs
         self.tf_distribution = tf_distribution_for(spec)  # the loss's
         order = tf.TensorSpec([None, None], tf.int32)  # [epochs, N]: each epoch's shuffle
-        self._epochs_call = tf.function(
-            self._epochs_impl,
-            input_signature=[obs, action_signature(spec), rows, rows, rows, rows, order],
-        )
-        self._evaluate = tf.function(lambda x: self.model(x, training=False), input_signature=[obs])
+        size = tf.TensorSpec([], tf.int32)  # rows (or, recurrent, sequences) per minibatch
+        self.state_size = recurrent.state_size(self.model)  # 0: feed-forward
+        self.burn_in = sections.model.lstm_burn_in
+        signature = [obs, action_signature(spec), rows, rows, rows, rows, order, size]
+        if self.state_size:  # whole fragments [T, B, ...]: minibatches of env copies' sequences
+            seq_obs, resets, state0 = recurrent.sequence_signature(spec, self.state_size)
+            act = action_signature(spec)
+            cols = tf.TensorSpec([None, None], tf.float32)
+            seq_act = tf.TensorSpec([None, *act.shape], act.dtype)
+            signature = [seq_obs, seq_act, cols, cols, cols, cols, resets, state0, order, size]
+            self._evaluate_rows = tf.function(
+                lambda x, state: self.model([x, state], training=False)[1][:, 0],
+                input_signature=[obs, state0],
+            )
+            self._evaluate = tf.function(
+                lambda *seq: recurrent.unroll(self.model, *seq),
+                input_signature=[seq_obs, resets, state0],
+            )
+        else:
+            self._evaluate = tf.function(
+                lambda x: self.model(x, training=False), input_signature=[obs]
+            )
+        self._epochs_call = tf.function(self._epochs_impl, input_signature=signature)
+        self._gradients = self._loss_gradients
+        if self.state_size:
+            self._gradients = recurrent.compiled_gradients(self._loss_gradients)
 
     def _policy_model(self) -> keras.Model:
         return self.model
@@ -93,14 +115,27 @@ class PPOLearner(LearnerBase):
 
     # --- one minibatch step (compiled) --------------------------------------------------------
 
-    def _step_impl(self, *rows: tf.Tensor) -> dict[str, tf.Tensor]:
-        c = self.config
-        batch = Minibatch(*rows)
-        variables = self.model.trainable_variables
-        with tf.GradientTape() as tape:
+    def _forward(self, rows: Sequence[tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor, Minibatch]:
+        """``(params, values [N], the minibatch as rows)``: a recurrent model's sequences are
+        unrolled, and their rows after the burn-in flattened in time-major order."""
+        if not self.state_size:
+            batch = Minibatch(*rows)
             logits, values = self.model(batch.obs, training=True)
+            return logits, tf.squeeze(values, -1), batch
+        *fields, resets, state0 = rows
+        seq = Minibatch(*fields)
+        logits, values, _ = recurrent.unroll(self.model, seq.obs, resets, state0,
+                                             burn_in=self.burn_in, training=True)  # fmt: skip
+        K = self.burn_in
+        flat = [recurrent.flatten(x[K:]) for x in fields[1:]]
+        return logits, values, Minibatch(None, *flat)
+
+    def _loss_gradients(self, *rows: tf.Tensor) -> tuple[list[tf.Tensor], dict[str, tf.Tensor]]:
+        c = self.config
+        with tf.GradientTape() as tape:
+            logits, values, batch = self._forward(rows)
             terms = ppo_terms(
-                logits, tf.squeeze(values, -1), batch,
+                logits, values, batch,
                 clip=self.clip_range, clip_vf=c.clip_range_vf, normalize=c.normalize_advantages,
                 distribution=self.tf_distribution,
             )  # fmt: skip
@@ -109,7 +144,12 @@ class PPOLearner(LearnerBase):
                 + c.value_coef * terms["value_loss"]
                 - self.entropy_coef * terms["entropy"]
             )
-        grads = tape.gradient(loss, variables)
+        return tape.gradient(loss, self.model.trainable_variables), terms
+
+    def _step_impl(self, *rows: tf.Tensor) -> dict[str, tf.Tensor]:
+        c = self.config
+        variables = self.model.trainable_variables
+        grads, terms = self._gradients(*rows)
         norm = tf.linalg.global_norm(grads)
 
         def apply() -> tf.Tensor:
@@ -131,8 +171,7 @@ class PPOLearner(LearnerBase):
         """Every minibatch step of one batch in one compiled call (per-call overheads dominate
         small models otherwise). ``order[e]`` is epoch ``e``'s shuffle; the last minibatch of an
         epoch may be smaller, as in SB3. Stops at the first minibatch past ``target_kl``."""
-        *rows, order = rows_and_order
-        size = self.config.minibatch_size
+        *rows, order, size = rows_and_order
         n = tf.shape(order)[1]
         per_epoch = (n + size - 1) // size
         keys = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "grad_norm")
@@ -143,13 +182,20 @@ class PPOLearner(LearnerBase):
                 break
             lo = (k % per_epoch) * size
             idx = order[k // per_epoch, lo : tf.minimum(lo + size, n)]
-            out = self._step_impl(*(tf.gather(x, idx) for x in rows))
+            out = self._step_impl(*self._gather(rows, idx))
             stopped = out["kl_stop"] > 0
             if not stopped:
                 steps += 1
                 finite += tf.cast(tf.math.is_finite(out["grad_norm"]), tf.int32)
                 sums = {key: sums[key] + tf.cast(out[key], tf.float32) for key in keys}
         return {**sums, "steps": steps, "finite": finite, "stopped": stopped}
+
+    def _gather(self, rows: Sequence[tf.Tensor], idx: tf.Tensor) -> list[tf.Tensor]:
+        """A minibatch: rows ``idx``, or (recurrent) the sequences of env copies ``idx``."""
+        if not self.state_size:
+            return [tf.gather(x, idx) for x in rows]
+        *columns, state0 = rows
+        return [*(tf.gather(x, idx, axis=1) for x in columns), tf.gather(state0, idx)]
 
     # --- a batch ------------------------------------------------------------------------------
 
@@ -168,9 +214,10 @@ class PPOLearner(LearnerBase):
         acted = np.concatenate(logits_)[: len(actions)]
         return np.concatenate(values), self.distribution.log_prob(acted, actions)
 
-    def prepare(self, rollouts: Sequence[Rollout], *, lagged: bool) -> tuple[Minibatch, dict]:
+    def prepare(self, rollouts: Sequence[Rollout], *, lagged: bool) -> tuple[tuple, dict]:
         """The batch of ``rollouts`` (all of one length) with GAE targets, or with V-trace's
-        when ``lagged``."""
+        when ``lagged``: a :class:`Minibatch` of rows, or (recurrent) its fields as sequences
+        [T, B, ...] followed by the resets and initial states."""
         c = self.config
         obs = np.concatenate([r.observations for r in rollouts], axis=1)  # [T, B, *obs]
         T, B = obs.shape[:2]
@@ -182,11 +229,16 @@ class PPOLearner(LearnerBase):
         last_obs = np.concatenate([r.last_observations for r in rollouts], axis=0)
         final_obs = np.concatenate([r.final_observations for r in rollouts], axis=0)
         flat_obs = obs.reshape(T * B, *obs.shape[2:])
-        rows = np.concatenate([flat_obs, last_obs, final_obs])
-        v_all, logp = self._values_and_logp(rows, actions if lagged else None)
-        values = v_all[: T * B].reshape(T, B)
-        next_values = np.concatenate([values[1:], v_all[T * B : T * B + B][None]])
-        next_values[done_positions(rollouts)] = v_all[T * B + B :]
+        if self.state_size:
+            values, next_values, logp, seq = self._recurrent_values(
+                rollouts, last_obs, final_obs, actions if lagged else None
+            )
+        else:
+            rows = np.concatenate([flat_obs, last_obs, final_obs])
+            v_all, logp = self._values_and_logp(rows, actions if lagged else None)
+            values = v_all[: T * B].reshape(T, B)
+            next_values = np.concatenate([values[1:], v_all[T * B : T * B + B][None]])
+            next_values[done_positions(rollouts)] = v_all[T * B + B :]
         stats: dict[str, float] = {}
         if lagged:
             assert logp is not None
@@ -208,7 +260,31 @@ class PPOLearner(LearnerBase):
             returns=targets.reshape(-1).astype(np.float32),
             old_values=values.reshape(-1).astype(np.float32),
         )
+        if self.state_size:  # every row field back to [T, B, ...], and the unroll's inputs
+            columns = [x.reshape(T, B, *x.shape[1:]) for x in batch[1:]]
+            return (seq.obs, *columns, seq.resets, seq.state0), stats
         return batch, stats
+
+    def _recurrent_values(
+        self,
+        rollouts: Sequence[Rollout],
+        last_obs: np.ndarray,
+        final_obs: np.ndarray,
+        actions: np.ndarray | None,
+    ) -> tuple:
+        """V(s_t) [T, B], the values bootstrapped from [T, B], log pi(a | s) [T*B] (with
+        ``actions``) and the sequences, by unrolling the fragments from their initial states."""
+        seq = recurrent.Sequences.of(rollouts, self.state_size)
+        T, B = seq.resets.shape
+        with tf.device(self.device):
+            logits, v, after = self._evaluate(*seq.tensors())
+            rows, states = recurrent.bootstrap_rows(rollouts, last_obs, final_obs, after.numpy())
+            v_boot = self._evaluate_rows(rows, states).numpy()
+        values = v.numpy().reshape(T, B)
+        next_values = np.concatenate([values[1:], v_boot[:B][None]])
+        next_values[done_positions(rollouts)] = v_boot[B:]
+        logp = None if actions is None else self.distribution.log_prob(logits.numpy(), actions)
+        return values, next_values, logp, seq
 
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """``n_epochs`` passes of shuffled minibatches over the concatenated ``rollouts``."""
@@ -223,7 +299,9 @@ class PPOLearner(LearnerBase):
             lagged = self.lag.vtrace or any(self.version != r.policy_version for r in use)
             batch, metrics = self.prepare(use, lagged=lagged)
             applied = self._epochs(batch, metrics)
-            metrics["learner/batch_size"] = float(len(batch.actions))
+            rows = np.size(batch[2])  # old_logp: [N], or [T, B] of sequences
+            metrics["learner/batch_size"] = float(rows - self.burn_in * batch[2].shape[-1]
+                                                  if self.state_size else rows)  # fmt: skip
         self.normalizer.after_step(use)
         metrics.update(self.normalizer.metrics())
         self.version += int(applied)
@@ -234,12 +312,16 @@ class PPOLearner(LearnerBase):
         metrics.update(self.schedules.metrics())
         return self._result(start, metrics, lags, applied=applied, sources=rollouts)
 
-    def _epochs(self, batch: Minibatch, metrics: dict[str, float]) -> bool:
-        """The minibatch steps of one batch; True if the weights changed."""
-        c, n = self.config, len(batch.actions)
+    def _epochs(self, batch: Sequence[np.ndarray], metrics: dict[str, float]) -> bool:
+        """The minibatch steps of one batch; True if the weights changed. A recurrent model's
+        minibatches are whole sequences: ``minibatch_size`` rows' worth of env copies."""
+        c, n, size = self.config, len(batch[1]), self.config.minibatch_size
+        if self.state_size:
+            T, n = batch[2].shape
+            size = max(1, round(size / (T - self.burn_in)))
         order = np.stack([self.rng.permutation(n) for _ in range(c.n_epochs)]).astype(np.int32)
         with tf.device(self.device):
-            out = self._epochs_call(*batch, order)
+            out = self._epochs_call(*batch, order, np.int32(size))
         steps, finite = int(out.pop("steps")), int(out.pop("finite"))
         self.early_stops += int(bool(out.pop("stopped")))
         if steps:
