@@ -34,24 +34,40 @@ log = logging.getLogger("distrl.actor")
 class RemotePolicy:
     """The Policy interface of a rollout worker, answered by the service's ``Act``."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, num_envs: int = 1, state_size: int = 0) -> None:
         self.client = client
         self.oldest_version: int | None = None  # oldest weights version acted with, this fragment
+        # A recurrent policy's state per env copy: sent with each Act, replaced by the answer's.
+        self.state = np.zeros((num_envs, state_size), np.float32) if state_size else None
 
     def set_weights(self, message: object) -> None:
         """The service holds the weights; nothing to load here."""
 
+    def _act(self, obs: np.ndarray, deterministic: bool) -> tuple:
+        actions, logp, next_state, version = self.client.act_with_state(
+            obs, deterministic, self.state
+        )
+        if self.state is not None and next_state is not None:
+            self.state = next_state
+        return actions, logp, version
+
     def act(self, obs: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        actions, logp, version = self.client.act(obs)
+        actions, logp, version = self._act(obs, False)
         if self.oldest_version is None or version < self.oldest_version:
             self.oldest_version = version
         return actions, (logp if logp is not None else np.zeros(len(obs), np.float32))
 
     def act_greedy(self, obs: np.ndarray) -> np.ndarray:
-        return self.client.act(obs, deterministic=True)[0]
+        return self._act(obs, True)[0]
+
+    def fragment_state(self) -> np.ndarray | None:
+        """The state each env copy's next step starts from (pushed with the fragment)."""
+        return None if self.state is None else self.state.copy()
 
     def episodes_ended(self, envs: np.ndarray) -> None:
-        """The service's policy keeps no per-episode state."""
+        """A recurrent policy's next episodes start from zero states."""
+        if self.state is not None:
+            self.state[envs] = 0.0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,7 +130,7 @@ def run_actor(
         raise ConfigError(f"env {env!r} does not match the service's {spec_remote.env_id!r}")
     worker = RolloutWorker(settings=config.rollout_settings(), algorithm=config.algo, spec=spec,
                            worker_index=-1, seed=np.random.SeedSequence(seed))  # fmt: skip
-    policy = RemotePolicy(client)
+    policy = RemotePolicy(client, worker.num_envs, spec_remote.state_size)
     worker.policy = policy
     worker.version = 0  # acting needs no local weights
     returns: list[float] = []

@@ -46,6 +46,7 @@ class ServiceSpec:
     max_batch: int
     action_nvec: tuple[int, ...] = ()  # multi_*: choices per part
     action_mask: bool = False  # observations hold an action_mask
+    state_size: int = 0  # a recurrent policy's state per observation (Act carries it)
 
 
 def read_array(message: pb.Array) -> np.ndarray:
@@ -98,16 +99,34 @@ class Client:
             max_batch=s.max_batch,
             action_nvec=tuple(s.action_nvec),
             action_mask=s.action_mask,
+            state_size=s.state_size,
         )
 
     def act(
         self, observations: np.ndarray, deterministic: bool = False
     ) -> tuple[np.ndarray, np.ndarray | None, int]:
-        """``[N, *obs]`` -> ``(actions, log-probs or None, weights version)``."""
-        request = pb.ActRequest(observations=to_proto(observations), deterministic=deterministic)
+        """``[N, *obs]`` -> ``(actions, log-probs or None, weights version)``; a recurrent
+        policy acts from zero states here (:meth:`act_with_state` carries them)."""
+        actions, logp, _, version = self.act_with_state(observations, deterministic)
+        return actions, logp, version
+
+    def act_with_state(
+        self,
+        observations: np.ndarray,
+        deterministic: bool = False,
+        state: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, int]:
+        """``(actions, log-probs or None, next state or None, weights version)``; ``state``: a
+        recurrent policy's ``[N, state_size]`` (from the previous answer; None: zeros)."""
+        request = pb.ActRequest(
+            observations=to_proto(observations),
+            deterministic=deterministic,
+            state=None if state is None else to_proto(np.asarray(state, np.float32)),
+        )
         r = self._call(self.stub.Act, request)
         logp = read_array(r.log_probs) if r.HasField("log_probs") else None
-        return read_array(r.actions), logp, r.weights_version
+        next_state = read_array(r.state) if r.HasField("state") else None
+        return read_array(r.actions), logp, next_state, r.weights_version
 
     def weights(self, min_version: int = 0, timeout_s: float = 0.0) -> WeightsMessage:
         request = pb.GetWeightsRequest(min_version=min_version, timeout_s=timeout_s)
@@ -136,6 +155,11 @@ class Client:
             policy_version=r.policy_version,
             episode_returns=[float(x) for x in r.episode_returns],
             episode_lengths=[int(x) for x in r.episode_lengths],
+            initial_state=(
+                None
+                if r.initial_state is None
+                else to_proto(np.asarray(r.initial_state, np.float32))
+            ),
         )
         return self._call(
             self.stub.PushRollout, pb.PushRolloutRequest(rollout=message)

@@ -41,8 +41,10 @@ class RequestDecoder:
         spec: EnvSpec,
         board: WeightsBoard,
         max_elements: int,
+        state_size: int = 0,
     ) -> None:
         self.algorithm, self.rollout_len = algorithm, rollout_len
+        self.state_size = state_size  # a recurrent policy's state per env (0: none)
         self.spec, self.board = spec, board
         self.max_elements = max_elements
         self.obs_shape = tuple(spec.observation_shape)
@@ -187,12 +189,27 @@ class RequestDecoder:
         final = self.array(context, m.final_observations, "final_observations",
                             self.spec.observation_dtype, (k, *self.obs_shape))  # fmt: skip
         returns, lengths = self._episodes(context, m, rewards, terminated, truncated)
+        state = self.state(context, m, "initial_state", B)
         return Rollout(
             observations=obs, actions=actions, rewards=rewards, terminated=terminated,
             truncated=truncated, behaviour_logp=logp, last_observations=last,
             final_observations=final, policy_version=self._version(context, m.policy_version),
             worker_index=-1, episode_returns=returns, episode_lengths=lengths,
+            initial_state=state,
         )  # fmt: skip
+
+    def state(self, context: grpc.ServicerContext, m: Any, field: str, n: int) -> Any:
+        """A recurrent policy's states ``[n, state_size]`` from ``m.<field>`` (None if unset:
+        zeros); set for a feed-forward policy, INVALID_ARGUMENT."""
+        if not m.HasField(field):
+            return None
+        if not self.state_size:
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT,
+                  f"{field}: the policy is not recurrent (GetSpec's state_size is 0)")  # fmt: skip
+        state = self.array(context, getattr(m, field), field, "float32", (n, self.state_size))
+        if not np.isfinite(state).all():
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"{field}: NaN or Inf")
+        return state
 
     def transitions(self, context: grpc.ServicerContext, m: pb.PushTransitionsRequest) -> Rollout:
         """N transitions as a one-step fragment of N envs, which the replay path stores as is."""

@@ -64,8 +64,8 @@ class NewestWeightsPolicy:
         self._lock = threading.Lock()
 
     def act(
-        self, obs: np.ndarray, deterministic: bool
-    ) -> tuple[np.ndarray, np.ndarray | None, int]:
+        self, obs: np.ndarray, deterministic: bool, state: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, int]:
         weights = self.board.get(0)
         if weights is None:
             raise LookupError("no weights published yet")
@@ -79,8 +79,8 @@ class NewestWeightsPolicy:
             elif weights.version != self.policy.version:
                 self.policy.set_weights(weights)
             policy = self.policy
-        actions, logp = policy.act_with_log_probs(obs, deterministic)
-        return actions, logp, policy.version
+        actions, logp, next_state = policy.act_with_state(obs, deterministic, state)
+        return actions, logp, next_state, policy.version
 
 
 class DistrlService(pb_grpc.DistrlServicer):
@@ -103,6 +103,7 @@ class DistrlService(pb_grpc.DistrlServicer):
         self.decode = RequestDecoder(
             algorithm=run.algorithm, rollout_len=run.rollout_len, spec=spec,
             board=board, max_elements=options.max_message_bytes,
+            state_size=2 * run.sections.model.lstm_size,
         )  # fmt: skip
         self._wait_slots = threading.BoundedSemaphore(options.waiting_calls)
 
@@ -141,6 +142,7 @@ class DistrlService(pb_grpc.DistrlServicer):
             num_actions=s.num_actions,
             action_nvec=list(s.action_nvec),
             action_mask=s.masked,
+            state_size=self.decode.state_size,
             action_low=list(s.action_low),
             action_high=list(s.action_high),
             rollout_len=self.run.rollout_len,
@@ -211,14 +213,16 @@ class DistrlService(pb_grpc.DistrlServicer):
         obs = self.decode.array(context, request.observations, "observations",
                                 self.spec.observation_dtype, obs_spec)  # fmt: skip
         self.decode.batch(context, "observations", len(obs))
+        state = self.decode.state(context, request, "state", len(obs))
         try:
-            actions, logp, version = self.policy.act(obs, request.deterministic)
+            actions, logp, next_state, version = self.policy.act(obs, request.deterministic, state)
         except LookupError as e:
             abort(context, grpc.StatusCode.UNAVAILABLE, str(e))
         return pb.ActResponse(
             actions=to_proto(actions),
             log_probs=to_proto(logp) if logp is not None else None,
             weights_version=version,
+            state=to_proto(next_state) if next_state is not None else None,
         )
 
     def Status(self, request: pb.StatusRequest, context: grpc.ServicerContext) -> pb.StatusResponse:

@@ -358,3 +358,54 @@ def test_multi_discrete_actions_and_masks_through_the_service(make_service):
         for deterministic in (False, True):
             actions, _, _ = client.act(np.concatenate([legal, legal], axis=1), deterministic)
             assert legal[np.arange(200), actions].all()
+
+
+def test_a_recurrent_policy_acts_and_learns_from_its_state_through_the_service(make_service):
+    """Act takes and returns the LSTM state (the learner's model's next state); a pushed
+    fragment carries the state it began with; the external actor's policy keeps one per env;
+    a state sent to a feed-forward policy, or of the wrong shape, is INVALID_ARGUMENT."""
+    from dataclasses import replace
+
+    from distrl.agents import recurrent
+    from distrl.service.actor import RemotePolicy
+
+    keys = {"algo": "ppo", "env": "Recall-v0", "env_imports": ["tests.envs.memory"],
+            "envs_per_worker": 2, "rollout_len": 7, "samples_per_update": None}  # fmt: skip
+    served = make_service(build_config(keys, {"model.lstm_size": 8}, flag_names=True))
+    model = served.learner.model
+    obs = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    state = np.random.default_rng(1).normal(size=(5, 16)).astype(np.float32)
+    with served.client() as client:
+        assert client.spec().state_size == 16
+        _, _, from_zero, _ = client.act_with_state(obs, deterministic=True)
+        np.testing.assert_allclose(from_zero, model([obs, np.zeros_like(state)])[2], atol=1e-5)
+        actions, _, next_state, _ = client.act_with_state(obs, True, state)
+        logits, _, want = model([obs, state])
+        np.testing.assert_allclose(next_state, want, atol=1e-5)
+        np.testing.assert_array_equal(actions, np.argmax(logits, -1))
+        with pytest.raises(grpc.RpcError) as err:
+            client.act_with_state(obs, True, state[:, :3])
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+        worker = worker_of(served.config, spec=served.spec, seed=0)
+        worker.policy = RemotePolicy(client, worker.num_envs, 16)
+        first, second = worker.sample(served.learner.weights()), worker.sample()
+        # The state the actor carried into the second fragment is the model's after the first.
+        _, _, after = recurrent.unroll(model, *recurrent.Sequences.of([first], 16).tensors())
+        ended = first.terminated[-1] | first.truncated[-1]
+        np.testing.assert_allclose(second.initial_state, after.numpy()[-1] * ~ended[:, None],
+                                   atol=1e-5)  # fmt: skip
+        assert np.abs(second.initial_state).sum() > 0
+        assert client.push_rollout(second) == second.env_steps
+        np.testing.assert_array_equal(served.inbox.drain()[0].initial_state, second.initial_state)
+
+    plain = make_service(build_config({**keys, "algo": "a2c"}))
+    with plain.client() as client:
+        assert client.spec().state_size == 0
+        pushed = replace(fragment(plain), initial_state=state[:2])
+        for call in (lambda: client.act_with_state(obs, True, state),
+                     lambda: client.push_rollout(pushed)):  # fmt: skip
+            with pytest.raises(grpc.RpcError) as err:
+                call()
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "not recurrent" in err.value.details()

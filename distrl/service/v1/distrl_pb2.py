@@ -24,53 +24,53 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x64istrl/service/v1/distrl.proto\x12\tdistrl.v1\"E\n\x05\x41rray\x12\x1f\n\x05\x64type\x18\x01 \x01(\x0e\x32\x10.distrl.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"\x10\n\x0eGetSpecRequest\"\xd3\x02\n\x04Spec\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\x12\x0c\n\x04\x61lgo\x18\x02 \x01(\t\x12\x19\n\x11observation_shape\x18\x03 \x03(\x03\x12+\n\x11observation_dtype\x18\x04 \x01(\x0e\x32\x10.distrl.v1.DType\x12*\n\x0b\x61\x63tion_kind\x18\x05 \x01(\x0e\x32\x15.distrl.v1.ActionKind\x12\x13\n\x0bnum_actions\x18\x06 \x01(\x03\x12\x12\n\naction_low\x18\x07 \x03(\x02\x12\x13\n\x0b\x61\x63tion_high\x18\x08 \x03(\x02\x12\x13\n\x0brollout_len\x18\t \x01(\x03\x12\x17\n\x0fweights_version\x18\n \x01(\x03\x12\x10\n\x08training\x18\x0b \x01(\x08\x12\x11\n\tmax_batch\x18\x0c \x01(\x03\x12\x13\n\x0b\x61\x63tion_nvec\x18\r \x03(\x03\x12\x13\n\x0b\x61\x63tion_mask\x18\x0e \x01(\x08\";\n\x11GetWeightsRequest\x12\x13\n\x0bmin_version\x18\x01 \x01(\x03\x12\x11\n\ttimeout_s\x18\x02 \x01(\x01\"K\n\x07Weights\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\r\n\x05names\x18\x02 \x03(\t\x12 \n\x06\x61rrays\x18\x03 \x03(\x0b\x32\x10.distrl.v1.Array\"*\n\x13WatchWeightsRequest\x12\x13\n\x0bmin_version\x18\x01 \x01(\x03\"K\n\nActRequest\x12&\n\x0cobservations\x18\x01 \x01(\x0b\x32\x10.distrl.v1.Array\x12\x15\n\rdeterministic\x18\x02 \x01(\x08\"n\n\x0b\x41\x63tResponse\x12!\n\x07\x61\x63tions\x18\x01 \x01(\x0b\x32\x10.distrl.v1.Array\x12#\n\tlog_probs\x18\x02 \x01(\x0b\x32\x10.distrl.v1.Array\x12\x17\n\x0fweights_version\x18\x03 \x01(\x03\"\x96\x03\n\x07Rollout\x12&\n\x0cobservations\x18\x01 \x01(\x0b\x32\x10.distrl.v1.Array\x12!\n\x07\x61\x63tions\x18\x02 \x01(\x0b\x32\x10.distrl.v1.Array\x12!\n\x07rewards\x18\x03 \x01(\x0b\x32\x10.distrl.v1.Array\x12$\n\nterminated\x18\x04 \x01(\x0b\x32\x10.distrl.v1.Array\x12#\n\ttruncated\x18\x05 \x01(\x0b\x32\x10.distrl.v1.Array\x12-\n\x13\x62\x65haviour_log_probs\x18\x06 \x01(\x0b\x32\x10.distrl.v1.Array\x12+\n\x11last_observations\x18\x07 \x01(\x0b\x32\x10.distrl.v1.Array\x12,\n\x12\x66inal_observations\x18\x08 \x01(\x0b\x32\x10.distrl.v1.Array\x12\x16\n\x0epolicy_version\x18\t \x01(\x03\x12\x17\n\x0f\x65pisode_returns\x18\n \x03(\x01\x12\x17\n\x0f\x65pisode_lengths\x18\x0b \x03(\x03\"9\n\x12PushRolloutRequest\x12#\n\x07rollout\x18\x01 \x01(\x0b\x32\x12.distrl.v1.Rollout\"\xc8\x02\n\x16PushTransitionsRequest\x12&\n\x0cobservations\x18\x01 \x01(\x0b\x32\x10.distrl.v1.Array\x12!\n\x07\x61\x63tions\x18\x02 \x01(\x0b\x32\x10.distrl.v1.Array\x12!\n\x07rewards\x18\x03 \x01(\x0b\x32\x10.distrl.v1.Array\x12+\n\x11next_observations\x18\x04 \x01(\x0b\x32\x10.distrl.v1.Array\x12$\n\nterminated\x18\x05 \x01(\x0b\x32\x10.distrl.v1.Array\x12#\n\ttruncated\x18\x06 \x01(\x0b\x32\x10.distrl.v1.Array\x12\x16\n\x0epolicy_version\x18\x07 \x01(\x03\x12\x17\n\x0f\x65pisode_returns\x18\x08 \x03(\x01\x12\x17\n\x0f\x65pisode_lengths\x18\t \x03(\x03\"?\n\x0cPushResponse\x12\x16\n\x0e\x61\x63\x63\x65pted_steps\x18\x01 \x01(\x03\x12\x17\n\x0fweights_version\x18\x02 \x01(\x03\"\x0f\n\rStatusRequest\"\xcd\x01\n\x0eStatusResponse\x12\x17\n\x0fweights_version\x18\x01 \x01(\x03\x12\x11\n\tenv_steps\x18\x02 \x01(\x03\x12\x0f\n\x07updates\x18\x03 \x01(\x03\x12\x10\n\x08\x65pisodes\x18\x04 \x01(\x03\x12\x16\n\x0erecent_returns\x18\x05 \x03(\x01\x12\x13\n\x0bsteps_per_s\x18\x06 \x01(\x01\x12\x16\n\x0e\x65xternal_steps\x18\x07 \x01(\x03\x12\x15\n\rbacklog_steps\x18\x08 \x01(\x03\x12\x10\n\x08training\x18\t \x01(\x08\"\x13\n\x11\x43heckpointRequest\"\"\n\x12\x43heckpointResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\"\r\n\x0bStopRequest\"\x0e\n\x0cStopResponse*c\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x46LOAT32\x10\x01\x12\x0b\n\x07\x46LOAT64\x10\x02\x12\t\n\x05INT32\x10\x03\x12\t\n\x05INT64\x10\x04\x12\t\n\x05UINT8\x10\x05\x12\x08\n\x04\x42OOL\x10\x06*m\n\nActionKind\x12\x1b\n\x17\x41\x43TION_KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x44ISCRETE\x10\x01\x12\x0e\n\nCONTINUOUS\x10\x02\x12\x12\n\x0eMULTI_DISCRETE\x10\x03\x12\x10\n\x0cMULTI_BINARY\x10\x04\x32\xd4\x04\n\x06\x44istrl\x12\x35\n\x07GetSpec\x12\x19.distrl.v1.GetSpecRequest\x1a\x0f.distrl.v1.Spec\x12>\n\nGetWeights\x12\x1c.distrl.v1.GetWeightsRequest\x1a\x12.distrl.v1.Weights\x12\x44\n\x0cWatchWeights\x12\x1e.distrl.v1.WatchWeightsRequest\x1a\x12.distrl.v1.Weights0\x01\x12\x34\n\x03\x41\x63t\x12\x15.distrl.v1.ActRequest\x1a\x16.distrl.v1.ActResponse\x12\x45\n\x0bPushRollout\x12\x1d.distrl.v1.PushRolloutRequest\x1a\x17.distrl.v1.PushResponse\x12M\n\x0fPushTransitions\x12!.distrl.v1.PushTransitionsRequest\x1a\x17.distrl.v1.PushResponse\x12=\n\x06Status\x12\x18.distrl.v1.StatusRequest\x1a\x19.distrl.v1.StatusResponse\x12I\n\nCheckpoint\x12\x1c.distrl.v1.CheckpointRequest\x1a\x1d.distrl.v1.CheckpointResponse\x12\x37\n\x04Stop\x12\x16.distrl.v1.StopRequest\x1a\x17.distrl.v1.StopResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x64istrl/service/v1/distrl.proto\x12\tdistrl.v1\"E\n\x05\x41rray\x12\x1f\n\x05\x64type\x18\x01 \x01(\x0e\x32\x10.distrl.v1.DType\x12\r\n\x05shape\x18\x02 \x03(\x03\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\"\x10\n\x0eGetSpecRequest\"\xe7\x02\n\x04Spec\x12\x0e\n\x06\x65nv_id\x18\x01 \x01(\t\x12\x0c\n\x04\x61lgo\x18\x02 \x01(\t\x12\x19\n\x11observation_shape\x18\x03 \x03(\x03\x12+\n\x11observation_dtype\x18\x04 \x01(\x0e\x32\x10.distrl.v1.DType\x12*\n\x0b\x61\x63tion_kind\x18\x05 \x01(\x0e\x32\x15.distrl.v1.ActionKind\x12\x13\n\x0bnum_actions\x18\x06 \x01(\x03\x12\x12\n\naction_low\x18\x07 \x03(\x02\x12\x13\n\x0b\x61\x63tion_high\x18\x08 \x03(\x02\x12\x13\n\x0brollout_len\x18\t \x01(\x03\x12\x17\n\x0fweights_version\x18\n \x01(\x03\x12\x10\n\x08training\x18\x0b \x01(\x08\x12\x11\n\tmax_batch\x18\x0c \x01(\x03\x12\x13\n\x0b\x61\x63tion_nvec\x18\r \x03(\x03\x12\x13\n\x0b\x61\x63tion_mask\x18\x0e \x01(\x08\x12\x12\n\nstate_size\x18\x0f \x01(\x03\";\n\x11GetWeightsRequest\x12\x13\n\x0bmin_version\x18\x01 \x01(\x03\x12\x11\n\ttimeout_s\x18\x02 \x01(\x01\"K\n\x07Weights\x12\x0f\n\x07version\x18\x01 \x01(\x03\x12\r\n\x05names\x18\x02 \x03(\t\x12 \n\x06\x61rrays\x18\x03 \x03(\x0b\x32\x10.distrl.v1.Array\"*\n\x13WatchWeightsRequest\x12\x13\n\x0bmin_version\x18\x01 \x01(\x03\"l\n\nActRequest\x12&\n\x0cobservations\x18\x01 \x01(\x0b\x32\x10.distrl.v1.Array\x12\x15\n\rdeterministic\x18\x02 \x01(\x08\x12\x1f\n\x05state\x18\x03 \x01(\x0b\x32\x10.distrl.v1.Array\"\x8f\x01\n\x0b\x41\x63tResponse\x12!\n\x07\x61\x63tions\x18\x01 \x01(\x0b\x32\x10.distrl.v1.Array\x12#\n\tlog_probs\x18\x02 \x01(\x0b\x32\x10.distrl.v1.Array\x12\x17\n\x0fweights_version\x18\x03 \x01(\x03\x12\x1f\n\x05state\x18\x04 \x01(\x0b\x32\x10.distrl.v1.Array\"\xbf\x03\n\x07Rollout\x12&\n\x0cobservations\x18\x01 \x01(\x0b\x32\x10.distrl.v1.Array\x12!\n\x07\x61\x63tions\x18\x02 \x01(\x0b\x32\x10.distrl.v1.Array\x12!\n\x07rewards\x18\x03 \x01(\x0b\x32\x10.distrl.v1.Array\x12$\n\nterminated\x18\x04 \x01(\x0b\x32\x10.distrl.v1.Array\x12#\n\ttruncated\x18\x05 \x01(\x0b\x32\x10.distrl.v1.Array\x12-\n\x13\x62\x65haviour_log_probs\x18\x06 \x01(\x0b\x32\x10.distrl.v1.Array\x12+\n\x11last_observations\x18\x07 \x01(\x0b\x32\x10.distrl.v1.Array\x12,\n\x12\x66inal_observations\x18\x08 \x01(\x0b\x32\x10.distrl.v1.Array\x12\x16\n\x0epolicy_version\x18\t \x01(\x03\x12\x17\n\x0f\x65pisode_returns\x18\n \x03(\x01\x12\x17\n\x0f\x65pisode_lengths\x18\x0b \x03(\x03\x12\'\n\rinitial_state\x18\x0c \x01(\x0b\x32\x10.distrl.v1.Array\"9\n\x12PushRolloutRequest\x12#\n\x07rollout\x18\x01 \x01(\x0b\x32\x12.distrl.v1.Rollout\"\xc8\x02\n\x16PushTransitionsRequest\x12&\n\x0cobservations\x18\x01 \x01(\x0b\x32\x10.distrl.v1.Array\x12!\n\x07\x61\x63tions\x18\x02 \x01(\x0b\x32\x10.distrl.v1.Array\x12!\n\x07rewards\x18\x03 \x01(\x0b\x32\x10.distrl.v1.Array\x12+\n\x11next_observations\x18\x04 \x01(\x0b\x32\x10.distrl.v1.Array\x12$\n\nterminated\x18\x05 \x01(\x0b\x32\x10.distrl.v1.Array\x12#\n\ttruncated\x18\x06 \x01(\x0b\x32\x10.distrl.v1.Array\x12\x16\n\x0epolicy_version\x18\x07 \x01(\x03\x12\x17\n\x0f\x65pisode_returns\x18\x08 \x03(\x01\x12\x17\n\x0f\x65pisode_lengths\x18\t \x03(\x03\"?\n\x0cPushResponse\x12\x16\n\x0e\x61\x63\x63\x65pted_steps\x18\x01 \x01(\x03\x12\x17\n\x0fweights_version\x18\x02 \x01(\x03\"\x0f\n\rStatusRequest\"\xcd\x01\n\x0eStatusResponse\x12\x17\n\x0fweights_version\x18\x01 \x01(\x03\x12\x11\n\tenv_steps\x18\x02 \x01(\x03\x12\x0f\n\x07updates\x18\x03 \x01(\x03\x12\x10\n\x08\x65pisodes\x18\x04 \x01(\x03\x12\x16\n\x0erecent_returns\x18\x05 \x03(\x01\x12\x13\n\x0bsteps_per_s\x18\x06 \x01(\x01\x12\x16\n\x0e\x65xternal_steps\x18\x07 \x01(\x03\x12\x15\n\rbacklog_steps\x18\x08 \x01(\x03\x12\x10\n\x08training\x18\t \x01(\x08\"\x13\n\x11\x43heckpointRequest\"\"\n\x12\x43heckpointResponse\x12\x0c\n\x04path\x18\x01 \x01(\t\"\r\n\x0bStopRequest\"\x0e\n\x0cStopResponse*c\n\x05\x44Type\x12\x15\n\x11\x44TYPE_UNSPECIFIED\x10\x00\x12\x0b\n\x07\x46LOAT32\x10\x01\x12\x0b\n\x07\x46LOAT64\x10\x02\x12\t\n\x05INT32\x10\x03\x12\t\n\x05INT64\x10\x04\x12\t\n\x05UINT8\x10\x05\x12\x08\n\x04\x42OOL\x10\x06*m\n\nActionKind\x12\x1b\n\x17\x41\x43TION_KIND_UNSPECIFIED\x10\x00\x12\x0c\n\x08\x44ISCRETE\x10\x01\x12\x0e\n\nCONTINUOUS\x10\x02\x12\x12\n\x0eMULTI_DISCRETE\x10\x03\x12\x10\n\x0cMULTI_BINARY\x10\x04\x32\xd4\x04\n\x06\x44istrl\x12\x35\n\x07GetSpec\x12\x19.distrl.v1.GetSpecRequest\x1a\x0f.distrl.v1.Spec\x12>\n\nGetWeights\x12\x1c.distrl.v1.GetWeightsRequest\x1a\x12.distrl.v1.Weights\x12\x44\n\x0cWatchWeights\x12\x1e.distrl.v1.WatchWeightsRequest\x1a\x12.distrl.v1.Weights0\x01\x12\x34\n\x03\x41\x63t\x12\x15.distrl.v1.ActRequest\x1a\x16.distrl.v1.ActResponse\x12\x45\n\x0bPushRollout\x12\x1d.distrl.v1.PushRolloutRequest\x1a\x17.distrl.v1.PushResponse\x12M\n\x0fPushTransitions\x12!.distrl.v1.PushTransitionsRequest\x1a\x17.distrl.v1.PushResponse\x12=\n\x06Status\x12\x18.distrl.v1.StatusRequest\x1a\x19.distrl.v1.StatusResponse\x12I\n\nCheckpoint\x12\x1c.distrl.v1.CheckpointRequest\x1a\x1d.distrl.v1.CheckpointResponse\x12\x37\n\x04Stop\x12\x16.distrl.v1.StopRequest\x1a\x17.distrl.v1.StopResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'distrl.service.v1.distrl_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DTYPE']._serialized_start=2024
-  _globals['_DTYPE']._serialized_end=2123
-  _globals['_ACTIONKIND']._serialized_start=2125
-  _globals['_ACTIONKIND']._serialized_end=2234
+  _globals['_DTYPE']._serialized_start=2152
+  _globals['_DTYPE']._serialized_end=2251
+  _globals['_ACTIONKIND']._serialized_start=2253
+  _globals['_ACTIONKIND']._serialized_end=2362
   _globals['_ARRAY']._serialized_start=45
   _globals['_ARRAY']._serialized_end=114
   _globals['_GETSPECREQUEST']._serialized_start=116
   _globals['_GETSPECREQUEST']._serialized_end=132
   _globals['_SPEC']._serialized_start=135
-  _globals['_SPEC']._serialized_end=474
-  _globals['_GETWEIGHTSREQUEST']._serialized_start=476
-  _globals['_GETWEIGHTSREQUEST']._serialized_end=535
-  _globals['_WEIGHTS']._serialized_start=537
-  _globals['_WEIGHTS']._serialized_end=612
-  _globals['_WATCHWEIGHTSREQUEST']._serialized_start=614
-  _globals['_WATCHWEIGHTSREQUEST']._serialized_end=656
-  _globals['_ACTREQUEST']._serialized_start=658
-  _globals['_ACTREQUEST']._serialized_end=733
-  _globals['_ACTRESPONSE']._serialized_start=735
-  _globals['_ACTRESPONSE']._serialized_end=845
-  _globals['_ROLLOUT']._serialized_start=848
-  _globals['_ROLLOUT']._serialized_end=1254
-  _globals['_PUSHROLLOUTREQUEST']._serialized_start=1256
-  _globals['_PUSHROLLOUTREQUEST']._serialized_end=1313
-  _globals['_PUSHTRANSITIONSREQUEST']._serialized_start=1316
-  _globals['_PUSHTRANSITIONSREQUEST']._serialized_end=1644
-  _globals['_PUSHRESPONSE']._serialized_start=1646
-  _globals['_PUSHRESPONSE']._serialized_end=1709
-  _globals['_STATUSREQUEST']._serialized_start=1711
-  _globals['_STATUSREQUEST']._serialized_end=1726
-  _globals['_STATUSRESPONSE']._serialized_start=1729
-  _globals['_STATUSRESPONSE']._serialized_end=1934
-  _globals['_CHECKPOINTREQUEST']._serialized_start=1936
-  _globals['_CHECKPOINTREQUEST']._serialized_end=1955
-  _globals['_CHECKPOINTRESPONSE']._serialized_start=1957
-  _globals['_CHECKPOINTRESPONSE']._serialized_end=1991
-  _globals['_STOPREQUEST']._serialized_start=1993
-  _globals['_STOPREQUEST']._serialized_end=2006
-  _globals['_STOPRESPONSE']._serialized_start=2008
-  _globals['_STOPRESPONSE']._serialized_end=2022
-  _globals['_DISTRL']._serialized_start=2237
-  _globals['_DISTRL']._serialized_end=2833
+  _globals['_SPEC']._serialized_end=494
+  _globals['_GETWEIGHTSREQUEST']._serialized_start=496
+  _globals['_GETWEIGHTSREQUEST']._serialized_end=555
+  _globals['_WEIGHTS']._serialized_start=557
+  _globals['_WEIGHTS']._serialized_end=632
+  _globals['_WATCHWEIGHTSREQUEST']._serialized_start=634
+  _globals['_WATCHWEIGHTSREQUEST']._serialized_end=676
+  _globals['_ACTREQUEST']._serialized_start=678
+  _globals['_ACTREQUEST']._serialized_end=786
+  _globals['_ACTRESPONSE']._serialized_start=789
+  _globals['_ACTRESPONSE']._serialized_end=932
+  _globals['_ROLLOUT']._serialized_start=935
+  _globals['_ROLLOUT']._serialized_end=1382
+  _globals['_PUSHROLLOUTREQUEST']._serialized_start=1384
+  _globals['_PUSHROLLOUTREQUEST']._serialized_end=1441
+  _globals['_PUSHTRANSITIONSREQUEST']._serialized_start=1444
+  _globals['_PUSHTRANSITIONSREQUEST']._serialized_end=1772
+  _globals['_PUSHRESPONSE']._serialized_start=1774
+  _globals['_PUSHRESPONSE']._serialized_end=1837
+  _globals['_STATUSREQUEST']._serialized_start=1839
+  _globals['_STATUSREQUEST']._serialized_end=1854
+  _globals['_STATUSRESPONSE']._serialized_start=1857
+  _globals['_STATUSRESPONSE']._serialized_end=2062
+  _globals['_CHECKPOINTREQUEST']._serialized_start=2064
+  _globals['_CHECKPOINTREQUEST']._serialized_end=2083
+  _globals['_CHECKPOINTRESPONSE']._serialized_start=2085
+  _globals['_CHECKPOINTRESPONSE']._serialized_end=2119
+  _globals['_STOPREQUEST']._serialized_start=2121
+  _globals['_STOPREQUEST']._serialized_end=2134
+  _globals['_STOPRESPONSE']._serialized_start=2136
+  _globals['_STOPRESPONSE']._serialized_end=2150
+  _globals['_DISTRL']._serialized_start=2365
+  _globals['_DISTRL']._serialized_end=2961
 # @@protoc_insertion_point(module_scope)

@@ -52,7 +52,7 @@ class GetSpecRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Spec(_message.Message):
-    __slots__ = ("env_id", "algo", "observation_shape", "observation_dtype", "action_kind", "num_actions", "action_low", "action_high", "rollout_len", "weights_version", "training", "max_batch", "action_nvec", "action_mask")
+    __slots__ = ("env_id", "algo", "observation_shape", "observation_dtype", "action_kind", "num_actions", "action_low", "action_high", "rollout_len", "weights_version", "training", "max_batch", "action_nvec", "action_mask", "state_size")
     ENV_ID_FIELD_NUMBER: _ClassVar[int]
     ALGO_FIELD_NUMBER: _ClassVar[int]
     OBSERVATION_SHAPE_FIELD_NUMBER: _ClassVar[int]
@@ -67,6 +67,7 @@ class Spec(_message.Message):
     MAX_BATCH_FIELD_NUMBER: _ClassVar[int]
     ACTION_NVEC_FIELD_NUMBER: _ClassVar[int]
     ACTION_MASK_FIELD_NUMBER: _ClassVar[int]
+    STATE_SIZE_FIELD_NUMBER: _ClassVar[int]
     env_id: str
     algo: str
     observation_shape: _containers.RepeatedScalarFieldContainer[int]
@@ -81,7 +82,8 @@ class Spec(_message.Message):
     max_batch: int
     action_nvec: _containers.RepeatedScalarFieldContainer[int]
     action_mask: bool
-    def __init__(self, env_id: _Optional[str] = ..., algo: _Optional[str] = ..., observation_shape: _Optional[_Iterable[int]] = ..., observation_dtype: _Optional[_Union[DType, str]] = ..., action_kind: _Optional[_Union[ActionKind, str]] = ..., num_actions: _Optional[int] = ..., action_low: _Optional[_Iterable[float]] = ..., action_high: _Optional[_Iterable[float]] = ..., rollout_len: _Optional[int] = ..., weights_version: _Optional[int] = ..., training: _Optional[bool] = ..., max_batch: _Optional[int] = ..., action_nvec: _Optional[_Iterable[int]] = ..., action_mask: _Optional[bool] = ...) -> None: ...
+    state_size: int
+    def __init__(self, env_id: _Optional[str] = ..., algo: _Optional[str] = ..., observation_shape: _Optional[_Iterable[int]] = ..., observation_dtype: _Optional[_Union[DType, str]] = ..., action_kind: _Optional[_Union[ActionKind, str]] = ..., num_actions: _Optional[int] = ..., action_low: _Optional[_Iterable[float]] = ..., action_high: _Optional[_Iterable[float]] = ..., rollout_len: _Optional[int] = ..., weights_version: _Optional[int] = ..., training: _Optional[bool] = ..., max_batch: _Optional[int] = ..., action_nvec: _Optional[_Iterable[int]] = ..., action_mask: _Optional[bool] = ..., state_size: _Optional[int] = ...) -> None: ...
 
 class GetWeightsRequest(_message.Message):
     __slots__ = ("min_version", "timeout_s")
@@ -108,25 +110,29 @@ class WatchWeightsRequest(_message.Message):
     def __init__(self, min_version: _Optional[int] = ...) -> None: ...
 
 class ActRequest(_message.Message):
-    __slots__ = ("observations", "deterministic")
+    __slots__ = ("observations", "deterministic", "state")
     OBSERVATIONS_FIELD_NUMBER: _ClassVar[int]
     DETERMINISTIC_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
     observations: Array
     deterministic: bool
-    def __init__(self, observations: _Optional[_Union[Array, _Mapping]] = ..., deterministic: _Optional[bool] = ...) -> None: ...
+    state: Array
+    def __init__(self, observations: _Optional[_Union[Array, _Mapping]] = ..., deterministic: _Optional[bool] = ..., state: _Optional[_Union[Array, _Mapping]] = ...) -> None: ...
 
 class ActResponse(_message.Message):
-    __slots__ = ("actions", "log_probs", "weights_version")
+    __slots__ = ("actions", "log_probs", "weights_version", "state")
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
     LOG_PROBS_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
     actions: Array
     log_probs: Array
     weights_version: int
-    def __init__(self, actions: _Optional[_Union[Array, _Mapping]] = ..., log_probs: _Optional[_Union[Array, _Mapping]] = ..., weights_version: _Optional[int] = ...) -> None: ...
+    state: Array
+    def __init__(self, actions: _Optional[_Union[Array, _Mapping]] = ..., log_probs: _Optional[_Union[Array, _Mapping]] = ..., weights_version: _Optional[int] = ..., state: _Optional[_Union[Array, _Mapping]] = ...) -> None: ...
 
 class Rollout(_message.Message):
-    __slots__ = ("observations", "actions", "rewards", "terminated", "truncated", "behaviour_log_probs", "last_observations", "final_observations", "policy_version", "episode_returns", "episode_lengths")
+    __slots__ = ("observations", "actions", "rewards", "terminated", "truncated", "behaviour_log_probs", "last_observations", "final_observations", "policy_version", "episode_returns", "episode_lengths", "initial_state")
     OBSERVATIONS_FIELD_NUMBER: _ClassVar[int]
     ACTIONS_FIELD_NUMBER: _ClassVar[int]
     REWARDS_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +144,7 @@ class Rollout(_message.Message):
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
     EPISODE_RETURNS_FIELD_NUMBER: _ClassVar[int]
     EPISODE_LENGTHS_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_STATE_FIELD_NUMBER: _ClassVar[int]
     observations: Array
     actions: Array
     rewards: Array
@@ -149,7 +156,8 @@ class Rollout(_message.Message):
     policy_version: int
     episode_returns: _containers.RepeatedScalarFieldContainer[float]
     episode_lengths: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, observations: _Optional[_Union[Array, _Mapping]] = ..., actions: _Optional[_Union[Array, _Mapping]] = ..., rewards: _Optional[_Union[Array, _Mapping]] = ..., terminated: _Optional[_Union[Array, _Mapping]] = ..., truncated: _Optional[_Union[Array, _Mapping]] = ..., behaviour_log_probs: _Optional[_Union[Array, _Mapping]] = ..., last_observations: _Optional[_Union[Array, _Mapping]] = ..., final_observations: _Optional[_Union[Array, _Mapping]] = ..., policy_version: _Optional[int] = ..., episode_returns: _Optional[_Iterable[float]] = ..., episode_lengths: _Optional[_Iterable[int]] = ...) -> None: ...
+    initial_state: Array
+    def __init__(self, observations: _Optional[_Union[Array, _Mapping]] = ..., actions: _Optional[_Union[Array, _Mapping]] = ..., rewards: _Optional[_Union[Array, _Mapping]] = ..., terminated: _Optional[_Union[Array, _Mapping]] = ..., truncated: _Optional[_Union[Array, _Mapping]] = ..., behaviour_log_probs: _Optional[_Union[Array, _Mapping]] = ..., last_observations: _Optional[_Union[Array, _Mapping]] = ..., final_observations: _Optional[_Union[Array, _Mapping]] = ..., policy_version: _Optional[int] = ..., episode_returns: _Optional[_Iterable[float]] = ..., episode_lengths: _Optional[_Iterable[int]] = ..., initial_state: _Optional[_Union[Array, _Mapping]] = ...) -> None: ...
 
 class PushRolloutRequest(_message.Message):
     __slots__ = ("rollout",)
