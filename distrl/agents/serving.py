@@ -9,7 +9,7 @@ the env's units) and ``params`` (the model's first output: logits, a Gaussian's
 inside the model, so nothing else is needed to act.
 
 A recurrent policy (``model.lstm_size``) also takes ``state`` ``[N, 2 * lstm_size]`` (zeros at
-an episode's start) and returns the next one as ``state``: feed it back with the next
+an episode's start) and returns the next one as ``next_state``: feed it back with the next
 observations.
 """
 
@@ -33,7 +33,8 @@ GREEDY = ("mode", "argmax", "output", "squashed")
 
 def serving_function(model: keras.Model, spec: EnvSpec, greedy: str) -> Any:
     """A ``tf.function`` with one input, ``observations`` ``[N, *obs]``, and the outputs
-    ``{"actions", "params"}``; a recurrent model's also takes and returns ``state``."""
+    ``{"actions", "params"}``; a recurrent model's also takes ``state`` and returns
+    ``next_state``."""
     signature = [tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype,
                                name="observations")]  # fmt: skip
     recurrent = len(model.inputs) > 1
@@ -44,9 +45,7 @@ def serving_function(model: keras.Model, spec: EnvSpec, greedy: str) -> Any:
     low = np.asarray(spec.action_low, np.float32)
     high = np.asarray(spec.action_high, np.float32)
 
-    def serve(observations: tf.Tensor, *state: tf.Tensor) -> dict[str, tf.Tensor]:
-        out = model([observations, *state] if state else observations, training=False)
-        params = out[0] if isinstance(out, list | tuple) else out
+    def act(params: tf.Tensor) -> tf.Tensor:
         if greedy == "output":
             actions = params
         elif greedy == "argmax":
@@ -58,11 +57,18 @@ def serving_function(model: keras.Model, spec: EnvSpec, greedy: str) -> Any:
             actions = tensorflow_forms.for_spec(spec).mode(params)
             if spec.action_kind == "continuous":
                 actions = tf.clip_by_value(actions, low, high)
-        if state:
-            return {"actions": actions, "params": params, "state": out[2]}
-        return {"actions": actions, "params": params}
+        return actions
 
-    return tf.function(serve, input_signature=signature)
+    def serve(observations: tf.Tensor) -> dict[str, tf.Tensor]:
+        out = model(observations, training=False)
+        params = out[0] if isinstance(out, list | tuple) else out
+        return {"actions": act(params), "params": params}
+
+    def serve_recurrent(observations: tf.Tensor, state: tf.Tensor) -> dict[str, tf.Tensor]:
+        params, _, next_state = model([observations, state], training=False)
+        return {"actions": act(params), "params": params, "next_state": next_state}
+
+    return tf.function(serve_recurrent if recurrent else serve, input_signature=signature)
 
 
 def load_policy(path: str) -> keras.Model:

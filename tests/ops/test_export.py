@@ -125,3 +125,52 @@ def test_a_checkpoints_policy_acts_where_the_env_package_cannot_be_imported(tmp_
     out = subprocess.run([sys.executable, "-c", ELSEWHERE, str(path)], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=300)  # fmt: skip
     assert out.returncode == 0, out.stderr[-3000:]
+
+
+RECURRENT_SAVEDMODEL = """
+import sys, numpy as np, tensorflow as tf
+served = tf.saved_model.load(sys.argv[1]).signatures["serving_default"]
+obs = np.load(sys.argv[2])  # [T, N, *obs]: an episode of N envs, stepped with the state
+state = np.zeros((obs.shape[1], int(sys.argv[4])), np.float32)
+actions = []
+for t in range(len(obs)):
+    out = served(observations=tf.constant(obs[t]), state=tf.constant(state))
+    actions.append(out["actions"].numpy())
+    state = out["next_state"].numpy()
+np.save(sys.argv[3], np.stack(actions))
+assert "distrl" not in sys.modules
+"""
+RECURRENT_ONNX = """
+import sys, numpy as np, onnxruntime
+session = onnxruntime.InferenceSession(sys.argv[1])
+names = [o.name for o in session.get_outputs()]
+obs = np.load(sys.argv[2])
+state = np.zeros((obs.shape[1], int(sys.argv[4])), np.float32)
+actions = []
+for t in range(len(obs)):
+    out = session.run(None, {"observations": obs[t], "state": state})
+    actions.append(out[names.index("actions")])
+    state = out[names.index("next_state")]
+np.save(sys.argv[3], np.stack(actions))
+assert "distrl" not in sys.modules and "tensorflow" not in sys.modules
+"""
+
+
+def test_a_recurrent_policys_exports_take_and_return_the_state(tmp_path):
+    """An LSTM policy's SavedModel and ONNX take ``state`` and return the next one: stepping
+    them through a sequence gives Policy.act's actions, state carried the same way."""
+    path, _ = checkpoint(tmp_path, {"algo": "ppo", "env": "CartPole-v1",
+                                       "model": {"lstm_size": 8}})  # fmt: skip
+    assert export(["--checkpoint", str(path), "--savedmodel", str(tmp_path / "sm"),
+                   "--onnx", str(tmp_path / "p.onnx")]) == 0  # fmt: skip
+    obs = np.random.default_rng(0).normal(size=(6, 10, 4)).astype(np.float32)
+    np.save(tmp_path / "obs.npy", obs)
+    policy = distrl.Policy.from_checkpoint(path)
+    state, expected = None, []
+    for t in range(len(obs)):
+        actions, state = policy.act(obs[t], deterministic=True, state=state)
+        expected.append(actions)
+    run(RECURRENT_SAVEDMODEL, tmp_path / "sm", tmp_path / "obs.npy", tmp_path / "sm.npy", 16)
+    run(RECURRENT_ONNX, tmp_path / "p.onnx", tmp_path / "obs.npy", tmp_path / "onnx.npy", 16)
+    for name in ("sm", "onnx"):
+        np.testing.assert_array_equal(np.load(tmp_path / f"{name}.npy"), np.stack(expected))
