@@ -156,3 +156,23 @@ def test_recurrent_config_errors_are_one_line():
         config_for(**{"model.lstm_size": 0, "model.lstm_burn_in": 2})
     with pytest.raises(ConfigError, match="is a user builder"):
         config_for(**{"model.name": "mymodels:build"})
+
+
+@pytest.mark.parametrize("algo", ["a2c", "ppo"])
+def test_a_cnn_torso_takes_the_lstm_too(algo):
+    """Images: the conv stack and its dense layer, then the LSTM; workers act through
+    TensorFlow, the learner unrolls fragments of images and its weights change."""
+    config = config_for(algo, env="RecallImage-v0", **{"model.name": "cnn", "rollout_len": 6})
+    spec = spec_of(config)
+    learner = make_learner(algorithm=algo, sections=config.algorithm_sections(), spec=spec,
+                           seed=0)  # fmt: skip
+    assert [i.name for i in learner.model.inputs] == ["obs", "state"]
+    worker = RolloutWorker(settings=config.rollout_settings(), spec=spec, worker_index=0,
+                           seed=np.random.SeedSequence(0), algorithm=algo)  # fmt: skip
+    before = [w.copy() for w in learner.weights().weights]
+    rollout = worker.sample(learner.weights())
+    assert rollout.initial_state.shape == (4, 16)
+    result = learner.update([rollout, worker.sample()])
+    assert result.applied
+    after = learner.weights().weights
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
