@@ -343,12 +343,16 @@ class Trainer:
     # --- checkpoints and the policy --------------------------------------------------------------
 
     def _restored(self) -> TrainingProgress:
-        """Load the checkpoint into the learner (after checking it fits); continue its counters."""
+        """Load the checkpoint into the learner (after checking it fits); continue its counters.
+        The driver then drops the checkpoint's arrays (a replay buffer can be gigabytes) and
+        reads them from disk again if it needs them (a learner restart, another ``train()``)."""
         assert self.resume is not None
+        resume = self.resume if self.resume.arrays else read_checkpoint(self.resume.path)
         current, _ = self._backend.learner_checkpoint(False)
-        check_matches(self.resume.arrays, current, self.resume.path)
-        self._backend.restore_learner(self.resume.arrays, self.resume.scalars)
-        return TrainingProgress.restore(self.resume.counters)
+        check_matches(resume.arrays, current, resume.path)
+        self._backend.restore_learner(resume.arrays, resume.scalars)
+        self.resume = dataclasses.replace(resume, arrays={})
+        return TrainingProgress.restore(resume.counters)
 
     def _continued(self) -> TrainingProgress:
         """Load what the previous ``train()`` left into the new learner; continue its counters."""
@@ -375,14 +379,16 @@ class Trainer:
     def _learner_restore(self) -> Any:
         """For a learner that died: the newest checkpoint's learner state (or the one resumed
         from, before this run has written any), or None."""
-        config, resume = self.config, self.resume
+        config = self.config
+        resumed = self.resume.path if self.resume is not None else None  # read again from disk
 
         def restore() -> tuple[dict, dict] | None:
             assert config.checkpoint.dir is not None  # learner_restarts needs it (config check)
-            if checkpoints(config.checkpoint.dir):
-                saved = read_checkpoint(config.checkpoint.dir)
-                return saved.arrays, saved.scalars
-            return (resume.arrays, resume.scalars) if resume is not None else None
+            path = config.checkpoint.dir if checkpoints(config.checkpoint.dir) else resumed
+            if path is None:
+                return None
+            saved = read_checkpoint(path)
+            return saved.arrays, saved.scalars
 
         return restore if config.faults.learner_restarts > 0 else None
 
