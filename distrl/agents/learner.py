@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.variables import assign_arrays, keras_file_bytes, variables_to_arrays
 from distrl.types import FragmentSummary, Gradients, Rollout, UpdateResult, WeightsMessage
+
+if TYPE_CHECKING:
+    from distrl.agents.normalizing import Normalizer
+    from distrl.agents.scheduling import Schedules
 
 
 class LearnerBase:
@@ -32,6 +36,10 @@ class LearnerBase:
     stale_discarded: int  # fragments dropped for lagging beyond max_policy_lag
     stale_corrected: int  # fragments beyond it kept, to be corrected with V-trace
     _names: tuple[str, ...] | None = None
+    # Learners with schedules (agents/scheduling.py) or the normalize section
+    # (agents/normalizing.py) set these; checkpoints keep their state.
+    schedules: Schedules | None = None
+    normalizer: Normalizer | None = None
 
     def _policy_model(self) -> Any:
         """The Keras model that acts: what ``weights`` publishes and ``policy_bytes`` saves."""
@@ -80,13 +88,11 @@ class LearnerBase:
             **{name: getattr(self, name) for name in self.COUNTERS},
             **self.guard.state(),
         }
-        schedules = getattr(self, "schedules", None)  # agents/scheduling.py, where used
-        if schedules is not None:
-            scalars["schedule_steps"] = schedules.steps
+        if self.schedules is not None:
+            scalars["schedule_steps"] = self.schedules.steps
         arrays = variables_to_arrays(self._variables())
-        normalizer = getattr(self, "normalizer", None)  # agents/normalizing.py, where used
-        if normalizer is not None:
-            extra_arrays, extra_scalars = normalizer.state()
+        if self.normalizer is not None:
+            extra_arrays, extra_scalars = self.normalizer.state()
             arrays.update(extra_arrays)
             scalars.update(extra_scalars)
         return arrays, scalars
@@ -98,12 +104,10 @@ class LearnerBase:
         for name in self.COUNTERS:
             setattr(self, name, int(scalars.get(name, 0)))
         self.guard.load_state(scalars)
-        schedules = getattr(self, "schedules", None)
-        if schedules is not None:
-            schedules.restore(int(scalars.get("schedule_steps", 0)))
-        normalizer = getattr(self, "normalizer", None)
-        if normalizer is not None:
-            normalizer.load(arrays, scalars)
+        if self.schedules is not None:
+            self.schedules.restore(int(scalars.get("schedule_steps", 0)))
+        if self.normalizer is not None:
+            self.normalizer.load(arrays, scalars)
 
     def _admit(self, rollouts: Sequence[Rollout], lag: Any) -> tuple[list[int], list, bool]:
         """For learners that bound policy lag: count the fragments' env errors, and return their

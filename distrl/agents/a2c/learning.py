@@ -74,6 +74,9 @@ class A2CLearner(LearnerBase):
     correct``) trained on with V-trace.
     """
 
+    normalizer: Normalizer  # always set here (the base class allows None)
+    schedules: Schedules
+
     COUNTERS = ("stale_discarded", "stale_corrected")
     NOT_WARMED = ("_gradients", "_gradients_own_baseline")  # the A3C workers' (A2CLoss)
 

@@ -50,6 +50,8 @@ def _joined(parts: list[Segment]) -> Segment:
 
 class PGLearner(LearnerBase):
     COUNTERS = ("episodes_trained",)
+    normalizer: Normalizer  # always set here (the base class allows None)
+    schedules: Schedules
 
     def __init__(
         self, *, spec: EnvSpec, sections: AlgorithmSections, seed: int, device: str = "/CPU:0"

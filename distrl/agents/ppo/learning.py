@@ -45,6 +45,9 @@ EVAL_CHUNK = 4096  # rows per forward pass when computing the targets (bounds me
 class PPOLearner(LearnerBase):
     """Proximal policy optimisation on the A2C actor-critic model (``model.*``)."""
 
+    normalizer: Normalizer  # always set here (the base class allows None)
+    schedules: Schedules
+
     COUNTERS = ("stale_discarded", "stale_corrected", "early_stops")
 
     def __init__(
