@@ -41,6 +41,9 @@ class DDPGConfig(PriorityKeys):
     )
     actor_lr: float = setting(1e-3, "actor learning rate (Adam; SB3: 1e-3)")
     critic_lr: float = setting(1e-3, "critic learning rate (Adam; SB3: 1e-3)")
+    optimizer_eps: float = setting(
+        1e-7, "Adam epsilon of both networks (Keras's default; PyTorch's, so SB3's, is 1e-8)"
+    )
     buffer_size: int = setting(1_000_000, "replay capacity in transitions (SB3: 1e6)")
     batch_size: int = setting(256, "transitions per gradient step (SB3: 256)")
     learning_starts: int = setting(
@@ -85,6 +88,7 @@ class DDPGConfig(PriorityKeys):
         check(0.0 < self.tau <= 1.0, f"ddpg.tau must be in (0, 1]; got {self.tau}")
         check(self.actor_lr > 0, f"ddpg.actor_lr must be > 0; got {self.actor_lr}")
         check(self.critic_lr > 0, f"ddpg.critic_lr must be > 0; got {self.critic_lr}")
+        check(self.optimizer_eps > 0, f"ddpg.optimizer_eps must be > 0; got {self.optimizer_eps}")
         check(self.batch_size >= 1, f"ddpg.batch_size must be >= 1; got {self.batch_size}")
         check(
             self.buffer_size >= self.batch_size,

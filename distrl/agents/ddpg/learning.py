@@ -58,8 +58,10 @@ class DDPGLearner(ReplayLearner):
             self.target_actor.set_weights(self.actor.get_weights())
             for target, online in zip(self.target_critics, self.critics, strict=True):
                 target.set_weights(online.get_weights())
-            self.actor_optimizer = keras.optimizers.Adam(learning_rate=c.actor_lr)
-            self.critic_optimizer = keras.optimizers.Adam(learning_rate=c.critic_lr)
+            self.actor_optimizer = keras.optimizers.Adam(learning_rate=c.actor_lr,
+                                                         epsilon=c.optimizer_eps)  # fmt: skip
+            self.critic_optimizer = keras.optimizers.Adam(learning_rate=c.critic_lr,
+                                                          epsilon=c.optimizer_eps)  # fmt: skip
             self.actor_optimizer.build(self.actor.trainable_variables)
             self.critic_optimizer.build(self._critic_variables())
         half_width, centre = action_scale(spec)
