@@ -18,6 +18,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from benchmarks.common import ROOT, emit, launch, machine, median
 
 CONFIG = "examples/cartpole-no-velocity-lstm.yaml"
@@ -57,9 +59,21 @@ def best_mean(run_dir: Path) -> float | None:
     return max(means) if means else None
 
 
+def config_for(label: str, tmp: Path) -> str:
+    """The example config, without its ppo section for another algorithm's variant."""
+    variant = VARIANTS[label]
+    if "--algo" not in variant or variant[variant.index("--algo") + 1] == "ppo":
+        return CONFIG
+    keys = yaml.safe_load((ROOT / CONFIG).read_text())
+    keys.pop("ppo", None)
+    path = tmp / f"{label}.yaml"
+    path.write_text(yaml.safe_dump(keys))
+    return str(path)
+
+
 def run(label: str, seed: int, tmp: Path) -> dict[str, Any]:
     workdir = tmp / f"{label}-{seed}"
-    args = ["--config", CONFIG, "--seed", str(seed), "--progress-interval", "30",
+    args = ["--config", config_for(label, tmp), "--seed", str(seed), "--progress-interval", "30",
             *VARIANTS[label]]  # fmt: skip
     s = launch(args, workdir)
     return {"label": label, "seed": seed, "solved": bool(s["solved"]),
