@@ -1,6 +1,8 @@
 """Recurrent (LSTM) policies: the cell against NumPy, the learner's unroll against stepping the
 model, the workers' state bookkeeping, and A2C/PPO learning a task only memory solves."""
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -10,6 +12,7 @@ import tests.envs.memory  # noqa: F401  (registers Recall-v0 and CartPoleNoVeloc
 from distrl.agents import make_learner, recurrent
 from distrl.config import ConfigError, build_config
 from distrl.envs import EnvOptions, env_spec
+from distrl.evaluate import main as evaluate_main
 from distrl.models.builders import build_model
 from distrl.rollout.worker import RolloutWorker
 
@@ -113,17 +116,22 @@ def test_workers_record_each_fragments_initial_state_and_zero_it_at_episode_ends
 def test_a_recurrent_policy_learns_what_a_feed_forward_one_cannot(tmp_path, algo):
     """Recall: the cue is seen only at the first of 5 steps. With the LSTM the policy names it
     (mean return near +1); without, it is a coin flip (mean near 0)."""
-    results = {}
+    results, evaluated = {}, {}
     for size in (16, 0):
         keys = {"model.lstm_size": size, "rollout_len": 20, "envs_per_worker": 8,
                 "max_steps": 60_000, "stop_reward": 0.9, "seed": 3,
                 "logdir": str(tmp_path / f"{algo}{size}"), "progress_interval": 60}  # fmt: skip
         if algo == "a2c":
             keys.update({"a2c.lr": 3e-3, "a2c.optimizer": "adam", "a2c.entropy_coef": 0.01})
-        summary = distrl.Trainer(config_for(algo, **keys)).train()
-        results[size] = summary.final_mean_return
-    assert results[16] >= 0.9, results
-    assert abs(results[0]) < 0.5, results
+        trainer = distrl.Trainer(config_for(algo, **keys))
+        results[size] = trainer.train().final_mean_return
+        # Greedy evaluation of the checkpoint carries the state through each episode.
+        path, out = trainer.save(tmp_path / f"ck{size}"), tmp_path / f"eval{size}.json"
+        assert evaluate_main(["--checkpoint", str(path), "--episodes", "20", "--deterministic",
+                              "--json", str(out)]) == 0  # fmt: skip
+        evaluated[size] = json.loads(out.read_text())["mean"]
+    assert results[16] >= 0.9 and evaluated[16] >= 0.9, (results, evaluated)
+    assert abs(results[0]) < 0.5 and abs(evaluated[0]) < 0.7, (results, evaluated)
 
 
 def test_a_recurrent_policy_acts_from_the_state_it_is_given(tmp_path):
