@@ -360,8 +360,8 @@ def _validate_run(c: Config) -> None:
     check_at_least("max_seconds", c.max_seconds, 0, strict=True)
     check(
         c.acting.backend != "numpy" or c.model.numpy_friendly,
-        "acting.backend numpy needs a built-in MLP model with a NumPy activation; use acting "
-        "auto or tensorflow",
+        "acting.backend numpy needs a built-in MLP model with a NumPy activation and no LSTM; use "
+        "acting auto or tensorflow",
     )
 
 

@@ -184,3 +184,7 @@ def test_a_cnn_torso_takes_the_lstm_too(algo):
     assert result.applied
     after = learner.weights().weights
     assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    with pytest.raises(
+        ConfigError, match="needs a built-in MLP model with a NumPy activation and no"
+    ):
+        config_for(**{"acting.backend": "numpy"})
