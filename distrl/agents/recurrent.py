@@ -34,8 +34,13 @@ class Sequences(NamedTuple):
     state0: np.ndarray  # [B, S] float32: the state before step 0
 
     @classmethod
-    def of(cls, rollouts: Sequence[Rollout], state_size: int) -> Sequences:
-        obs = np.concatenate([r.observations for r in rollouts], axis=1)
+    def of(
+        cls, rollouts: Sequence[Rollout], state_size: int, obs: np.ndarray | None = None
+    ) -> Sequences:
+        """``obs``: the fragments' observations already concatenated [T, B, *obs], if the
+        caller has them (else concatenated here)."""
+        if obs is None:
+            obs = np.concatenate([r.observations for r in rollouts], axis=1)
         done = np.concatenate([r.terminated | r.truncated for r in rollouts], axis=1)
         resets = np.zeros(done.shape, np.float32)
         resets[1:] = done[:-1]  # the worker zeroed the state after a step that ended an episode

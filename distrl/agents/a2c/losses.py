@@ -109,16 +109,15 @@ class A2CLoss:
             return self._prepare_recurrent(rollouts, use_vtrace=use_vtrace)
         obs = np.concatenate([r.observations for r in rollouts], axis=1)  # [T, B, *obs]
         T, B = obs.shape[:2]
-        rewards = np.concatenate([r.rewards for r in rollouts], axis=1)  # [T, B]
-        terminated = np.concatenate([r.terminated for r in rollouts], axis=1)
-        truncated = np.concatenate([r.truncated for r in rollouts], axis=1)
-        actions = np.concatenate([r.actions for r in rollouts], axis=1)
         last_obs = np.concatenate([r.last_observations for r in rollouts], axis=0)  # [B, *obs]
         final_obs = np.concatenate([r.final_observations for r in rollouts], axis=0)  # [K, *obs]
-
         flat_obs = obs.reshape(T * B, *obs.shape[2:])  # [T*B, *obs]
-        flat_actions = flat_actions_of(actions, self.spec)
         if not use_vtrace and c.advantage == "nstep":
+            rewards = np.concatenate([r.rewards for r in rollouts], axis=1)  # [T, B]
+            terminated = np.concatenate([r.terminated for r in rollouts], axis=1)
+            truncated = np.concatenate([r.truncated for r in rollouts], axis=1)
+            actions = np.concatenate([r.actions for r in rollouts], axis=1)
+            flat_actions = flat_actions_of(actions, self.spec)
             # Only the bootstrap rows: V(after the last step) and V(true final observation)
             # where an episode ended. The step subtracts its own V(s_t) (module docstring).
             with tf.device(self.device):

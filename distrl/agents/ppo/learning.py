@@ -222,19 +222,19 @@ class PPOLearner(LearnerBase):
         when ``lagged``: a :class:`Minibatch` of rows, or (recurrent) its fields as sequences
         [T, B, ...] followed by the resets and initial states."""
         c = self.config
-        obs = np.concatenate([r.observations for r in rollouts], axis=1)  # [T, B, *obs]
-        T, B = obs.shape[:2]
-        rewards = np.concatenate([r.rewards for r in rollouts], axis=1)
+        rewards = np.concatenate([r.rewards for r in rollouts], axis=1)  # [T, B]
+        T, B = rewards.shape
         terminated = np.concatenate([r.terminated for r in rollouts], axis=1)
         truncated = np.concatenate([r.truncated for r in rollouts], axis=1)
         actions = flat_actions_of(np.concatenate([r.actions for r in rollouts], axis=1), self.spec)
         behaviour = np.concatenate([r.behaviour_logp for r in rollouts], axis=1)  # [T, B]
         last_obs = np.concatenate([r.last_observations for r in rollouts], axis=0)
         final_obs = np.concatenate([r.final_observations for r in rollouts], axis=0)
+        obs = np.concatenate([r.observations for r in rollouts], axis=1)  # [T, B, *obs]
         flat_obs = obs.reshape(T * B, *obs.shape[2:])
         if self.state_size:
             values, next_values, logp, seq = self._recurrent_values(
-                rollouts, last_obs, final_obs, actions if lagged else None
+                rollouts, obs, last_obs, final_obs, actions if lagged else None
             )
         else:
             rows = np.concatenate([flat_obs, last_obs, final_obs])
@@ -271,13 +271,14 @@ class PPOLearner(LearnerBase):
     def _recurrent_values(
         self,
         rollouts: Sequence[Rollout],
+        obs: np.ndarray,
         last_obs: np.ndarray,
         final_obs: np.ndarray,
         actions: np.ndarray | None,
     ) -> tuple:
         """V(s_t) [T, B], the values bootstrapped from [T, B], log pi(a | s) [T*B] (with
         ``actions``) and the sequences, by unrolling the fragments from their initial states."""
-        seq = recurrent.Sequences.of(rollouts, self.state_size)
+        seq = recurrent.Sequences.of(rollouts, self.state_size, obs)
         T, B = seq.resets.shape
         with tf.device(self.device):
             logits, v, after = self._evaluate(*seq.tensors())
