@@ -19,6 +19,7 @@ from distrl.agents.variables import assign_arrays, keras_file_bytes, variables_t
 from distrl.types import FragmentSummary, Gradients, Rollout, UpdateResult, WeightsMessage
 
 if TYPE_CHECKING:
+    from distrl.agents.data_parallel import Collective
     from distrl.agents.normalizing import Normalizer
     from distrl.agents.scheduling import Schedules
 
@@ -40,6 +41,14 @@ class LearnerBase:
     # (agents/normalizing.py) set these; checkpoints keep their state.
     schedules: Schedules | None = None
     normalizer: Normalizer | None = None
+    # One learner of several training data-parallel (``resources.learners``): set by
+    # ``join_group`` in learners whose registry entry says ``data_parallel``.
+    group: Collective | None = None
+
+    def join_group(self, collective: Collective) -> None:
+        """Learn as one of ``collective.size`` data-parallel learners from now on
+        (``distrl.agents.data_parallel``)."""
+        self.group = collective
 
     def _policy_model(self) -> Any:
         """The Keras model that acts: what ``weights`` publishes and ``policy_bytes`` saves."""
@@ -131,18 +140,21 @@ class LearnerBase:
     ) -> UpdateResult:
         """The update's result from the fragments (or gradients) it learned from; ``start``:
         ``time.perf_counter()`` when the update began."""
-        metrics["learner/policy_lag_mean"] = float(np.mean(lags))
-        metrics["learner/policy_lag_max"] = float(np.max(lags))
+        if lags:  # a data-parallel learner's share may be empty
+            metrics["learner/policy_lag_mean"] = float(np.mean(lags))
+            metrics["learner/policy_lag_max"] = float(np.max(lags))
         metrics.update(self.guard.metrics())
         metrics["worker/env_errors"] = float(self.env_errors)
         metrics["timing/update_s"] = time.perf_counter() - start
         return UpdateResult(
             version=self.version,
             env_steps=sum(s.env_steps for s in sources),
-            episode_returns=np.concatenate([s.episode_returns for s in sources]),
-            episode_lengths=np.concatenate([s.episode_lengths for s in sources]),
+            episode_returns=np.concatenate([np.zeros(0), *(s.episode_returns for s in sources)]),
+            episode_lengths=np.concatenate(
+                [np.zeros(0, np.int64), *(s.episode_lengths for s in sources)]
+            ),
             episode_workers=np.concatenate(
-                [np.full(len(s.episode_returns), s.worker_index) for s in sources]
+                [np.zeros(0), *(np.full(len(s.episode_returns), s.worker_index) for s in sources)]
             ).astype(np.int64),
             metrics=metrics,
             applied=applied,

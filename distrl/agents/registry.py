@@ -142,6 +142,9 @@ class Algorithm:
     # Unrolls recurrent policies (``model.lstm_size``): its workers carry the LSTM state and
     # its learner unrolls each fragment from the state it began with.
     recurrent: bool = False
+    # Its learner trains as one of several data-parallel learners (``resources.learners``):
+    # it implements ``join_group`` (``distrl.agents.data_parallel``).
+    data_parallel: bool = False
     # How exports compute greedy actions from the policy model's first output
     # (``distrl.agents.serving.GREEDY``): mode, argmax, output or squashed.
     greedy: str = "mode"

@@ -52,6 +52,10 @@ class AlgorithmTraits(Protocol):
         """Unrolls recurrent policies (``model.lstm_size``)."""
 
     @property
+    def data_parallel(self) -> bool:
+        """Its learner can be one of several data-parallel learners (``resources.learners``)."""
+
+    @property
     def defaults(self) -> Mapping[str, Any]:
         """Its defaults for the run's sampling keys, under every layer."""
 

@@ -318,6 +318,24 @@ def _validate(c: Config) -> None:
         "observations or rewards",
     )
     _validate_recurrent(c, algorithm)
+    _validate_learners(c, algorithm)
+
+
+def _validate_learners(c: Config, algorithm: catalog.AlgorithmTraits) -> None:
+    """Several data-parallel learners: what the group supports (``distrl.agents.data_parallel``)."""
+    if c.resources.learners == 1:
+        return
+    n = f"resources.learners {c.resources.learners}"
+    check(
+        algorithm.data_parallel, f"{n}: algo {c.algo} has one learner (algos with more: a2c, ppo)"
+    )
+    check(c.mode == "sync", f"{n} needs mode sync (async runs have one learner)")
+    check(c.workers >= 1, f"{n} needs Ray rollout workers (workers >= 1)")
+    check(c.service.listen is None, f"{n}: the gRPC service needs one learner")
+    check(
+        not c.normalize.any, f"{n}: normalize needs one learner (its statistics are the learner's)"
+    )
+    check(not c.model.recurrent, f"{n}: model.lstm_size needs one learner")
 
 
 def _validate_recurrent(c: Config, algorithm: catalog.AlgorithmTraits) -> None:

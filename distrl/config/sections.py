@@ -129,6 +129,12 @@ class ResourcesConfig:
     )
     worker_cpus: float = setting(1.0, "CPUs reserved per rollout worker", flag="worker-cpus")
     learner_cpus: float = setting(1.0, "CPUs reserved for the learner", flag="learner-cpus")
+    learners: int = setting(
+        1,
+        "data-parallel learners (a2c, ppo; mode sync): each takes a share of every batch and "
+        "they apply the same averaged gradient; each reserves learner_cpus and learner_gpus",
+        flag="learners",
+    )
     learner_threads: int | None = setting(
         None,
         "TensorFlow threads in the learner process (its intra- and inter-op pools; with workers 0 "
@@ -142,6 +148,7 @@ class ResourcesConfig:
         check_at_least("resources.worker_cpus", self.worker_cpus, 0, strict=True)
         check_at_least("resources.learner_cpus", self.learner_cpus, 0, strict=True)
         check_at_least("resources.learner_threads", self.learner_threads, 1)
+        check_at_least("resources.learners", self.learners, 1)
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,7 @@ def start_ray(config: Config) -> None:
     # Quieten TensorFlow in every process Ray starts from here (they inherit the environment).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if config.resources.address is None:
-        needed = math.ceil(
-            config.workers * config.resources.worker_cpus + config.resources.learner_cpus
-        )
+        needed = math.ceil(reserved_cpus(config))
         num_cpus = max(os.cpu_count() or 1, needed)
         if num_cpus > (os.cpu_count() or 1):
             log.info("embedded Ray: %d logical CPUs on %s cores", num_cpus, os.cpu_count())
@@ -62,9 +60,15 @@ def start_ray(config: Config) -> None:
     _warn_if_short(config)
 
 
+def reserved_cpus(config: Config) -> float:
+    """The CPUs the run's actors reserve: its rollout workers' and its learners'."""
+    r = config.resources
+    return config.workers * r.worker_cpus + r.learners * r.learner_cpus
+
+
 def _warn_if_short(config: Config) -> None:
     cpus = ray.cluster_resources().get("CPU", 0)
-    reserved = config.workers * config.resources.worker_cpus + config.resources.learner_cpus
+    reserved = reserved_cpus(config)
     if cpus < reserved:
         log.warning(
             "the cluster has %.0f CPUs and the run reserves %.0f: some workers wait for the "

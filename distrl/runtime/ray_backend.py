@@ -9,8 +9,6 @@ go straight into ``learner.update``, so experience never passes through the driv
 from __future__ import annotations
 
 import logging
-import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -18,119 +16,22 @@ import numpy as np
 import ray
 
 from distrl.agents import registry
-from distrl.agents.registry import Algorithm, Learner
-from distrl.config import AlgorithmSections, Config, ConfigError
+from distrl.config import Config, ConfigError
 from distrl.envs import EnvSpec
 from distrl.runtime.backend import spawn_seeds, worker_class
 from distrl.runtime.code import runtime_env
+from distrl.runtime.learners import (  # noqa: F401  (INLINE_WEIGHTS_BYTES: re-exported)
+    INLINE_WEIGHTS_BYTES,
+    LearnerHost,
+    form_group,
+    learner_gpus,
+    update_group,
+)
 from distrl.runtime.replay_shards import SHARDS, ShardedReplay, without_shards
 from distrl.runtime.starting import start_guarded, started
-from distrl.types import Gradients, Rollout, UpdateResult, WeightsHandle, WeightsMessage
+from distrl.types import Rollout, UpdateResult, WeightsHandle, WeightsMessage
 
 log = logging.getLogger(__name__)
-
-
-# Weights up to this size travel inside each worker call (Ray copies arguments under its 100 KiB
-# max_direct_call_object_size into the task itself) instead of as an object-store reference that
-# every worker resolves: 1.1-4x faster to reach the workers for a 0.04 MiB MLP
-# (benchmarks/cluster_scale.py). Larger ones (a Nature CNN is 6.4 MiB) are put once and shared.
-INLINE_WEIGHTS_BYTES = 64 * 1024
-
-
-def inline_or_none(message: WeightsMessage) -> WeightsMessage | None:
-    """``message`` if it is small enough to send by value, else None."""
-    size = sum(w.nbytes for w in message.weights)
-    return message if size <= INLINE_WEIGHTS_BYTES else None
-
-
-class LearnerHost:
-    """Wraps the plain learner for Ray: publishes each weights version once to the object store
-    (and sends it by value as well when it is small: ``INLINE_WEIGHTS_BYTES``), as a
-    :class:`WeightsHandle` whose reference the caller receives unresolved."""
-
-    def __init__(
-        self,
-        *,
-        algorithm: Algorithm,
-        sections: AlgorithmSections,
-        threads: int | None,
-        spec: EnvSpec,
-        seed: int,
-        use_gpu: bool,
-    ) -> None:
-        from distrl.tfsetup import configure_tensorflow
-
-        self.device = configure_tensorflow(threads=threads, use_gpu=use_gpu)
-        self.learner: Learner = algorithm.make_learner(
-            spec=spec, sections=sections, seed=seed, device=self.device
-        )
-        self._publish()
-        # (version, time.time()) of each publication: with the workers' weight_loads, how long
-        # a version takes to reach them (benchmarks/cluster_scale.py).
-        self._publish_log: deque[tuple[int, float]] = deque([(self.learner.version, time.time())],
-                                                          maxlen=4096)  # fmt: skip
-        warm_up = getattr(self.learner, "warm_up", None)  # a user's learner may not have one
-        if warm_up is not None:
-            warm_up()  # while the workers start, not in the first update
-
-    def ready(self) -> str:
-        return self.device
-
-    def weights(self) -> WeightsHandle:
-        """The newest published weights."""
-        return self._handle
-
-    def publications(self) -> list[tuple[int, float]]:
-        return list(self._publish_log)
-
-    def update(self, *rollouts: Any) -> tuple[UpdateResult, WeightsHandle]:
-        return self._published(self.learner.update(rollouts))
-
-    def owe(self, env_steps: int, stored: int) -> int:
-        """Replay shards: the gradient steps these env steps earned (``ReplayLearner.owe``)."""
-        return self.learner.owe(env_steps, stored)  # type: ignore[attr-defined]
-
-    def update_sampled(self, summaries: list, added: int, smallest: float, *samples: Any) -> Any:
-        """Replay shards: train on the shards' draws. Called with ``num_returns`` 1 + the number
-        of draws: ``(result, weights)`` and then each draw's TD errors, as separate objects."""
-        result, td_errors = self.learner.update_sampled(  # type: ignore[attr-defined]
-            summaries, added, smallest, *samples
-        )
-        published = self._published(result)
-        return [published, *td_errors] if samples else published
-
-    def apply_gradients(self, gradients: Gradients) -> tuple[UpdateResult, WeightsHandle]:
-        return self._published(self.learner.apply_gradients(gradients))
-
-    def checkpoint(self, include_replay: bool) -> tuple[dict, dict]:
-        return self.learner.checkpoint(include_replay=include_replay)
-
-    def restore(self, arrays: dict, scalars: dict) -> None:
-        self.learner.restore(arrays, scalars)
-        self._publish()  # the restored version's one put
-        self._publish_log.append((self.learner.version, time.time()))
-
-    def policy_bytes(self) -> bytes | None:
-        return self.learner.policy_bytes()
-
-    def _publish(self) -> None:
-        message = self.learner.weights()
-        self._handle = WeightsHandle(
-            version=message.version, message=inline_or_none(message), ref=ray.put(message)
-        )
-
-    def _published(self, result: UpdateResult) -> tuple[UpdateResult, WeightsHandle]:
-        if result.applied:  # a new version: its one put
-            self._publish()
-            self._publish_log.append((result.version, time.time()))
-        return result, self._handle
-
-
-def learner_gpus(config: Config) -> float:
-    """``--learner-gpus`` if given, else 1 when the cluster has a GPU, else 0."""
-    if config.resources.learner_gpus is not None:
-        return config.resources.learner_gpus
-    return 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
 
 
 def node_of(actor: Any) -> ray.ObjectRef:
@@ -173,7 +74,9 @@ class RayBackend:
         self._learner_seed, self._restore = learner_seed, restore
         self._code = runtime_env(config)  # the user's local env/model modules, if any
         self._rollout_settings = config.rollout_settings()  # what every worker reads
-        self.learner = self._new_learner()
+        self.learners = [self._new_learner() for _ in range(config.resources.learners)]
+        self.learner = self.learners[0]  # publishes the weights, owns checkpoints
+        self._reducer: Any = None  # the data-parallel group's sums (learners > 1)
         # Actor classes and handles are dynamic proxies (method.remote(...)): typed as Any.
         # Spread over the cluster's nodes; inside a placement group (a Tune trial) stay in it.
         in_group = ray.util.get_current_placement_group() is not None
@@ -192,9 +95,11 @@ class RayBackend:
         self.gradients = config.async_unit == "gradients"
         self.replay: ShardedReplay | None = None  # replay shards (Ape-X), if the section asks
         try:  # bad input that only an actor can find: one line, and no actor left behind
-            self.learner_device = started(ray.get(self.learner.ready.remote()))
+            devices = [started(d) for d in ray.get([a.ready.remote() for a in self.learners])]
+            self.learner_device = devices[0]
             for ready in ray.get([w.ready.remote() for w in self.workers]):
                 started(ready)
+            self._reducer = form_group(self.learners)
         except ConfigError:
             self.shutdown()
             raise
@@ -212,7 +117,10 @@ class RayBackend:
     def _new_learner(self) -> Any:
         gpus = learner_gpus(self._config)
         remote_learner: Any = ray.remote(start_guarded(LearnerHost))
-        options = {"num_cpus": self._config.resources.learner_cpus, "num_gpus": gpus}
+        options: dict = {"num_cpus": self._config.resources.learner_cpus, "num_gpus": gpus}
+        in_group = ray.util.get_current_placement_group() is not None
+        if self._config.resources.learners > 1 and not in_group:  # one per node while they fit
+            options["scheduling_strategy"] = "SPREAD"
         return remote_learner.options(**options, runtime_env=self._code).remote(
             algorithm=registry.get(self._config.algo),  # pickled: registering in the driver
             sections=self._config.algorithm_sections(),  # is enough (sections are plain data)
@@ -271,6 +179,8 @@ class RayBackend:
         # experience never passes through this (the driver's) process.
         if self.replay is not None:
             return self._update_from_shards(handles)
+        if len(self.learners) > 1:
+            return self._update_group(handles)
         if self.gradients:
             (gradients,) = handles
             call = self.learner.apply_gradients.remote(gradients)
@@ -296,6 +206,35 @@ class RayBackend:
         self._version, self._weights = result.version, weights
         result.metrics.update(self._fault_metrics())
         return result, weights
+
+    def _update_group(self, handles: list[ray.ObjectRef]) -> tuple[UpdateResult, WeightsHandle]:
+        """One update of the data-parallel learners (``distrl.runtime.learners``)."""
+        try:
+            result, weights, lost = update_group(self.learners, handles)
+        except ray.exceptions.RayActorError:  # a learner died: the group restarts
+            for h in handles:
+                self._owner.pop(h, None)
+            self.dropped_requests += len(handles)
+            self._restart_learner()
+            return self._nothing_learned(), self._refresh_weights()
+        except ray.exceptions.RayError:  # a learner failed: the others wait for it in vain
+            self._kill_learners()
+            raise
+        for h in handles:
+            if h not in lost:
+                self._owner.pop(h, None)
+        for h in lost:  # its worker died: recreated (one restart per worker, as elsewhere)
+            index, actor = self._owner.pop(h)
+            if self.workers[index] is actor:
+                self._restart(index)
+        self._version, self._weights = result.version, weights
+        result.metrics.update(self._fault_metrics())
+        return result, weights
+
+    def _kill_learners(self) -> None:
+        for actor in [*self.learners, self._reducer]:
+            if actor is not None:
+                ray.kill(actor)
 
     def _update_from_shards(
         self, handles: list[ray.ObjectRef]
@@ -360,9 +299,12 @@ class RayBackend:
                 f"faults.learner_restarts={self._config.faults.learner_restarts}; stopping"
             )
         log.warning("the learner died; restarting it (restart %d)", self.learner_restarts)
-        ray.kill(self.learner)
-        self.learner = self._new_learner()
-        self.learner_device = started(ray.get(self.learner.ready.remote()))
+        self._kill_learners()  # a group restarts whole: its members wait for the one lost
+        self.learners = [self._new_learner() for _ in self.learners]
+        self.learner = self.learners[0]
+        devices = [started(d) for d in ray.get([a.ready.remote() for a in self.learners])]
+        self.learner_device = devices[0]
+        self._reducer = form_group(self.learners)
         saved = self._restore() if self._restore is not None else None
         if saved is None:
             log.warning("no checkpoint to restore the learner from: it starts untrained")
@@ -372,7 +314,7 @@ class RayBackend:
         # Workers only load versions newer than theirs: continue above the last one published.
         restored = int(scalars["version"])
         scalars = {**scalars, "version": max(restored, self._version) + 1}
-        ray.get(self.learner.restore.remote(arrays, scalars))
+        ray.get([a.restore.remote(arrays, scalars) for a in self.learners])
         self._version = scalars["version"]
         log.warning("learner restored from the checkpoint at version %d (now version %d)",
                     restored, self._version)  # fmt: skip
@@ -455,7 +397,8 @@ class RayBackend:
             log.warning("the checkpoint's replay was in %d replay shards; this run has none "
                         "(replay_shards 0), so its learner starts with an empty replay",
                         len(scalars["replay_shards"]))  # fmt: skip
-        ray.get(self.learner.restore.remote(*without_shards(arrays, scalars)))
+        restored = without_shards(arrays, scalars)
+        ray.get([a.restore.remote(*restored) for a in self.learners])
         self._refresh_weights()
 
     def policy_bytes(self) -> bytes | None:
@@ -464,6 +407,7 @@ class RayBackend:
     def shutdown(self) -> None:
         if self.replay is not None:
             self.replay.shutdown()
-        for actor in [*self.workers, self.learner]:
+        self._kill_learners()
+        for actor in self.workers:
             if actor is not None:
                 ray.kill(actor)

@@ -35,6 +35,7 @@ A2C = register(
         action_masks=True,
         normalizes=True,
         recurrent=True,
+        data_parallel=True,
         make_learner=lazy("distrl.agents.a2c.learning:A2CLearner"),
         make_policy=stochastic_policy,
         config=A2CConfig,

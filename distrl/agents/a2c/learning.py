@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from distrl.agents import data_parallel
 from distrl.agents.a2c.config import A2CConfig
 from distrl.agents.a2c.losses import A2CLoss, as_floats
 from distrl.agents.guard import NonFiniteGuard
@@ -171,6 +172,8 @@ class A2CLearner(LearnerBase):
 
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """One gradient step on the concatenation of ``rollouts`` (all of the same length)."""
+        if self.group is not None:
+            return self._update_in_group(rollouts)
         start = time.perf_counter()
         self.schedules.advance(sum(r.env_steps for r in rollouts))
         lags, use, stale = self._admit(rollouts, self.lag)
@@ -193,6 +196,33 @@ class A2CLearner(LearnerBase):
             applied = self._stepped(metrics["learner/grad_norm"])
         self.normalizer.after_step(use)
         metrics.update(self.normalizer.metrics())
+        self.version += int(applied)
+        return self._result(start, metrics, lags, applied=applied, sources=rollouts)
+
+    def _update_in_group(self, rollouts: Sequence[Rollout]) -> UpdateResult:
+        """:meth:`update` as one of several data-parallel learners (``rollouts``: this one's
+        share of the batch, perhaps none): the group's mean gradient, the same step on all."""
+        assert self.group is not None
+        start = time.perf_counter()
+        steps = data_parallel.total(self.group, sum(r.env_steps for r in rollouts))
+        self.schedules.advance(int(steps))
+        lags, use, stale = self._admit(rollouts, self.lag)
+        metrics: dict[str, float] = {}
+        grads, rows = None, 0
+        if use:
+            batch, metrics = self.loss.prepare(use, use_vtrace=self.lag.vtrace or stale)
+            grads, stats = self.loss.compute_gradients(batch)
+            metrics.update(stats)
+            rows = len(batch.actions)
+        shapes = [tuple(v.shape) for v in self.model.trainable_variables]
+        mean, _ = data_parallel.mean_gradients(self.group, grads, rows, shapes)
+        applied = False
+        if mean is not None:
+            with tf.device(self.device):
+                grad_norm = float(self._apply_step(mean))
+            metrics["learner/grad_norm"] = grad_norm
+            applied = self._stepped(grad_norm)
+        metrics["learner/batch_size"] = float(rows)
         self.version += int(applied)
         return self._result(start, metrics, lags, applied=applied, sources=rollouts)
 

@@ -19,6 +19,7 @@ PPO = register(
         action_masks=True,
         normalizes=True,
         recurrent=True,
+        data_parallel=True,
         make_learner=lazy("distrl.agents.ppo.learning:PPOLearner"),
         make_policy=stochastic_policy,
         config=PPOConfig,

@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from distrl import distributions
-from distrl.agents import recurrent
+from distrl.agents import data_parallel, recurrent
 from distrl.agents.fragments import done_positions, explained_variance, flat_actions_of
 from distrl.agents.guard import NonFiniteGuard
 from distrl.agents.learner import LearnerBase
@@ -49,6 +49,7 @@ class PPOLearner(LearnerBase):
     schedules: Schedules
 
     COUNTERS = ("stale_discarded", "stale_corrected", "early_stops")
+    NOT_WARMED = ("_minibatch_gradients", "_apply_step")  # data-parallel learners' only
 
     def __init__(
         self, *, spec: EnvSpec, sections: AlgorithmSections, seed: int, device: str = "/CPU:0"
@@ -107,6 +108,11 @@ class PPOLearner(LearnerBase):
             )
         self._epochs_call = tf.function(self._epochs_impl, input_signature=signature)
         self._gradients = self._loss_gradients
+        # Data-parallel learners (``join_group``) step minibatch by minibatch from Python: the
+        # group's mean gradient comes between each minibatch's gradient and its step.
+        self._minibatch_gradients = tf.function(self._loss_gradients, input_signature=signature[:6])
+        grad_signature = [[tf.TensorSpec(v.shape, v.dtype) for v in self.model.trainable_variables]]
+        self._apply_step = tf.function(self._apply_impl, input_signature=grad_signature)
         if self.state_size:
             self._gradients = recurrent.compiled_gradients(self._loss_gradients)
 
@@ -169,6 +175,23 @@ class PPOLearner(LearnerBase):
         ok = tf.math.is_finite(norm) & tf.logical_not(kl_stop)
         tf.cond(ok, apply, lambda: tf.constant(False))
         return {**terms, "grad_norm": norm, "kl_stop": tf.cast(kl_stop, tf.float32)}
+
+    def _apply_impl(self, grads: list[tf.Tensor]) -> tf.Tensor:
+        """Clip by global norm and step, unless a gradient is not finite; the unclipped norm."""
+        c = self.config
+        norm = tf.linalg.global_norm(grads)
+
+        def apply() -> tf.Tensor:
+            clipped = grads
+            if c.max_grad_norm is not None:
+                clipped, _ = tf.clip_by_global_norm(grads, c.max_grad_norm, use_norm=norm)
+            self.optimizer.apply_gradients(
+                zip(clipped, self.model.trainable_variables, strict=True)
+            )
+            return tf.constant(True)
+
+        tf.cond(tf.math.is_finite(norm), apply, lambda: tf.constant(False))
+        return norm
 
     def _epochs_impl(self, *rows_and_order: tf.Tensor) -> dict[str, tf.Tensor]:
         """Every minibatch step of one batch in one compiled call (per-call overheads dominate
@@ -293,7 +316,10 @@ class PPOLearner(LearnerBase):
     def update(self, rollouts: Sequence[Rollout]) -> UpdateResult:
         """``n_epochs`` passes of shuffled minibatches over the concatenated ``rollouts``."""
         start = time.perf_counter()
-        self.schedules.advance(sum(r.env_steps for r in rollouts))
+        steps = sum(r.env_steps for r in rollouts)
+        if self.group is not None:  # the schedules follow the whole batch's env steps
+            steps = int(data_parallel.total(self.group, steps))
+        self.schedules.advance(steps)
         lags, use, _ = self._admit(rollouts, self.lag)
         use = self.normalizer.scaled_rewards(use)
         self.normalizer.before_step(use)
@@ -302,7 +328,11 @@ class PPOLearner(LearnerBase):
         if use:
             lagged = self.lag.vtrace or any(self.version != r.policy_version for r in use)
             batch, metrics = self.prepare(use, lagged=lagged)
+        if self.group is not None:  # the group steps together, with or without rows here
+            applied = self._epochs_in_group(batch if use else None, metrics)
+        elif use:
             applied = self._epochs(batch, metrics)
+        if use:
             rows = np.size(batch[2])  # old_logp: [N], or [T, B] of sequences
             metrics["learner/batch_size"] = float(rows - self.burn_in * batch[2].shape[-1]
                                                   if self.state_size else rows)  # fmt: skip
@@ -332,6 +362,63 @@ class PPOLearner(LearnerBase):
             metrics.update({f"learner/{k}": float(v) / steps for k, v in out.items()})
         metrics["learner/minibatch_steps"] = float(steps)
         if steps == 0:  # the first minibatch already passed target_kl: nothing changed
+            return False
+        rolled_back = self.guard.record(finite=finite == steps)
+        return finite > 0 or rolled_back
+
+    def _epochs_in_group(self, batch: tuple | None, metrics: dict[str, float]) -> bool:
+        """:meth:`_epochs` as one of several data-parallel learners (``batch``: this one's
+        share, or None). Every learner takes ``ceil(group rows / minibatch_size)`` minibatch
+        steps per epoch, on that many near-equal slices of its shuffled share, and applies the
+        group's mean gradient; the mean approximate KL decides the early stop for all."""
+        assert self.group is not None
+        c = self.config
+        n = 0 if batch is None else len(batch[1])  # a Minibatch's actions
+        n_total = int(data_parallel.total(self.group, n))
+        if n_total == 0:
+            return False
+        slices = data_parallel.shares(n, -(-n_total // c.minibatch_size))
+        shapes = [tuple(v.shape) for v in self.model.trainable_variables]
+        kl_limit = np.inf if c.target_kl is None else 1.5 * c.target_kl
+        keys = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")
+        sums = dict.fromkeys((*keys, "grad_norm"), 0.0)
+        steps = finite = local = 0
+        rows = () if batch is None else batch
+        for _ in range(c.n_epochs):
+            order = self.rng.permutation(n)
+            for part in slices:
+                idx = order[part]
+                grads, terms, kl = None, {}, 0.0
+                if len(idx):
+                    with tf.device(self.device):
+                        grads, terms = self._minibatch_gradients(*(x[idx] for x in rows))
+                    kl = float(terms["approx_kl"])
+                mean, (kl_mean,) = data_parallel.mean_gradients(
+                    self.group, grads, len(idx), shapes, extras=[kl]
+                )
+                if mean is None:
+                    continue
+                if kl_mean > kl_limit:  # the same decision on every learner
+                    self.early_stops += 1
+                    break
+                with tf.device(self.device):
+                    norm = float(self._apply_step(mean))
+                steps += 1
+                finite += int(np.isfinite(norm))
+                sums["grad_norm"] += norm
+                if terms:
+                    local += 1
+                    for k in keys:
+                        sums[k] += float(terms[k])
+            else:
+                continue
+            break
+        if local:
+            metrics.update({f"learner/{k}": sums[k] / local for k in keys})
+        if steps:
+            metrics["learner/grad_norm"] = sums["grad_norm"] / steps
+        metrics["learner/minibatch_steps"] = float(steps)
+        if steps == 0:
             return False
         rolled_back = self.guard.record(finite=finite == steps)
         return finite > 0 or rolled_back

@@ -1,0 +1,182 @@
+"""Data-parallel learners (resources.learners) on real Ray: the group's update is one learner's
+on the whole batch; a learner lost mid-run restarts the group from the checkpoint."""
+
+import dataclasses
+import os
+import signal
+
+import numpy as np
+import pytest
+
+from distrl.agents import data_parallel, registry
+from distrl.config import ConfigError, build_config
+from distrl.envs import env_spec
+from distrl.ops.tracking import StopRule, TrainingProgress
+from distrl.runtime import LOOPS
+from distrl.runtime.ray_backend import RayBackend
+from tests.parts import learner_of, worker_of
+
+SPEC = env_spec("CartPole-v1")
+UPDATES = 10
+
+
+class Summing:
+    """The group's collectives for learners called one after another in this process (a pure
+    unit test of the arithmetic): rank r's call k gets the sum of every rank's call k."""
+
+    def __init__(self, contributions):
+        self.contributions, self.rank, self.size, self.calls = contributions, 0, 2, 0
+
+    def allreduce(self, x):
+        self.calls += 1
+        return sum(self.contributions)
+
+
+def test_mean_gradients_is_the_mean_over_every_row():
+    rng = np.random.default_rng(0)
+    shapes = [(3, 2), (2,)]
+    rows = [5, 3]
+    per_row = [[rng.normal(size=(n, *s)) for s in shapes] for n in rows]
+    means = [[g.mean(0) for g in learner] for learner in per_row]
+    vectors = []
+    for n, g in zip(rows, means, strict=True):  # each learner's vector, as mean_gradients builds
+        vectors.append(np.concatenate([*(x.ravel() * n for x in g), [n], [0.5 * n]]))
+    collective = Summing(vectors)
+    mean, (extra,) = data_parallel.mean_gradients(collective, means[0], rows[0], shapes, [0.5])
+    for k in range(len(shapes)):
+        everything = np.concatenate([per_row[0][k], per_row[1][k]])
+        np.testing.assert_allclose(mean[k], everything.mean(0), rtol=1e-6)
+    assert extra == pytest.approx(0.5) and collective.calls == 1
+    empty, _ = data_parallel.mean_gradients(Summing([np.zeros(9)]), None, 0, shapes)
+    assert empty is None  # no learner had a row: nothing to apply
+
+
+def test_shares_cover_every_row_once():
+    for n, parts in [(10, 3), (2, 4), (0, 2), (7, 7)]:
+        slices = data_parallel.shares(n, parts)
+        assert len(slices) == parts
+        covered = np.concatenate([np.arange(n)[s] for s in slices])
+        np.testing.assert_array_equal(covered, np.arange(n))
+        sizes = [len(np.arange(n)[s]) for s in slices]
+        assert max(sizes) - min(sizes) <= 1
+
+
+def fragments(config, rounds, per_round):
+    """``rounds`` batches of ``per_round`` CartPole fragments (from 2 in-process workers acting
+    with a fresh learner's weights)."""
+    weights = learner_of(config, spec=SPEC, seed=1).weights()
+    workers = [worker_of(config, spec=SPEC, seed=s, index=s) for s in range(2)]
+    try:
+        return [[workers[i % 2].sample(weights) for i in range(per_round)] for _ in range(rounds)]
+    finally:
+        for w in workers:
+            w.close()
+
+
+@pytest.mark.parametrize(
+    "algo, keys",
+    [
+        ("a2c", {"a2c.normalize_advantages": False}),
+        # one minibatch of the whole batch per epoch: the same rows in every step
+        (
+            "ppo",
+            {
+                "ppo.normalize_advantages": False,
+                "ppo.minibatch_size": 4096,
+                "ppo.n_epochs": 2,
+                "ppo.target_kl": None,
+            },
+        ),  # fmt: skip
+    ],
+)
+def test_two_learners_take_the_step_one_learner_takes_on_the_combined_batch(
+    ray_cluster, algo, keys
+):
+    from distrl.runtime.learners import LearnerHost, form_group, update_group
+
+    config = build_config({"algo": algo, "envs_per_worker": 2, "rollout_len": 8, **keys})
+    batches = fragments(config, UPDATES, per_round=3)  # 3 fragments: shares of 2 and 1
+    single = learner_of(config, spec=SPEC, seed=7)
+    initial, _ = single.checkpoint()
+    host = ray_cluster.remote(LearnerHost).options(num_cpus=1)
+    group = [
+        host.remote(algorithm=registry.get(algo), sections=config.algorithm_sections(),
+                    threads=None, spec=SPEC, seed=seed, use_gpu=False)
+        for seed in (7, 8)  # different seeds: joining gives learner 1 learner 0's state
+    ]  # fmt: skip
+    try:
+        assert form_group(group) is not None
+        for version, batch in enumerate(batches):
+            batch = [dataclasses.replace(r, policy_version=version) for r in batch]
+            expected = single.update(batch)
+            result, _, lost = update_group(group, [ray_cluster.put(r) for r in batch])
+            assert lost == [] and result.applied and expected.applied
+            assert result.env_steps == expected.env_steps == 3 * 2 * 8
+            assert result.version == expected.version == version + 1
+        states = ray_cluster.get([a.checkpoint.remote(False) for a in group])
+    finally:
+        for a in group:
+            ray_cluster.kill(a)
+    reference, _ = single.checkpoint()
+    model = [k for k in reference if k.startswith("model/")]
+    assert max(np.abs(reference[k] - initial[k]).max() for k in model) > 1e-3  # it learned
+    for arrays, _ in states:
+        for name in model:
+            np.testing.assert_allclose(arrays[name], reference[name], atol=1e-5, rtol=0)
+
+
+def test_a_killed_learner_of_two_restarts_the_group_from_the_checkpoint(ray_cluster, tmp_path):
+    config = build_config(
+        {"algo": "ppo", "workers": 2, "envs_per_worker": 2, "rollout_len": 16,
+         "resources.learners": 2, "resources.worker_cpus": 0.5,
+         "faults.learner_restarts": 1, "checkpoint.dir": str(tmp_path)}
+    )  # fmt: skip
+    saved, seen = {}, {}
+    backend = RayBackend(config, SPEC, lambda: saved["state"])
+    pids = ray_cluster.get([a.__ray_call__.remote(lambda self: os.getpid()) for a in
+                            backend.learners])  # fmt: skip
+    state = TrainingProgress()
+
+    def on_update(s):
+        if s.updates == 3 and "state" not in saved:
+            saved["state"] = backend.learner_checkpoint(False)
+        if s.updates == 6 and "killed" not in seen:
+            seen["killed"] = s.env_steps
+            os.kill(pids[1], signal.SIGKILL)  # the second learner: not the one publishing
+        if s.metrics.get("learner/restarts") == 1 and "restored" not in seen:
+            seen["restored"] = backend.fetch(backend.weights())
+
+    try:
+        reason = LOOPS["sync"](backend, state, StopRule(None, 2_500, None), on_update)
+        new_pids = ray_cluster.get([a.__ray_call__.remote(lambda self: os.getpid()) for a in
+                                    backend.learners])  # fmt: skip
+        weights = ray_cluster.get([a.checkpoint.remote(False) for a in backend.learners])
+    finally:
+        backend.shutdown()
+    assert reason == "max_steps" and state.metrics["learner/restarts"] == 1
+    assert set(new_pids).isdisjoint(pids)  # the whole group was restarted
+    arrays, scalars = saved["state"]
+    model = sorted(k for k in arrays if k.startswith("model/"))
+    for a, b in zip(model, seen["restored"].weights, strict=True):
+        np.testing.assert_array_equal(arrays[a], b)  # exactly the checkpointed weights
+    assert seen["restored"].version > 6 > scalars["version"]
+    # after the restart both learners trained on: still identical, and past the checkpoint
+    (first, _), (second, _) = weights
+    for name in model:
+        np.testing.assert_allclose(first[name], second[name], atol=1e-6, rtol=0)
+    assert any(not np.array_equal(first[k], arrays[k]) for k in model)
+    assert state.env_steps >= 2_500
+
+
+@pytest.mark.parametrize(
+    "keys, message",
+    [
+        ({"algo": "ddpg", "env": "Pendulum-v1"}, "algo ddpg has one learner"),
+        ({"mode": "async"}, "needs mode sync"),
+        ({"workers": 0}, "needs Ray rollout workers"),
+        ({"normalize.observations": True}, "normalize needs one learner"),
+    ],
+)
+def test_what_a_group_does_not_support_is_one_line(keys, message):
+    with pytest.raises(ConfigError, match=message):
+        build_config({"resources.learners": 2, **keys})
