@@ -35,7 +35,7 @@ class Collective(Protocol):
     size: int
 
     def allreduce(self, x: np.ndarray) -> np.ndarray:
-        """The elementwise sum of every learner's ``x`` (float64, the same shape on all)."""
+        """The elementwise sum of every learner's ``x`` (the same shape and dtype on all)."""
         ...
 
 
@@ -46,30 +46,39 @@ def total(collective: Collective, value: float) -> float:
 
 def mean_gradients(
     collective: Collective,
-    grads: Sequence[np.ndarray] | None,
+    flat: np.ndarray | None,
     rows: int,
-    shapes: Sequence[tuple[int, ...]],
+    size: int,
     extras: Sequence[float] = (),
-) -> tuple[list[np.ndarray] | None, np.ndarray]:
+) -> tuple[np.ndarray | None, np.ndarray]:
     """The group's mean gradient over all its rows, from each learner's mean over its own
-    ``rows`` (``grads`` None when it has none), with ``extras`` (per-row means, such as a
-    loss statistic) averaged the same way. One collective call; float64 sums. Returns
-    ``(None, zeros)`` when no learner had a row."""
-    sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
-    n = sum(sizes)
-    vec = np.zeros(n + 1 + len(extras), np.float64)
-    vec[n] = rows
+    ``rows`` (``flat``: every variable's gradient raveled into one float32 vector of ``size``,
+    None when it has no rows), with ``extras`` (per-row means, such as a loss statistic)
+    averaged the same way. One collective call, in float32. Returns ``(None, zeros)`` when
+    no learner had a row."""
+    vec = np.zeros(size + 1 + len(extras), np.float32)
+    vec[size] = rows
     if rows:
-        assert grads is not None
-        vec[:n] = np.concatenate([np.asarray(g, np.float64).ravel() for g in grads]) * rows
-        vec[n + 1 :] = np.asarray(extras, np.float64) * rows
+        assert flat is not None
+        np.multiply(flat, rows, out=vec[:size])
+        vec[size + 1 :] = np.asarray(extras, np.float32) * rows
     out = collective.allreduce(vec)
-    count = out[n]
+    count = out[size]
     if count == 0:
         return None, np.zeros(len(extras))
-    parts = np.split(out[:n] / count, np.cumsum(sizes)[:-1])
-    mean = [p.reshape(s).astype(np.float32) for p, s in zip(parts, shapes, strict=True)]
-    return mean, out[n + 1 :] / count
+    return out[:size] / count, out[size + 1 :].astype(np.float64) / count
+
+
+def ravel(arrays: Sequence[np.ndarray]) -> np.ndarray:
+    """Arrays (one per variable) as one float32 vector."""
+    return np.concatenate([np.asarray(a, np.float32).ravel() for a in arrays])
+
+
+def unravel(flat: np.ndarray, shapes: Sequence[tuple[int, ...]]) -> list[np.ndarray]:
+    """:func:`ravel`'s inverse (views of ``flat``)."""
+    sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
+    parts = np.split(flat, np.cumsum(sizes)[:-1])
+    return [p.reshape(s) for p, s in zip(parts, shapes, strict=True)]
 
 
 def shares(n: int, parts: int) -> list[slice]:

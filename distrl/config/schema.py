@@ -329,7 +329,10 @@ def _validate_learners(c: Config, algorithm: catalog.AlgorithmTraits) -> None:
     check(
         algorithm.data_parallel, f"{n}: algo {c.algo} has one learner (algos with more: a2c, ppo)"
     )
-    check(c.mode == "sync", f"{n} needs mode sync (async runs have one learner)")
+    check(
+        c.async_unit == "trajectories",
+        f"{n} needs async_unit trajectories (a worker's gradients go to one learner)",
+    )
     check(c.workers >= 1, f"{n} needs Ray rollout workers (workers >= 1)")
     check(c.service.listen is None, f"{n}: the gRPC service needs one learner")
     check(

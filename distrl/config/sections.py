@@ -131,8 +131,8 @@ class ResourcesConfig:
     learner_cpus: float = setting(1.0, "CPUs reserved for the learner", flag="learner-cpus")
     learners: int = setting(
         1,
-        "data-parallel learners (a2c, ppo; mode sync): each takes a share of every batch and "
-        "they apply the same averaged gradient; each reserves learner_cpus and learner_gpus",
+        "data-parallel learners (a2c, ppo): each takes a share of every batch and they apply "
+        "the same averaged gradient; each reserves learner_cpus and learner_gpus",
         flag="learners",
     )
     learner_threads: int | None = setting(

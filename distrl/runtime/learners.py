@@ -4,18 +4,17 @@ them trains data-parallel (``resources.learners``).
 A group of N learners: every learner holds the same model and optimizer state; each update's
 fragments are dealt out among them by reference (learner ``i`` gets fragments ``i, i+N, ...``,
 resolved where it runs, never in the driver); each learner computes gradients on its share and
-the group sums them through a :class:`Reducer` actor (``distrl.agents.data_parallel`` says what
-is summed); all apply the same step. Learner 0 publishes the weights and owns checkpoints.
+the group sums them with a ring all-reduce over TCP between the learners
+(``distrl.runtime.ring``; ``distrl.agents.data_parallel`` says what is summed); all apply the
+same step. Learner 0 publishes the weights and owns checkpoints.
 A learner that dies ends the group's update: the driver restarts the whole group from the last
 checkpoint, as it restarts a single learner.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,9 +23,11 @@ import ray
 from distrl.agents.registry import Algorithm, Learner
 from distrl.config import AlgorithmSections, Config
 from distrl.envs import EnvSpec
+from distrl.runtime.ring import SocketRing
 from distrl.types import Gradients, UpdateResult, WeightsHandle, WeightsMessage
 
-REDUCE_TIMEOUT_S = 600.0  # a learner waiting this long for its peers gives up (a backstop)
+RING_TIMEOUT_S = 600.0  # a learner waiting this long for its peers gives up (a backstop)
+DEATH_GRACE_S = 30.0  # after a member's failure: how long to look for the one that died
 
 
 # Weights up to this size travel inside each worker call (Ray copies arguments under its 100 KiB
@@ -86,10 +87,16 @@ class LearnerHost:
     def update(self, *rollouts: Any) -> tuple[UpdateResult, WeightsHandle]:
         return self._published(self.learner.update(rollouts))
 
-    def join(self, reducer: Any, rank: int, size: int) -> None:
-        """Become learner ``rank`` of a data-parallel group of ``size``; only learner 0
-        publishes weights from then on."""
-        self.learner.join_group(RayCollective(reducer, rank, size))  # type: ignore[attr-defined]
+    def listen(self) -> tuple[str, int]:
+        """Open this learner's end of a data-parallel group's ring; its address."""
+        self._ring = SocketRing(ray.util.get_node_ip_address(), RING_TIMEOUT_S)
+        return self._ring.address
+
+    def join(self, addresses: list[tuple[str, int]], rank: int) -> None:
+        """Become learner ``rank`` of the ring of ``addresses`` (every member calls it at
+        once); only learner 0 publishes weights from then on."""
+        self._ring.connect(addresses, rank)
+        self.learner.join_group(self._ring)  # type: ignore[attr-defined]
         self._publishes = rank == 0
 
     def update_share(self, refs: list[ray.ObjectRef]) -> tuple[UpdateResult, WeightsHandle, list]:
@@ -152,59 +159,15 @@ def learner_gpus(config: Config) -> float:
     return 1.0 if ray.cluster_resources().get("GPU", 0) >= 1 else 0.0
 
 
-@dataclass
-class _Round:
-    total: np.ndarray | None = None
-    arrived: int = 0
-    read: int = 0
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class Reducer:
-    """The group's sums (an async Ray actor): round ``k`` of every member's
-    :meth:`RayCollective.allreduce` returns, to each, the sum of all members' arrays."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.rounds: dict[int, _Round] = {}
-
-    async def allreduce(self, round_: int, x: np.ndarray) -> np.ndarray:
-        entry = self.rounds.setdefault(round_, _Round())
-        x = np.asarray(x, np.float64)
-        entry.total = x.copy() if entry.total is None else entry.total + x
-        entry.arrived += 1
-        if entry.arrived == self.size:
-            entry.done.set()
-        await entry.done.wait()
-        entry.read += 1
-        if entry.read == self.size:
-            del self.rounds[round_]
-        assert entry.total is not None
-        return entry.total
-
-
-class RayCollective:
-    """A learner's end of the group (``distrl.agents.data_parallel.Collective``)."""
-
-    def __init__(self, reducer: Any, rank: int, size: int) -> None:
-        self.reducer, self.rank, self.size = reducer, rank, size
-        self.round = 0
-
-    def allreduce(self, x: np.ndarray) -> np.ndarray:
-        self.round += 1
-        return ray.get(self.reducer.allreduce.remote(self.round, x), timeout=REDUCE_TIMEOUT_S)
-
-
-def form_group(learners: list[Any]) -> Any:
-    """Join ``learners`` (started LearnerHost actors) into one group, with the weights and
-    optimizer state of the first; returns the group's :class:`Reducer` (None for one learner)."""
+def form_group(learners: list[Any]) -> None:
+    """Join ``learners`` (started LearnerHost actors) into one ring (``distrl.runtime.ring``),
+    with the weights and optimizer state of the first; nothing to do for one learner."""
     if len(learners) == 1:
-        return None
-    reducer = ray.remote(Reducer).options(num_cpus=0).remote(len(learners))
-    ray.get([a.join.remote(reducer, rank, len(learners)) for rank, a in enumerate(learners)])
+        return
+    addresses = ray.get([a.listen.remote() for a in learners])
+    ray.get([a.join.remote(addresses, rank) for rank, a in enumerate(learners)])
     arrays, scalars = ray.get(learners[0].checkpoint.remote(False))
     ray.get([a.restore.remote(arrays, scalars) for a in learners[1:]])
-    return reducer
 
 
 def update_group(
@@ -219,11 +182,28 @@ def update_group(
     pending = list(calls)
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
-        ray.get(done[0])  # raises a member's failure before waiting for the rest
+        try:
+            ray.get(done[0])
+        except ray.exceptions.RayError:
+            raise _first_death(calls) from None
     outcomes = ray.get(calls)
     lost = [shares[i][j] for i, (_, _, gone) in enumerate(outcomes) for j in gone]
     (first, weights, _), *rest = outcomes
     return merge([first, *(r for r, _, _ in rest)]), weights, lost
+
+
+def _first_death(calls: list[ray.ObjectRef]) -> ray.exceptions.RayError:
+    """What ended a group's update: a member that died (RayActorError), which the others'
+    connection errors follow, if one did within ``DEATH_GRACE_S``; else the first error."""
+    ready, _ = ray.wait(calls, num_returns=len(calls), timeout=DEATH_GRACE_S)
+    errors = []
+    for ref in ready:
+        try:
+            ray.get(ref)
+        except ray.exceptions.RayError as e:
+            errors.append(e)
+    deaths = [e for e in errors if isinstance(e, ray.exceptions.RayActorError)]
+    return (deaths or errors)[0]
 
 
 def merge(results: list[UpdateResult]) -> UpdateResult:

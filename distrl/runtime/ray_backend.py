@@ -76,7 +76,6 @@ class RayBackend:
         self._rollout_settings = config.rollout_settings()  # what every worker reads
         self.learners = [self._new_learner() for _ in range(config.resources.learners)]
         self.learner = self.learners[0]  # publishes the weights, owns checkpoints
-        self._reducer: Any = None  # the data-parallel group's sums (learners > 1)
         # Actor classes and handles are dynamic proxies (method.remote(...)): typed as Any.
         # Spread over the cluster's nodes; inside a placement group (a Tune trial) stay in it.
         in_group = ray.util.get_current_placement_group() is not None
@@ -99,7 +98,7 @@ class RayBackend:
             self.learner_device = devices[0]
             for ready in ray.get([w.ready.remote() for w in self.workers]):
                 started(ready)
-            self._reducer = form_group(self.learners)
+            form_group(self.learners)
         except ConfigError:
             self.shutdown()
             raise
@@ -232,9 +231,8 @@ class RayBackend:
         return result, weights
 
     def _kill_learners(self) -> None:
-        for actor in [*self.learners, self._reducer]:
-            if actor is not None:
-                ray.kill(actor)
+        for actor in self.learners:
+            ray.kill(actor)
 
     def _update_from_shards(
         self, handles: list[ray.ObjectRef]
@@ -304,7 +302,7 @@ class RayBackend:
         self.learner = self.learners[0]
         devices = [started(d) for d in ray.get([a.ready.remote() for a in self.learners])]
         self.learner_device = devices[0]
-        self._reducer = form_group(self.learners)
+        form_group(self.learners)
         saved = self._restore() if self._restore is not None else None
         if saved is None:
             log.warning("no checkpoint to restore the learner from: it starts untrained")

@@ -215,11 +215,13 @@ class A2CLearner(LearnerBase):
             metrics.update(stats)
             rows = len(batch.actions)
         shapes = [tuple(v.shape) for v in self.model.trainable_variables]
-        mean, _ = data_parallel.mean_gradients(self.group, grads, rows, shapes)
+        flat = None if grads is None else data_parallel.ravel(grads)
+        size = sum(int(np.prod(s)) for s in shapes)
+        mean, _ = data_parallel.mean_gradients(self.group, flat, rows, size)
         applied = False
         if mean is not None:
             with tf.device(self.device):
-                grad_norm = float(self._apply_step(mean))
+                grad_norm = float(self._apply_step(data_parallel.unravel(mean, shapes)))
             metrics["learner/grad_norm"] = grad_norm
             applied = self._stepped(grad_norm)
         metrics["learner/batch_size"] = float(rows)

@@ -110,9 +110,9 @@ class PPOLearner(LearnerBase):
         self._gradients = self._loss_gradients
         # Data-parallel learners (``join_group``) step minibatch by minibatch from Python: the
         # group's mean gradient comes between each minibatch's gradient and its step.
-        self._minibatch_gradients = tf.function(self._loss_gradients, input_signature=signature[:6])
-        grad_signature = [[tf.TensorSpec(v.shape, v.dtype) for v in self.model.trainable_variables]]
-        self._apply_step = tf.function(self._apply_impl, input_signature=grad_signature)
+        self._minibatch_gradients = tf.function(self._flat_gradients, input_signature=signature[:6])
+        flat = tf.TensorSpec([sum(v.shape.num_elements() for v in self.model.trainable_variables)])
+        self._apply_step = tf.function(self._apply_impl, input_signature=[flat])
         if self.state_size:
             self._gradients = recurrent.compiled_gradients(self._loss_gradients)
 
@@ -176,9 +176,20 @@ class PPOLearner(LearnerBase):
         tf.cond(ok, apply, lambda: tf.constant(False))
         return {**terms, "grad_norm": norm, "kl_stop": tf.cast(kl_stop, tf.float32)}
 
-    def _apply_impl(self, grads: list[tf.Tensor]) -> tf.Tensor:
-        """Clip by global norm and step, unless a gradient is not finite; the unclipped norm."""
+    def _flat_gradients(self, *rows: tf.Tensor) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+        """A minibatch's gradients as one vector (what data-parallel learners sum)."""
+        grads, terms = self._loss_gradients(*rows)
+        return tf.concat([tf.reshape(g, [-1]) for g in grads], 0), terms
+
+    def _apply_impl(self, flat: tf.Tensor) -> tf.Tensor:
+        """Clip by global norm and step, unless a gradient is not finite; the unclipped norm.
+        ``flat``: the gradients as one vector (:meth:`_flat_gradients`)."""
         c = self.config
+        variables = self.model.trainable_variables
+        sizes = [v.shape.num_elements() for v in variables]
+        grads = [
+            tf.reshape(g, v.shape) for g, v in zip(tf.split(flat, sizes), variables, strict=True)
+        ]
         norm = tf.linalg.global_norm(grads)
 
         def apply() -> tf.Tensor:
@@ -378,7 +389,7 @@ class PPOLearner(LearnerBase):
         if n_total == 0:
             return False
         slices = data_parallel.shares(n, -(-n_total // c.minibatch_size))
-        shapes = [tuple(v.shape) for v in self.model.trainable_variables]
+        size = sum(v.shape.num_elements() for v in self.model.trainable_variables)
         kl_limit = np.inf if c.target_kl is None else 1.5 * c.target_kl
         keys = ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction")
         sums = dict.fromkeys((*keys, "grad_norm"), 0.0)
@@ -388,13 +399,13 @@ class PPOLearner(LearnerBase):
             order = self.rng.permutation(n)
             for part in slices:
                 idx = order[part]
-                grads, terms, kl = None, {}, 0.0
+                flat, terms, kl = None, {}, 0.0
                 if len(idx):
                     with tf.device(self.device):
                         grads, terms = self._minibatch_gradients(*(x[idx] for x in rows))
-                    kl = float(terms["approx_kl"])
+                    flat, kl = grads.numpy(), float(terms["approx_kl"])
                 mean, (kl_mean,) = data_parallel.mean_gradients(
-                    self.group, grads, len(idx), shapes, extras=[kl]
+                    self.group, flat, len(idx), size, extras=[kl]
                 )
                 if mean is None:
                     continue
