@@ -8,13 +8,14 @@ import threading
 
 import numpy as np
 import pytest
+import ray
 
 from distrl.agents import data_parallel, registry
 from distrl.config import ConfigError, build_config
 from distrl.envs import env_spec
 from distrl.ops.tracking import StopRule, TrainingProgress
 from distrl.runtime import LOOPS
-from distrl.runtime.ray_backend import RayBackend
+from distrl.runtime.ray_backend import RayBackend, node_of
 from tests.parts import learner_of, worker_of
 
 SPEC = env_spec("CartPole-v1")
@@ -250,3 +251,42 @@ def test_two_learners_train_async_and_stay_identical(ray_cluster):
 def test_what_a_group_does_not_support_is_one_line(keys, message):
     with pytest.raises(ConfigError, match=message):
         build_config({"resources.learners": 2, **keys})
+
+
+def test_learners_spread_over_nodes_and_a_lost_node_restarts_the_group(
+    multinode_cluster, tmp_path
+):
+    """Two learners on a multi-node Ray sit on different nodes (the ring crosses raylets);
+    losing the node of one restarts the group, which trains on from the checkpoint."""
+    cluster = multinode_cluster
+    nodes = [cluster.add_node(num_cpus=2) for _ in range(3)]
+    ray.init(address=cluster.address, logging_level="WARNING")
+    config = build_config(
+        {"algo": "ppo", "workers": 2, "envs_per_worker": 2, "rollout_len": 16,
+         "resources.learners": 2, "faults.learner_restarts": 1,
+         "faults.worker_start_timeout": 60, "checkpoint.dir": str(tmp_path)}
+    )  # fmt: skip
+    saved = {}
+    backend = RayBackend(config, SPEC, lambda: saved["state"])
+    try:
+        where = ray.get([node_of(a) for a in backend.learners])
+        assert len(set(where)) == 2  # one learner per node
+        victim = next(n for n in nodes if n.node_id == where[1])
+        state = TrainingProgress()
+
+        def on_update(s):
+            if s.updates == 2 and "state" not in saved:
+                saved["state"] = backend.learner_checkpoint(False)
+            if s.updates == 4 and "removed" not in saved:
+                saved["removed"] = True
+                cluster.remove_node(victim)
+
+        reason = LOOPS["sync"](backend, state, StopRule(None, 3_000, None), on_update)
+        weights = ray.get([a.checkpoint.remote(False) for a in backend.learners])
+    finally:
+        backend.shutdown()
+    assert reason == "max_steps" and state.metrics["learner/restarts"] == 1
+    (first, _), (second, _) = weights
+    for name in first:
+        if name.startswith("model/"):
+            np.testing.assert_array_equal(first[name], second[name])
