@@ -32,6 +32,15 @@ Settings:
 - ``sb3-td3-pendulum``: Stable-Baselines3 TD3 with the zoo's Pendulum-v1 entry (gamma 0.98,
   buffer 200k, learning_starts 10k, Gaussian noise 0.1, lr 1e-3, net_arch [400, 300], one
   gradient step per env step; TD3's own defaults: policy_delay 2, target noise 0.2/0.5).
+- ``sb3-a2c-pong``: Stable-Baselines3 A2C with the zoo's Atari entry on PongNoFrameskip-v4
+  (``make_atari_env``: SB3's AtariWrapper, 16 envs in a DummyVecEnv, 4-frame stack,
+  CnnPolicy, ent_coef 0.01, vf_coef 0.25, RMSpropTFLike with eps 1e-5; A2C's n_steps 5 and
+  lr 7e-4).
+- ``sb3-ppo-pong``: Stable-Baselines3 PPO with the zoo's Atari entry on PongNoFrameskip-v4
+  (8 envs, 4-frame stack, n_steps 128, n_epochs 4, batch_size 256, lr 2.5e-4 and clip 0.1
+  annealed linearly over ``--max-steps``, vf_coef 0.5, ent_coef 0.01). With the Atari peers,
+  ``steps_per_s`` (agent steps: 4 frames each, learning included) is the number to compare;
+  ``--max-seconds`` ends them long before +18.
 - ``rllib-ppo-cartpole``: RLlib PPO (RLlib no longer ships A2C or DDPG) with the settings of
   RLlib's own tuned CartPole example, on a local Ray with 2 CPUs; the smoothing window of its
   episode-return metric is set to 20 episodes, so the rule is the same.
@@ -234,6 +243,49 @@ def sb3_sac_pendulum(args: argparse.Namespace) -> dict[str, Any]:
     return {"peer": "stable-baselines3 SAC", "env": "Pendulum-v1", "threshold": -200.0, **result}
 
 
+def _pong_envs(n_envs: int, seed: int) -> Any:
+    import ale_py
+    import gymnasium as gym
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    gym.register_envs(ale_py)  # the NoFrameskip-v4 ids
+    return VecFrameStack(make_atari_env("PongNoFrameskip-v4", n_envs=n_envs, seed=seed), 4)
+
+
+def sb3_a2c_pong(args: argparse.Namespace) -> dict[str, Any]:
+    from stable_baselines3 import A2C
+    from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
+
+    model = A2C(
+        "CnnPolicy", _pong_envs(16, args.seed), ent_coef=0.01, vf_coef=0.25, seed=args.seed,
+        policy_kwargs={"optimizer_class": RMSpropTFLike, "optimizer_kwargs": {"eps": 1e-5}},
+        device="cpu",
+    )  # fmt: skip
+    return {
+        "peer": "stable-baselines3 A2C",
+        "env": "PongNoFrameskip-v4",
+        "threshold": 18.0,
+        **_sb3_run(model, 18.0, args),
+    }
+
+
+def sb3_ppo_pong(args: argparse.Namespace) -> dict[str, Any]:
+    from stable_baselines3 import PPO
+
+    model = PPO(
+        "CnnPolicy", _pong_envs(8, args.seed), n_steps=128, n_epochs=4, batch_size=256,
+        learning_rate=_linear(2.5e-4), clip_range=_linear(0.1), vf_coef=0.5, ent_coef=0.01,
+        seed=args.seed, device="cpu",
+    )  # fmt: skip
+    return {
+        "peer": "stable-baselines3 PPO",
+        "env": "PongNoFrameskip-v4",
+        "threshold": 18.0,
+        **_sb3_run(model, 18.0, args),
+    }
+
+
 def rllib_ppo_cartpole(args: argparse.Namespace) -> dict[str, Any]:
     import ray
     from ray.rllib.algorithms.ppo import PPOConfig
@@ -298,6 +350,8 @@ PEERS: dict[str, tuple[tuple[str, ...], Callable[[argparse.Namespace], dict[str,
     "sb3-ppo-cartpole": (("stable_baselines3", "torch"), sb3_ppo_cartpole),
     "sb3-ppo-pendulum": (("stable_baselines3", "torch"), sb3_ppo_pendulum),
     "sb3-td3-pendulum": (("stable_baselines3", "torch"), sb3_td3_pendulum),
+    "sb3-a2c-pong": (("stable_baselines3", "torch"), sb3_a2c_pong),
+    "sb3-ppo-pong": (("stable_baselines3", "torch"), sb3_ppo_pong),
     "rllib-ppo-cartpole": (("torch", "ray.rllib.algorithms.ppo"), rllib_ppo_cartpole),
 }
 

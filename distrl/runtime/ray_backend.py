@@ -110,8 +110,9 @@ class RayBackend:
             self.replay = ShardedReplay(own, spec, learner_seed, self._code, spread)
             shard_nodes = ray.get([node_of(s) for s in self.replay.shards])
             self.replay.place_workers(dict(enumerate(nodes)), shard_nodes)
-        log.info("learner on %s, %d rollout workers ready on %d node(s)", self.learner_device,
-                 self.num_workers, self.worker_nodes)  # fmt: skip
+        learners = f"{len(self.learners)} learners" if len(self.learners) > 1 else "learner"
+        log.info("%s on %s, %d rollout workers ready on %d node(s)", learners,
+                 self.learner_device, self.num_workers, self.worker_nodes)  # fmt: skip
 
     def _new_learner(self) -> Any:
         gpus = learner_gpus(self._config)
