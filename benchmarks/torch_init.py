@@ -38,3 +38,16 @@ def critic(spec, config) -> keras.Model:
     x = keras.layers.Flatten()(keras.ops.cast(obs, "float32"))
     h = _tower(keras.layers.Concatenate()([x, action]), config.critic_hidden, "qf")
     return keras.Model([obs, action], _dense(h, 1, None, "qf_out"))
+
+
+def critic_unit_actions(spec, config) -> keras.Model:
+    """:func:`critic` fed the actions as SB3's critic is: rescaled from the env's box into
+    ``[-1, 1]`` (SB3 stores and learns from scaled actions; distrl's critic reads env units)."""
+    obs = keras.Input(shape=spec.observation_shape, dtype=spec.observation_dtype, name="obs")
+    action = keras.Input(shape=(spec.num_actions,), dtype="float32", name="action")
+    half_width, centre = spec.action_scale()
+    scale, offset = (1.0 / half_width).tolist(), (-centre / half_width).tolist()
+    unit = keras.layers.Rescaling(scale=scale, offset=offset, name="unit")(action)
+    x = keras.layers.Flatten()(keras.ops.cast(obs, "float32"))
+    h = _tower(keras.layers.Concatenate()([x, unit]), config.critic_hidden, "qf")
+    return keras.Model([obs, action], _dense(h, 1, None, "qf_out"))
