@@ -37,12 +37,13 @@ TRIAL_CPUS = 0.5  # the trial's own process: it only wires and paces the run
 
 
 def resources(config: Config) -> tune.PlacementGroupFactory:
-    """One bundle for the trial process, one for the learner (its GPU too), one per worker."""
+    """One bundle for the trial process, one per learner (its GPU too), one per worker."""
     learner: dict[str, float] = {"CPU": config.resources.learner_cpus}
     if config.resources.learner_gpus:
         learner["GPU"] = config.resources.learner_gpus
     workers = [{"CPU": config.resources.worker_cpus} for _ in range(config.workers)]
-    return tune.PlacementGroupFactory([{"CPU": TRIAL_CPUS}, learner, *workers])
+    learners = [dict(learner) for _ in range(config.resources.learners)]
+    return tune.PlacementGroupFactory([{"CPU": TRIAL_CPUS}, *learners, *workers])
 
 
 class TuneReport(Callback):

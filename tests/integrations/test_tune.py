@@ -17,6 +17,8 @@ def test_a_two_trial_sweep_reports_every_update_and_checkpoints(ray_cluster, tmp
     # so the two trials run one after the other.
     bundles = resources(base).bundles
     assert bundles == [{"CPU": 0.5}, {"CPU": 1.0}, {"CPU": 1.0}]
+    two = distrl.make_config(workers=1, learners=2, learner_cpus=2.0, progress_interval=60)
+    assert resources(two).bundles == [{"CPU": 0.5}, {"CPU": 2.0}, {"CPU": 2.0}, {"CPU": 1.0}]
     tuner = tune.Tuner(
         trainable(base, checkpoint_every=10),
         param_space={"a2c.lr": tune.grid_search([1e-3, 3e-3])},

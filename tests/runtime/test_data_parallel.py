@@ -253,9 +253,7 @@ def test_what_a_group_does_not_support_is_one_line(keys, message):
         build_config({"resources.learners": 2, **keys})
 
 
-def test_learners_spread_over_nodes_and_a_lost_node_restarts_the_group(
-    multinode_cluster, tmp_path
-):
+def test_learners_spread_over_nodes_and_a_lost_node_restarts_the_group(multinode_cluster, tmp_path):
     """Two learners on a multi-node Ray sit on different nodes (the ring crosses raylets);
     losing the node of one restarts the group, which trains on from the checkpoint."""
     cluster = multinode_cluster
