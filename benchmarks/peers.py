@@ -253,6 +253,13 @@ def _pong_envs(n_envs: int, seed: int) -> Any:
     return VecFrameStack(make_atari_env("PongNoFrameskip-v4", n_envs=n_envs, seed=seed), 4)
 
 
+def _pong_run(model: Any, algo: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Train an SB3 Pong model under the stop rule (+18), as a peer's document."""
+    result = _sb3_run(model, 18.0, args)
+    return {"peer": f"stable-baselines3 {algo}", "env": "PongNoFrameskip-v4", "threshold": 18.0,
+            **result}  # fmt: skip
+
+
 def sb3_a2c_pong(args: argparse.Namespace) -> dict[str, Any]:
     from stable_baselines3 import A2C
     from stable_baselines3.common.sb2_compat.rmsprop_tf_like import RMSpropTFLike
@@ -262,12 +269,7 @@ def sb3_a2c_pong(args: argparse.Namespace) -> dict[str, Any]:
         policy_kwargs={"optimizer_class": RMSpropTFLike, "optimizer_kwargs": {"eps": 1e-5}},
         device="cpu",
     )  # fmt: skip
-    return {
-        "peer": "stable-baselines3 A2C",
-        "env": "PongNoFrameskip-v4",
-        "threshold": 18.0,
-        **_sb3_run(model, 18.0, args),
-    }
+    return _pong_run(model, "A2C", args)
 
 
 def sb3_ppo_pong(args: argparse.Namespace) -> dict[str, Any]:
@@ -278,12 +280,7 @@ def sb3_ppo_pong(args: argparse.Namespace) -> dict[str, Any]:
         learning_rate=_linear(2.5e-4), clip_range=_linear(0.1), vf_coef=0.5, ent_coef=0.01,
         seed=args.seed, device="cpu",
     )  # fmt: skip
-    return {
-        "peer": "stable-baselines3 PPO",
-        "env": "PongNoFrameskip-v4",
-        "threshold": 18.0,
-        **_sb3_run(model, 18.0, args),
-    }
+    return _pong_run(model, "PPO", args)
 
 
 def rllib_ppo_cartpole(args: argparse.Namespace) -> dict[str, Any]:
