@@ -233,7 +233,9 @@ def test_two_learners_train_async_and_stay_identical(ray_cluster):
         backend.shutdown()
     assert reason == "max_steps" and state.env_steps >= 3_000
     (first, scalars), (second, _) = states
-    assert scalars["version"] == state.updates  # every update was applied, on both
+    # The two learners applied the same updates (the first learner's version is the run's);
+    # how many were applied depends on the stale fragments dropped, which timing decides.
+    assert 0 < scalars["version"] <= state.updates
     for name in first:
         if name.startswith(("model/", "optimizer/")):
             np.testing.assert_array_equal(first[name], second[name])
