@@ -18,6 +18,12 @@ cause of a gap; its rows stay out of the defaults' medians and get a table of th
     python -m benchmarks.defaults --only dqn:Acrobot-v1 --libraries distrl \
         --variant relu --distrl-args "--set model.activation=relu" --results ...
 
+An ablation may instead change Stable-Baselines3's run toward distrl's (``--sb3-kwargs``, a JSON
+object of keyword arguments for the SB3 algorithm's constructor)::
+
+    python -m benchmarks.defaults --only ddpg:InvertedPendulum-v5 --libraries sb3 \
+        --variant sb3-starts-256 --sb3-kwargs '{"learning_starts": 256}' --results ...
+
 Needs the peers extra (``pip install -e .[peers]``) and gymnasium's ``box2d`` and ``mujoco``
 extras; a cell whose env or peer cannot be made is reported as skipped, never faked.
 """
@@ -66,8 +72,11 @@ def run_distrl(
             "final_mean_return": s["final_mean_return"], "episodes": s["episodes"]}  # fmt: skip
 
 
-def run_sb3(algo: str, env: str, steps: int, seed: int) -> dict[str, Any]:
-    """One SB3 run in this process (called through ``--sb3`` in a process of its own)."""
+def run_sb3(
+    algo: str, env: str, steps: int, seed: int, kwargs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """One SB3 run in this process (called through ``--sb3`` in a process of its own);
+    ``kwargs`` go to the algorithm's constructor (an ablation's changes)."""
     import stable_baselines3
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
@@ -80,7 +89,11 @@ def run_sb3(algo: str, env: str, steps: int, seed: int) -> dict[str, Any]:
             return True
 
     model = getattr(stable_baselines3, SB3_CLASSES[algo])(
-        "MlpPolicy", make_vec_env(env, n_envs=1, seed=seed), seed=seed, device="cpu"
+        "MlpPolicy",
+        make_vec_env(env, n_envs=1, seed=seed),
+        seed=seed,
+        device="cpu",
+        **(kwargs or {}),
     )
     start = time.perf_counter()
     model.learn(total_timesteps=steps, callback=Episodes())
@@ -90,8 +103,11 @@ def run_sb3(algo: str, env: str, steps: int, seed: int) -> dict[str, Any]:
             "episodes": len(returns), "version": stable_baselines3.__version__}  # fmt: skip
 
 
-def sb3_process(algo: str, env: str, steps: int, seed: int) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "benchmarks.defaults", "--sb3", algo, env, str(steps), str(seed)]
+def sb3_process(
+    algo: str, env: str, steps: int, seed: int, kwargs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "benchmarks.defaults", "--sb3", algo, env, str(steps), str(seed),
+           "--sb3-kwargs", json.dumps(kwargs or {})]  # fmt: skip
     done = subprocess.run(cmd, cwd=ROOT, env=python_env(), capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"SB3 {algo} {env} exited {done.returncode}: {done.stderr[-2000:]}")
@@ -140,15 +156,18 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 def ablations(rows: list[dict[str, Any]]) -> str:
     """The labelled variants' medians, beside the defaults' cell."""
-    lines = ["| algo | env | variant | distrl changed | median (seeds) |",
+    lines = ["| algo | env | variant | changed | median (seeds) |",
              "| --- | --- | --- | --- | --- |"]  # fmt: skip
-    seen: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    seen: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for r in rows:
         if r.get("variant") is not None and r.get("final_mean_return") is not None:
-            seen.setdefault((r["algo"], r["env"], r["variant"]), []).append(r)
-    for (algo, env, variant), runs in seen.items():
+            key = (r["algo"], r["env"], r["variant"], r["library"])
+            seen.setdefault(key, []).append(r)
+    for (algo, env, variant, library), runs in seen.items():
         returns = [round(r["final_mean_return"], 1) for r in runs]
-        lines.append(f"| {algo} | {env} | {variant} | `{runs[0]['distrl_args']}` | "
+        changed = (f"distrl: `{runs[0]['distrl_args']}`" if library == "distrl"
+                   else f"SB3: `{json.dumps(runs[0].get('sb3_kwargs', {}))}`")  # fmt: skip
+        lines.append(f"| {algo} | {env} | {variant} | {changed} | "
                      f"{round(median(returns), 1)} ({', '.join(map(str, returns))}) |")  # fmt: skip
     return "\n".join(lines)
 
@@ -163,11 +182,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--table", default=None, help="print the Markdown table of a results file")
     parser.add_argument("--variant", default=None, help="label of an ablation of distrl's runs")
     parser.add_argument("--distrl-args", default="", help="launch arguments the variant adds")
+    parser.add_argument(
+        "--sb3-kwargs", default="{}", help="JSON object of SB3 arguments the variant changes"
+    )
     args = parser.parse_args(argv)
     extra = shlex.split(args.distrl_args)
+    try:
+        sb3_kwargs = json.loads(args.sb3_kwargs)
+    except json.JSONDecodeError as e:
+        parser.error(f"--sb3-kwargs is not JSON: {e}")
+    if not isinstance(sb3_kwargs, dict):
+        parser.error("--sb3-kwargs must be a JSON object")
     if args.sb3:
         algo, env, steps, seed = args.sb3
-        print(json.dumps(run_sb3(algo, env, int(steps), int(seed))))
+        print(json.dumps(run_sb3(algo, env, int(steps), int(seed), sb3_kwargs)))
         return
     if args.table:
         rows = [json.loads(line) for line in Path(args.table).read_text().splitlines() if line]
@@ -185,10 +213,12 @@ def main(argv: list[str] | None = None) -> None:
                     row = {"algo": algo, "env": env, "seed": seed, "library": lib}
                     if args.variant and lib == "distrl":
                         row.update(variant=args.variant, distrl_args=args.distrl_args)
+                    if args.variant and lib == "sb3":
+                        row.update(variant=args.variant, sb3_kwargs=sb3_kwargs)
                     try:
                         run = run_distrl(algo, env, steps, seed, Path(tmp), extra) \
                             if lib == "distrl" \
-                            else sb3_process(algo, env, steps, seed)  # fmt: skip
+                            else sb3_process(algo, env, steps, seed, sb3_kwargs)  # fmt: skip
                     except RuntimeError as e:
                         said = [line for line in str(e).splitlines() if line.strip()]
                         run = {"skipped": (said[-1] if said else type(e).__name__)[:300]}

@@ -6,6 +6,9 @@ Each arm trains for ``--seconds`` of training (startup not counted) in a process
 - ``pong-a2c`` / ``pong-a2c-bf16``: ``python -m distrl.launch --preset pong-a2c`` (2 Ray
   workers), the second with ``--set model.precision=mixed_bfloat16``;
 - ``pong-ppo`` / ``pong-ppo-bf16``: the same with ``--preset pong-ppo``;
+- ``pong-a2c-bf16-overlap`` / ``pong-ppo-bf16-overlap``: bfloat16 with ``--overlap true`` (the
+  workers act on the next batch while the learner updates; the learner corrects the one
+  version of lag with V-trace);
 - ``sb3-a2c`` / ``sb3-ppo``: ``python -m benchmarks.peers sb3-a2c-pong`` / ``sb3-ppo-pong``
   (one process, DummyVecEnv, PyTorch on the CPU).
 
@@ -30,12 +33,15 @@ from typing import Any
 from benchmarks.common import ROOT, emit, launch, machine, median, python_env
 
 BF16 = ["--set", "model.precision=mixed_bfloat16"]
+OVERLAP = ["--overlap", "true"]
 ARMS: dict[str, tuple[str, list[str]]] = {  # name: (kind, arguments)
     "pong-a2c": ("distrl", ["--preset", "pong-a2c"]),
     "pong-a2c-bf16": ("distrl", ["--preset", "pong-a2c", *BF16]),
+    "pong-a2c-bf16-overlap": ("distrl", ["--preset", "pong-a2c", *BF16, *OVERLAP]),
     "sb3-a2c": ("peer", ["sb3-a2c-pong"]),
     "pong-ppo": ("distrl", ["--preset", "pong-ppo"]),
     "pong-ppo-bf16": ("distrl", ["--preset", "pong-ppo", *BF16]),
+    "pong-ppo-bf16-overlap": ("distrl", ["--preset", "pong-ppo", *BF16, *OVERLAP]),
     "sb3-ppo": ("peer", ["sb3-ppo-pong"]),
 }
 RATIOS = {
@@ -43,6 +49,8 @@ RATIOS = {
     "pong-a2c-bf16/sb3-a2c": ("pong-a2c-bf16", "sb3-a2c"),
     "pong-ppo/sb3-ppo": ("pong-ppo", "sb3-ppo"),
     "pong-ppo-bf16/sb3-ppo": ("pong-ppo-bf16", "sb3-ppo"),
+    "pong-a2c-bf16-overlap/sb3-a2c": ("pong-a2c-bf16-overlap", "sb3-a2c"),
+    "pong-ppo-bf16-overlap/sb3-ppo": ("pong-ppo-bf16-overlap", "sb3-ppo"),
     "pong-a2c-bf16/pong-a2c": ("pong-a2c-bf16", "pong-a2c"),
     "pong-ppo-bf16/pong-ppo": ("pong-ppo-bf16", "pong-ppo"),
 }

@@ -40,11 +40,15 @@ def _quiet_native_stderr() -> Iterator[None]:
         os.close(devnull)
 
 
-def configure_tensorflow(*, threads: int | None, use_gpu: bool | None) -> str:
+def configure_tensorflow(
+    *, threads: int | None, use_gpu: bool | None, precision: str = "float32"
+) -> str:
     """Set TensorFlow's thread pools and GPU visibility; returns the device name to use.
 
     ``use_gpu``: True asks for a GPU (a warning if there is none), None takes one if present,
-    False hides every GPU.
+    False hides every GPU. A learner passes its ``model.precision``: on a GPU that emulates
+    bfloat16 (compute capability below 8.0) ``mixed_bfloat16`` gets a one-line warning (the
+    driver warns about CPUs, from its own flags).
 
     Rollout workers call this with ``threads=1, use_gpu=False``: many TF processes on few cores
     otherwise spawn a thread pool per core each and thrash. The learner asks for the GPU and gets
@@ -74,7 +78,24 @@ def configure_tensorflow(*, threads: int | None, use_gpu: bool | None) -> str:
             # settings are fixed by now and stay as they are.
             log.debug("TensorFlow already initialised; thread and device settings unchanged")
     if want_gpu:
+        from distrl.models.precision import gpu_bfloat16_warning
+
+        slow = gpu_bfloat16_warning(precision, gpu_compute_capability())
+        if slow:
+            log.warning(slow)
         return "/GPU:0"
     if use_gpu:
         log.warning("a GPU was requested but TensorFlow sees none; using the CPU")
     return "/CPU:0"
+
+
+def gpu_compute_capability() -> tuple[int, int] | None:
+    """(major, minor) of the first GPU TensorFlow sees, or None (no GPU, or not reported)."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        return None
+    details = tf.config.experimental.get_device_details(gpus[0])
+    capability = details.get("compute_capability")
+    return tuple(capability)[:2] if capability else None  # type: ignore[return-value]

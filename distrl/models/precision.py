@@ -32,3 +32,16 @@ def bfloat16_warning(precision: str, learner_gpus: float | None) -> str | None:
         return ("model.precision mixed_bfloat16: this CPU has no AVX512-BF16 or AMX, so "
                 "bfloat16 is emulated and slower than float32")  # fmt: skip
     return None
+
+
+def gpu_bfloat16_warning(precision: str, compute_capability: tuple[int, int] | None) -> str | None:
+    """The one-line warning for a learner on a GPU of ``compute_capability`` (major, minor)
+    that emulates bfloat16 (below 8.0: V100, T4, ...), or None; None when it is not known."""
+    if precision != "mixed_bfloat16" or compute_capability is None:
+        return None
+    if tuple(compute_capability) < (8, 0):
+        major, minor = compute_capability
+        return (f"model.precision mixed_bfloat16: the learner's GPU has compute capability "
+                f"{major}.{minor} (bfloat16 is fast from 8.0, A100 on), so it is emulated and "
+                "slower than float32")  # fmt: skip
+    return None

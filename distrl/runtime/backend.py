@@ -87,7 +87,8 @@ class LocalBackend:
         use_gpu = (
             None if config.resources.learner_gpus is None else config.resources.learner_gpus > 0
         )
-        device = configure_tensorflow(threads=config.resources.learner_threads, use_gpu=use_gpu)
+        device = configure_tensorflow(threads=config.resources.learner_threads, use_gpu=use_gpu,
+                                      precision=config.model.precision)  # fmt: skip
         self.learner: Learner = make_learner(
             algorithm=config.algo,
             sections=config.algorithm_sections(),

@@ -60,7 +60,9 @@ class LearnerHost:
     ) -> None:
         from distrl.tfsetup import configure_tensorflow
 
-        self.device = configure_tensorflow(threads=threads, use_gpu=use_gpu)
+        self.device = configure_tensorflow(
+            threads=threads, use_gpu=use_gpu, precision=sections.model.precision
+        )
         self.learner: Learner = algorithm.make_learner(
             spec=spec, sections=sections, seed=seed, device=self.device
         )

@@ -64,3 +64,14 @@ def test_mixed_bfloat16_computes_in_bfloat16_and_keeps_float32_variables_and_out
     assert cpu_has_fast_bfloat16("flags\t: fpu sse avx512f\n") is False
     assert cpu_has_fast_bfloat16("flags\t: fpu avx512_bf16 sse\n") is True
     assert bfloat16_warning("float32", 0) is None and bfloat16_warning("mixed_bfloat16", 1) is None
+
+
+def test_a_gpu_below_compute_capability_8_warns_that_bfloat16_is_emulated():
+    from distrl.models.precision import gpu_bfloat16_warning
+
+    slow = gpu_bfloat16_warning("mixed_bfloat16", (7, 0))  # V100
+    assert slow is not None and "7.0" in slow and "\n" not in slow
+    assert gpu_bfloat16_warning("mixed_bfloat16", (8, 0)) is None  # A100
+    assert gpu_bfloat16_warning("mixed_bfloat16", (9, 0)) is None  # H100
+    assert gpu_bfloat16_warning("float32", (7, 5)) is None
+    assert gpu_bfloat16_warning("mixed_bfloat16", None) is None  # not reported: no guess
