@@ -98,4 +98,7 @@ def gpu_compute_capability() -> tuple[int, int] | None:
         return None
     details = tf.config.experimental.get_device_details(gpus[0])
     capability = details.get("compute_capability")
-    return tuple(capability)[:2] if capability else None  # type: ignore[return-value]
+    if not capability:
+        return None
+    major, minor = tuple(capability)[:2]
+    return int(major), int(minor)
