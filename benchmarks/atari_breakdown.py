@@ -1,4 +1,4 @@
-"""Where each agent step's time goes while the pong-a2c preset trains, in core-microseconds.
+"""Where each agent step's time goes while a Pong preset trains, in core-microseconds.
 
 Trains the preset through the real sync loop (Ray workers, learner actor, the driver's loop)
 and, over a timed window after a warm-up, counts the CPU every process used:
@@ -6,8 +6,9 @@ and, over a timed window after a warm-up, counts the CPU every process used:
 - each rollout worker's own counters (``RolloutWorker.cpu_times``): the vector env's steps, the
   policy's forward pass (acting), loading new weights, and the rest of the worker process
   (assembling fragments, Ray: serialising them into the object store, receiving calls);
-- the learner's (its update's metrics ``timing/targets_cpu_s`` and ``timing/train_step_cpu_s``):
-  the targets (NumPy and any forward pass they need), the compiled gradient step, and the rest
+- the learner's (its update's metrics ``timing/targets_cpu_s`` and ``timing/train_step_cpu_s``,
+  reported by A2C and PPO): the targets (NumPy and any forward pass they need), the compiled
+  gradient step (PPO: all its epochs' minibatch steps), and the rest
   of its process (receiving fragments from the object store, publishing weights, Ray);
 - the driver process, and everything else the machine ran (Ray's raylet and GCS, any other
   process) from ``/proc/stat``; idle is what no process used.

@@ -336,13 +336,17 @@ class PPOLearner(LearnerBase):
         self.normalizer.before_step(use)
         metrics: dict[str, float] = {}
         applied = False
+        cpu = time.process_time()  # where the learner's CPU goes (benchmarks/atari_breakdown)
         if use:
             lagged = self.lag.vtrace or any(self.version != r.policy_version for r in use)
             batch, metrics = self.prepare(use, lagged=lagged)
+        targets_cpu = time.process_time()
         if self.group is not None:  # the group steps together, with or without rows here
             applied = self._epochs_in_group(batch if use else None, metrics)
         elif use:
             applied = self._epochs(batch, metrics)
+        metrics["timing/targets_cpu_s"] = targets_cpu - cpu
+        metrics["timing/train_step_cpu_s"] = time.process_time() - targets_cpu
         if use:
             rows = np.size(batch[2])  # old_logp: [N], or [T, B] of sequences
             metrics["learner/batch_size"] = float(rows - self.burn_in * batch[2].shape[-1]
