@@ -130,6 +130,9 @@ def model_forward(spec: EnvSpec, sections: AlgorithmSections, tf_threads: int | 
     from distrl.models.keras_forward import KerasForward, RecurrentKerasForward
 
     network = build_model(spec, model, sections.normalize)
+    # XLA's CPU backend runs bfloat16 convolutions slower than float32; TensorFlow's graph
+    # (oneDNN) runs them faster (BENCHMARKS.md, "Pong with learning on").
+    jit = acting.jit and model.precision == "float32"
     if model.recurrent:
-        return RecurrentKerasForward(network, spec, jit=acting.jit)
-    return KerasForward(network, spec, jit=acting.jit)
+        return RecurrentKerasForward(network, spec, jit=jit)
+    return KerasForward(network, spec, jit=jit)

@@ -29,7 +29,10 @@ class ActingConfig:
         flag="acting",
     )
     jit: bool = setting(
-        True, "XLA-compile the workers' Keras forward pass (backend tensorflow)", flag="jit-acting"
+        True,
+        "XLA-compile the workers' Keras forward pass (backend tensorflow; float32 only: under "
+        "model.precision mixed_bfloat16 it runs as a TensorFlow graph, faster on CPUs)",
+        flag="jit-acting",
     )
 
     def __post_init__(self) -> None:

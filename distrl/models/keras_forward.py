@@ -25,6 +25,7 @@ class KerasForward:
         self, model: keras.Model, spec: EnvSpec, *, jit: bool = True, output: int | None = 0
     ) -> None:
         self.model = model
+        self.jit = jit
         signature = [tf.TensorSpec([None, *spec.observation_shape], spec.observation_dtype)]
 
         def params_fn(obs: tf.Tensor) -> tf.Tensor:

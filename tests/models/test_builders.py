@@ -75,3 +75,15 @@ def test_a_gpu_below_compute_capability_8_warns_that_bfloat16_is_emulated():
     assert gpu_bfloat16_warning("mixed_bfloat16", (9, 0)) is None  # H100
     assert gpu_bfloat16_warning("float32", (7, 5)) is None
     assert gpu_bfloat16_warning("mixed_bfloat16", None) is None  # not reported: no guess
+
+
+@pytest.mark.parametrize(("precision", "jit"), [("float32", True), ("mixed_bfloat16", False)])
+def test_workers_act_through_xla_in_float32_and_through_the_graph_in_bfloat16(precision, jit):
+    from distrl.agents.acting import model_forward
+
+    config = build_config({"acting": {"backend": "tensorflow", "jit": True},
+                           "model": {"precision": precision}})  # fmt: skip
+    forward = model_forward(env_spec("CartPole-v1"), config.algorithm_sections(), tf_threads=1)
+    assert forward.jit is jit
+    params = forward.params(np.zeros((3, 4), np.float32))
+    assert params.shape == (3, 2) and params.dtype == np.float32
