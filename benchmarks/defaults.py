@@ -193,6 +193,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--sb3-kwargs is not JSON: {e}")
     if not isinstance(sb3_kwargs, dict):
         parser.error("--sb3-kwargs must be a JSON object")
+    if (extra or sb3_kwargs) and not (args.variant or args.sb3):  # out of the defaults' cells
+        parser.error("--distrl-args and --sb3-kwargs change a run: label it with --variant")
     if args.sb3:
         algo, env, steps, seed = args.sb3
         print(json.dumps(run_sb3(algo, env, int(steps), int(seed), sb3_kwargs)))
