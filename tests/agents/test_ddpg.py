@@ -247,3 +247,47 @@ def test_td3_steps_the_actor_and_the_targets_every_policy_delay_critic_steps():
     before = snapshot()
     learner._train(*batch[:5], np.int64(tried + (tried % 2)), ones)  # even: actor, targets too
     assert changed(before, snapshot()) == [True, True, True]
+
+
+def test_ddpg_actor_steps_through_the_critic_as_its_step_of_the_same_batch_left_it():
+    """The order of the DDPG/TD3 papers' code and of SB3: critic step, then the actor's gradient
+    through the updated critic. Checked on Adam's first step, ``-lr g / (|g| + eps')``, with a
+    large critic rate so the critic before and after its step disagree."""
+    actor_lr, eps = 1e-3, 1e-7
+    config = build_config(
+        {
+            "algo": "ddpg",
+            "env": "Pendulum-v1",
+            "ddpg": {
+                "critic_lr": 0.5,
+                "actor_lr": actor_lr,
+                "optimizer_eps": eps,
+                "learning_starts": 0,
+            },
+        }
+    )
+    learner = learner_of(config, spec=PENDULUM, seed=5)
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(1, 32, 3)).astype(np.float32)
+    batch = (obs, rng.uniform(-2, 2, (1, 32, 1)).astype(np.float32),
+             np.ones((1, 32), np.float32), rng.normal(size=(1, 32, 3)).astype(np.float32),
+             np.zeros((1, 32), np.float32))  # fmt: skip
+    actor_before, critic_before = learner.actor.get_weights(), learner.critic.get_weights()
+    learner._train(*batch, np.int64(0), np.ones((1, 32), np.float32))
+    actor_after, critic_after = learner.actor.get_weights(), learner.critic.get_weights()
+
+    def adam_first_step(critic_weights):
+        learner.actor.set_weights(actor_before)
+        learner.critic.set_weights(critic_weights)
+        s = tf.constant(obs[0])
+        with tf.GradientTape() as tape:
+            loss = -tf.reduce_mean(learner.critic([s, learner.actor(s)]))
+        grads = tape.gradient(loss, learner.actor.trainable_variables)
+        scaled_eps = eps / np.sqrt(1 - 0.999)  # Keras folds Adam's bias corrections so
+        return [-actor_lr * g.numpy() / (np.abs(g.numpy()) + scaled_eps) for g in grads]
+
+    moved = [a - b for a, b in zip(actor_after, actor_before, strict=True)]
+    for got, want in zip(moved, adam_first_step(critic_after), strict=True):
+        np.testing.assert_allclose(got, want, atol=2e-6)
+    stale = adam_first_step(critic_before)  # the critic before its step gives another update
+    assert max(np.abs(g - w).max() for g, w in zip(moved, stale, strict=True)) > 1e-4

@@ -104,3 +104,42 @@ def test_the_tensorflow_form_agrees_with_numpy():
                                rtol=1e-3, atol=1e-3)  # fmt: skip
     np.testing.assert_allclose(TFSquashed.mode(tf.constant(params)).numpy(),
                                SquashedGaussian.mode(params), rtol=1e-6)  # fmt: skip
+
+
+def test_sac_actor_steps_through_the_critics_as_their_step_left_them():
+    """SB3's order: the critics' step, then the actor's gradient through the updated critics.
+    Checked on Adam's first step, ``-lr g / (|g| + eps')``; a log-std clipped near e^-20 makes
+    the sampled action the mean's, so the test can recompute the actor's loss."""
+    import tensorflow as tf
+
+    lr = 0.5  # one rate for all three optimizers: the critics move far in one step
+    learner = learner_of(config(lr=lr, log_std_min=-20.0, log_std_max=-19.99), spec=SPEC)
+    rng = np.random.default_rng(6)
+    obs = rng.normal(size=(1, 16, 3)).astype(np.float32)
+    batch = (obs, rng.uniform(-1, 1, (1, 16, 1)).astype(np.float32),
+             np.ones((1, 16), np.float32), rng.normal(size=(1, 16, 3)).astype(np.float32),
+             np.zeros((1, 16), np.float32), np.ones((1, 16), np.float32))  # fmt: skip
+    alpha = float(np.exp(learner.log_alpha.numpy()))  # the step's alpha is the one before it
+    actor_before = learner.actor.get_weights()
+    critics_before = [c.get_weights() for c in learner.critics]
+    learner._train(*batch)
+    critics_after = [c.get_weights() for c in learner.critics]
+    moved = [a - b for a, b in zip(learner.actor.get_weights(), actor_before, strict=True)]
+
+    def adam_first_step(critic_weights):
+        learner.actor.set_weights(actor_before)
+        for critic, weights in zip(learner.critics, critic_weights, strict=True):
+            critic.set_weights(weights)
+        s = tf.constant(obs[0])
+        with tf.GradientTape() as tape:
+            pi, logp = learner.policy(s)
+            q = [tf.squeeze(c([s, pi]), -1) for c in learner.critics]
+            loss = tf.reduce_mean(alpha * logp - tf.minimum(q[0], q[1]))
+        grads = tape.gradient(loss, learner.actor.trainable_variables)
+        scaled_eps = 1e-7 / np.sqrt(1 - 0.999)  # Keras's Adam, bias corrections folded in
+        return [-lr * g.numpy() / (np.abs(g.numpy()) + scaled_eps) for g in grads]
+
+    for got, want in zip(moved, adam_first_step(critics_after), strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-3)
+    stale = adam_first_step(critics_before)
+    assert max(np.abs(g - w).max() for g, w in zip(moved, stale, strict=True)) > 0.1

@@ -147,8 +147,11 @@ class DDPGLearner(ReplayLearner):
         """``G`` gradient steps, one per leading index of the ``[G, N, ...]`` inputs.
 
         Every step regresses the critic(s) to :meth:`target_q`; every ``policy_delay``-th
-        (counted over the run, from ``steps_before``) also steps the actor and moves the
-        targets. A step whose gradients hold a NaN/Inf applies nothing (counted in ``skipped``).
+        (counted over the run, from ``steps_before``) also steps the actor through the critic
+        as that step left it (the order of the DDPG and TD3 papers' code and of SB3), then moves
+        the targets. Non-finite gradients apply nothing from there on: a NaN/Inf critic
+        gradient skips the critic's and the actor's step, a NaN/Inf actor gradient the actor's
+        (either counts the step in ``skipped``).
         """
         c = self.config
         critic_vars, actor_vars = self._critic_variables(), self.actor.trainable_variables
@@ -163,23 +166,28 @@ class DDPGLearner(ReplayLearner):
                 qs = [tf.squeeze(critic([s, a], training=True), -1) for critic in self.critics]
                 critic_loss = tf.add_n([tf.reduce_mean(weights[i] * tf.square(y - q)) for q in qs])
             critic_grads = tape.gradient(critic_loss, critic_vars)
+            critic_ok = tf.math.is_finite(tf.linalg.global_norm(critic_grads))
+            tf.cond(critic_ok, functools.partial(self._apply_critic, critic_grads),
+                    lambda: tf.constant(False))  # fmt: skip
             with_actor = (steps_before + tf.cast(i, tf.int64)) % c.policy_delay == 0
 
-            def actor_step(s: tf.Tensor = s) -> tuple[tf.Tensor, list[tf.Tensor]]:
+            def actor_step(
+                s: tf.Tensor = s, critic_ok: tf.Tensor = critic_ok
+            ) -> tuple[tf.Tensor, tf.Tensor]:
                 with tf.GradientTape() as tape:
                     loss = -tf.reduce_mean(self.critic([s, self.actor(s, training=True)]))
-                return loss, tape.gradient(loss, actor_vars)
+                grads = tape.gradient(loss, actor_vars)
+                ok = tf.logical_and(critic_ok, tf.math.is_finite(tf.linalg.global_norm(grads)))
+                tf.cond(ok, functools.partial(self._apply_actor, grads), lambda: tf.constant(False))
+                return loss, ok
 
-            def no_actor_step(last: tf.Tensor = actor_loss) -> tuple[tf.Tensor, list[tf.Tensor]]:
-                return last, [tf.zeros_like(v) for v in actor_vars]
+            def no_actor_step(
+                last: tf.Tensor = actor_loss, critic_ok: tf.Tensor = critic_ok
+            ) -> tuple[tf.Tensor, tf.Tensor]:
+                return last, critic_ok
 
-            actor_loss, actor_grads = tf.cond(with_actor, actor_step, no_actor_step)
-            finite = tf.math.is_finite(tf.linalg.global_norm([*critic_grads, *actor_grads]))
-            skipped += tf.cond(
-                finite,
-                functools.partial(self._apply, critic_grads, actor_grads, with_actor),
-                lambda: tf.constant(1),
-            )
+            actor_loss, step_ok = tf.cond(with_actor, actor_step, no_actor_step)
+            skipped += tf.cond(step_ok, lambda: tf.constant(0), lambda: tf.constant(1))
             tf.cond(with_actor, self._move_targets, lambda: tf.constant(False))
             q_mean = tf.reduce_mean(qs[0])
             td_errors = td_errors.write(i, y - qs[0])
@@ -198,22 +206,15 @@ class DDPGLearner(ReplayLearner):
             soft_update(target.weights, online.weights, tau)
         return tf.constant(True)
 
-    def _apply(
-        self, critic_grads: list[tf.Tensor], actor_grads: list[tf.Tensor], with_actor: tf.Tensor
-    ) -> tf.Tensor:
-        """The critic step, and the actor's when ``with_actor``; returns 0 skipped steps (the
-        other branch of the guard)."""
-        self.critic_optimizer.apply_gradients(
-            zip(critic_grads, self._critic_variables(), strict=True)
+    def _apply_critic(self, grads: list[tf.Tensor]) -> tf.Tensor:
+        self.critic_optimizer.apply_gradients(zip(grads, self._critic_variables(), strict=True))
+        return tf.constant(True)
+
+    def _apply_actor(self, grads: list[tf.Tensor]) -> tf.Tensor:
+        self.actor_optimizer.apply_gradients(
+            zip(grads, self.actor.trainable_variables, strict=True)
         )
-
-        def actor() -> tf.Tensor:
-            variables = self.actor.trainable_variables
-            self.actor_optimizer.apply_gradients(zip(actor_grads, variables, strict=True))
-            return tf.constant(True)
-
-        tf.cond(with_actor, actor, lambda: tf.constant(False))
-        return tf.constant(0)
+        return tf.constant(True)
 
     # --- bookkeeping around it ----------------------------------------------------------------
 
