@@ -106,10 +106,11 @@ def test_the_tensorflow_form_agrees_with_numpy():
                                SquashedGaussian.mode(params), rtol=1e-6)  # fmt: skip
 
 
-def test_sac_actor_steps_through_the_critics_as_their_step_left_them():
-    """SB3's order: the critics' step, then the actor's gradient through the updated critics.
-    Checked on Adam's first step, ``-lr g / (|g| + eps')``; a log-std clipped near e^-20 makes
-    the sampled action the mean's, so the test can recompute the actor's loss."""
+def test_sac_actor_steps_through_the_critics_as_they_were_before_the_step():
+    """distrl's SAC takes every gradient from the weights before the step (measured better than
+    SB3's order on InvertedPendulum). Checked on Adam's first step, ``-lr g / (|g| + eps')``; a
+    log-std clipped near e^-20 makes the sampled action the mean's, so the test can recompute
+    the actor's loss."""
     import tensorflow as tf
 
     lr = 0.5  # one rate for all three optimizers: the critics move far in one step
@@ -139,7 +140,7 @@ def test_sac_actor_steps_through_the_critics_as_their_step_left_them():
         scaled_eps = 1e-7 / np.sqrt(1 - 0.999)  # Keras's Adam, bias corrections folded in
         return [-lr * g.numpy() / (np.abs(g.numpy()) + scaled_eps) for g in grads]
 
-    for got, want in zip(moved, adam_first_step(critics_after), strict=True):
+    for got, want in zip(moved, adam_first_step(critics_before), strict=True):
         np.testing.assert_allclose(got, want, atol=1e-3)
-    stale = adam_first_step(critics_before)
-    assert max(np.abs(g - w).max() for g, w in zip(moved, stale, strict=True)) > 0.1
+    updated = adam_first_step(critics_after)  # SB3's order would give another update
+    assert max(np.abs(g - w).max() for g, w in zip(moved, updated, strict=True)) > 0.1
