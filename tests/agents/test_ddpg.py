@@ -283,7 +283,7 @@ def test_ddpg_actor_steps_through_the_critic_as_its_step_of_the_same_batch_left_
         with tf.GradientTape() as tape:
             loss = -tf.reduce_mean(learner.critic([s, learner.actor(s)]))
         grads = tape.gradient(loss, learner.actor.trainable_variables)
-        scaled_eps = eps / np.sqrt(1 - 0.999)  # Keras folds Adam's bias corrections so
+        scaled_eps = eps / np.sqrt(1 - 0.999)  # Keras's Adam, bias corrections folded in
         return [-actor_lr * g.numpy() / (np.abs(g.numpy()) + scaled_eps) for g in grads]
 
     moved = [a - b for a, b in zip(actor_after, actor_before, strict=True)]
