@@ -30,7 +30,7 @@ from distrl.config import (
     parse_override,
     preset_names,
 )
-from distrl.config.provenance import annotated_yaml, sources
+from distrl.config.provenance import annotated_yaml, moved_horizons, sources
 from distrl.ops.checkpoint import checkpoint_config
 from distrl.ops.console import configure_cli_logging
 from distrl.trainer import CLEAN_STOPS, Trainer, TrainingFailed
@@ -108,7 +108,10 @@ def config_from_args(args: argparse.Namespace) -> tuple[Config, dict[str, str]]:
     }
     layers.append(("flag", flags))
     layers.append(("--set", dict(parse_override(item) for item in args.set)))
-    return build_config(*(layer for _, layer in layers)), sources(layers)
+    config, origin = build_config(*(layer for _, layer in layers)), sources(layers)
+    for note in moved_horizons(config, layers, origin):
+        log.warning("note: %s", note)
+    return config, origin
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -274,6 +274,31 @@ def test_print_config_keeps_string_values_whole(capsys):
     assert yaml.safe_load(out)["run_name"] == "wait..."
 
 
+def test_a_budget_that_moves_a_presets_schedules_is_noted(caplog):
+    """cartpole-ppo anneals lr and clip over its own max_steps (100,000): a budget from a later
+    layer changes their pace, and launch says so, once per schedule. The preset's own budget,
+    or a schedule written in the layer that changes the budget, gives no note."""
+    import logging
+
+    from distrl.launch import build_parser, config_from_args
+
+    def notes(*argv: str) -> list[str]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="distrl.launch"):
+            config_from_args(build_parser().parse_args(["--preset", "cartpole-ppo", *argv]))
+        return [r.getMessage() for r in caplog.records]
+
+    assert notes("--max-steps", "400000") == [
+        f"note: ppo.{key} (preset cartpole-ppo) was written to run over max_steps 100000; it "
+        "runs over 400000 (flag), 4x slower"
+        for key in ("clip_range", "lr")
+    ]
+    assert notes("--set", "max_steps=20000")[1].endswith("runs over 20000 (--set), 5x faster")
+    assert notes() == [] and notes("--max-steps", "100000") == []
+    assert notes("--set", "max_steps=20000", "--set", "ppo.lr=lin_1e-3",
+                 "--set", "ppo.clip_range=0.2") == []  # fmt: skip
+
+
 def test_an_algorithms_defaults_lie_under_presets_files_and_flags(tmp_path):
     """PPO's registry entry gives samples_per_update 2048 (SB3's n_steps); a preset, a file, a
     flag or a keyword that sets the fragment length wins over it, and one that sets the batch

@@ -11,12 +11,15 @@ comment, so a user sees which numbers are defaults and which a preset or a flag 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
+import distrl.config.catalog as catalog
 from distrl.config.loading import algorithm_defaults, displaced, flatten, merge_layers
+from distrl.config.schedule import Schedule
 from distrl.config.schema import Config
 
 DEFAULT = "default"
@@ -57,3 +60,28 @@ def _line(dotted: str, name: str, value: Any, origin: Mapping[str, str], indent:
     text = yaml.safe_dump(value, default_flow_style=True, width=10**6).rstrip("\n")
     text = text.removesuffix("\n...")  # the end-of-document line YAML puts after a bare scalar
     return f"{indent}{name}: {text}  # {origin.get(dotted, DEFAULT)}"
+
+
+def moved_horizons(
+    config: Config, layers: Sequence[tuple[str, Mapping[str, Any]]], origin: Mapping[str, str]
+) -> list[str]:
+    """One line per schedule whose source also chose a ``max_steps`` that a later source
+    changed: a schedule runs over ``max_steps``, so it now anneals faster or slower than the
+    preset (or file) that wrote it meant. Empty when nothing moved."""
+    entry = catalog.get(config.algo)
+    own = config.sections.get(entry.section_name) if entry.section_name else None
+    if own is None or config.max_steps is None:
+        return []
+    written_for = {name: flatten(layer).get("max_steps") for name, layer in layers}
+    notes = []
+    for f in dataclasses.fields(own):
+        value, key = getattr(own, f.name), f"{entry.section_name}.{f.name}"
+        meant = written_for.get(origin.get(key, DEFAULT))
+        if isinstance(value, Schedule) and meant is not None and meant != config.max_steps:
+            ratio = meant / config.max_steps
+            pace = f"{ratio:.3g}x faster" if ratio > 1 else f"{1 / ratio:.3g}x slower"
+            notes.append(
+                f"{key} ({origin[key]}) was written to run over max_steps {meant}; it runs over "
+                f"{config.max_steps} ({origin.get('max_steps', DEFAULT)}), {pace}"
+            )
+    return notes
