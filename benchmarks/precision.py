@@ -15,7 +15,7 @@ given the same weights, optimizer state, batch and minibatch shuffles takes the 
 and its weight change is compared with float32's, beside float32's own change with only the
 shuffles redrawn and on a second batch (the noise each update has anyway)::
 
-    python -m benchmarks.precision --preset pong-ppo --fidelity 40
+    python -m benchmarks.precision --preset pong-ppo --fidelity 60
 """
 
 from __future__ import annotations
