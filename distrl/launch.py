@@ -45,13 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--preset", help=f"start from a preset: {', '.join(preset_names())}")
     parser.add_argument("--config", metavar="FILE", help="a YAML file of config keys")
-    parser.add_argument(
-        "--set",
-        metavar="KEY=VALUE",
-        action="append",
-        default=[],
-        help="override any key, e.g. --set a2c.lr=3e-4 --set model.hidden=[128,128]",
-    )
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                        help="override any key, e.g. --set a2c.lr=3e-4 "
+                        "--set model.hidden=[128,128]")  # fmt: skip
     parser.add_argument(
         "--token",
         default=os.environ.get("DISTRL_TOKEN"),
