@@ -118,6 +118,27 @@ def test_learner_trains_only_after_learning_starts_at_the_replay_ratio():
     assert worker.policy.trained
 
 
+def test_training_starts_once_learning_starts_and_one_batch_are_stored():
+    """DQN, DDPG/TD3 and SAC share ``ReplayLearner.owe``: no gradient steps before
+    ``max(learning_starts, batch_size)`` transitions are stored (SB3 starts at learning_starts
+    alone, drawing its first batches with repeats); then ``replay_ratio`` per env step, with
+    fractions carried over."""
+    from types import SimpleNamespace
+
+    from distrl.agents.replaying import ReplayLearner
+
+    class Owing(ReplayLearner):
+        def __init__(self, **keys):
+            self.config = SimpleNamespace(**keys)
+
+    below_batch = Owing(learning_starts=100, batch_size=256, replay_ratio=1.0)
+    assert below_batch.owe(16, stored=240) == 0  # 100 stored is not enough below a batch
+    assert below_batch.owe(16, stored=256) == 16
+    above_batch = Owing(learning_starts=300, batch_size=32, replay_ratio=0.5)
+    assert above_batch.owe(3, stored=299) == 0  # nothing owed for steps before the start
+    assert [above_batch.owe(3, stored=300 + 3 * i) for i in range(4)] == [1, 2, 1, 2]
+
+
 @pytest.mark.parametrize("network", ["seed003", "seed001", "mlp"])
 def test_workers_numpy_actor_matches_the_keras_actor(network):
     from tests.parts import policy_of

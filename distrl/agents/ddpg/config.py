@@ -48,8 +48,8 @@ class DDPGConfig(PriorityKeys):
     batch_size: int = setting(256, "transitions per gradient step (SB3: 256)")
     learning_starts: int = setting(
         100,
-        "env steps stored before training starts; workers act uniformly at random until then "
-        "(SB3: 100)",
+        "env steps stored before training starts (at least batch_size: SB3 starts at 100 and "
+        "draws its first batches with repeats); workers act uniformly at random until then",
     )
     replay_ratio: float = setting(
         1.0, "gradient steps per env step once training has started (SB3: train_freq 1, 1 step)"

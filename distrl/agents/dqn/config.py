@@ -21,7 +21,9 @@ class DQNConfig(PriorityKeys):
     buffer_size: int = setting(1_000_000, "replay capacity in transitions (SB3: 1e6)")
     batch_size: int = setting(32, "transitions per gradient step (SB3: 32)")
     learning_starts: int = setting(
-        100, "env steps stored before training starts; workers act at random until then (SB3)"
+        100,
+        "env steps stored before training starts (at least batch_size; SB3 starts at 100 and "
+        "draws its first batches with repeats); workers act at random until then",
     )
     replay_ratio: float = setting(
         0.25, "gradient steps per env step (SB3: train_freq 4, gradient_steps 1)"

@@ -20,7 +20,9 @@ class SACConfig(PriorityKeys):
     buffer_size: int = setting(1_000_000, "replay capacity in transitions (SB3: 1e6)")
     batch_size: int = setting(256, "transitions per gradient step (SB3: 256)")
     learning_starts: int = setting(
-        100, "env steps stored before training starts; workers act at random until then (SB3)"
+        100,
+        "env steps stored before training starts (at least batch_size; SB3 starts at 100 and "
+        "draws its first batches with repeats); workers act at random until then",
     )
     replay_ratio: float = setting(
         1.0, "gradient steps per env step (SB3: train_freq 1, gradient_steps 1)"
