@@ -48,7 +48,7 @@ class DDPGConfig(PriorityKeys):
     batch_size: int = setting(256, "transitions per gradient step (SB3: 256)")
     learning_starts: int = setting(
         100,
-        "env steps stored before training starts (at least batch_size: SB3 starts at 100 and "
+        "env steps stored before training starts (at least batch_size; SB3 starts at 100 and "
         "draws its first batches with repeats); workers act uniformly at random until then",
     )
     replay_ratio: float = setting(

@@ -22,8 +22,8 @@ class DQNConfig(PriorityKeys):
     batch_size: int = setting(32, "transitions per gradient step (SB3: 32)")
     learning_starts: int = setting(
         100,
-        "env steps stored before training starts (at least batch_size; SB3 starts at 100 and "
-        "draws its first batches with repeats); workers act at random until then",
+        "env steps stored before training starts (and at least batch_size); workers act at "
+        "random until then (SB3: 100)",
     )
     replay_ratio: float = setting(
         0.25, "gradient steps per env step (SB3: train_freq 4, gradient_steps 1)"
