@@ -132,7 +132,7 @@ def test_training_starts_once_learning_starts_and_one_batch_are_stored():
             self.config = SimpleNamespace(**keys)
 
     below_batch = Owing(learning_starts=100, batch_size=256, replay_ratio=1.0)
-    assert below_batch.owe(16, stored=240) == 0  # 100 stored is not enough below a batch
+    assert below_batch.owe(16, stored=240) == 0  # past learning_starts, short of one batch
     assert below_batch.owe(16, stored=256) == 16
     above_batch = Owing(learning_starts=300, batch_size=32, replay_ratio=0.5)
     assert above_batch.owe(3, stored=299) == 0  # nothing owed for steps before the start
